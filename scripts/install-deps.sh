@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests drive for real: libsrtp2 (reference SRTP, test-only),
+# Chromium (end-to-end browser tests), aiortc (a WebRTC client nobody here wrote) and iproute2
+# (network namespaces). Skips what is already there; needs root (or sudo) only when installing.
+set -euo pipefail
+packages=(libsrtp2-1 libssl3 chromium python3-aiortc iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
