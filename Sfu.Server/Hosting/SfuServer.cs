@@ -1,0 +1,43 @@
+using Sfu.Server.Admin;
+using Sfu.Server.Metrics;
+using Sfu.Server.WebSockets;
+using Sfu.Signaling;
+using Sfu.Signaling.Connections;
+
+namespace Sfu.Server.Hosting;
+
+/// <summary>
+/// Builds the server: configuration, services and endpoints. <c>Program</c> runs it as is; tests build it with a
+/// manual clock and loopback addresses, so they exercise exactly what production runs.
+/// </summary>
+public static class SfuServer
+{
+    public static WebApplication Build(string[] args, TimeProvider? time = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
+        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
+            builder.WebHost.UseUrls("http://0.0.0.0:8080");
+        builder.AddSfuLogging();
+
+        builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
+        builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
+        builder.Services.AddSingleton<WebSocketGateway>();
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddHostedService<GracefulShutdown>();
+
+        var app = builder.Build();
+        // Create the exporter before any instrument is used, so it sees every measurement from the start.
+        app.Services.GetRequiredService<PrometheusExporter>();
+
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
+        app.MapGet("/metrics", (PrometheusExporter exporter) =>
+            Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", (SignalingService signaling) =>
+            signaling.IsAccepting ? Results.Text("ready") : Results.Text("shutting down", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapAdminApi();
+        return app;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Sfu.Signaling.Sessions;
+
+namespace Sfu.Server.WebSockets;
+
+/// <summary>
+/// One accepted WebSocket as the signaling core sees it: a send queue drained by a single writer task, and
+/// the ways to end it. Only the writer touches the socket's send side, so messages keep their order and
+/// a close frame never races a data frame.
+/// </summary>
+internal sealed class WebSocketConnection : ISessionConnection
+{
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly WebSocket _socket;
+    private readonly Channel<byte[]> _outbox;
+    private readonly TaskCompletionSource _readerFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _gate = new();
+    private int? _closeCode;
+    private string _closeReason = "";
+    private bool _discardQueued;
+    private bool _abort;
+
+    public WebSocketConnection(WebSocket socket, string id, string remoteEndpoint, int queueCapacity)
+    {
+        _socket = socket;
+        Id = id;
+        RemoteEndpoint = remoteEndpoint;
+        _outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(queueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string Id { get; }
+
+    public string RemoteEndpoint { get; }
+
+    /// <summary>The close code the server sent, if it closed the socket.</summary>
+    public int? ServerCloseCode
+    {
+        get { lock (_gate) return _closeCode; }
+    }
+
+    public bool TrySend(byte[] message)
+    {
+        if (_outbox.Writer.TryWrite(message)) return true;
+        // Full queue: the client reads slower than the room talks. Drop the socket rather than buffer without
+        // bound; the session keeps every message for the client's resume.
+        Abort();
+        return false;
+    }
+
+    public void Close(int code, string reason)
+    {
+        lock (_gate)
+        {
+            if (_closeCode is not null || _abort) return;
+            _closeCode = code;
+            _closeReason = reason;
+        }
+        _outbox.Writer.TryComplete();
+    }
+
+    public void Supersede()
+    {
+        lock (_gate) _discardQueued = true;
+        Close(Signaling.Protocol.CloseCodes.Superseded, "session resumed on another socket");
+    }
+
+    public void Abort()
+    {
+        lock (_gate) _abort = true;
+        _outbox.Writer.TryComplete();
+    }
+
+    /// <summary>The read loop ended (the peer closed, or the socket broke): nothing more will be sent.</summary>
+    public void OnReaderFinished()
+    {
+        _readerFinished.TrySetResult();
+        _outbox.Writer.TryComplete();
+    }
+
+    /// <summary>Sends queued messages until the connection is closed, then finishes the close handshake.</summary>
+    public async Task RunWriterAsync()
+    {
+        try
+        {
+            await foreach (var message in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (IsDiscarding()) break;
+                await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            await FinishAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The network took the socket away; the read loop sees the same and the session waits for a resume.
+            _socket.Abort();
+        }
+    }
+
+    private bool IsDiscarding()
+    {
+        lock (_gate) return _discardQueued || _abort;
+    }
+
+    private async Task FinishAsync()
+    {
+        int? code;
+        string reason;
+        bool abort;
+        lock (_gate)
+        {
+            code = _closeCode;
+            reason = _closeReason;
+            abort = _abort;
+        }
+        if (abort)
+        {
+            _socket.Abort();
+            return;
+        }
+        if (code is { } closeCode && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            await _socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, reason, CancellationToken.None).ConfigureAwait(false);
+        }
+        // Give the client a moment to answer our close frame, then cut the socket so the read loop ends.
+        if (await Task.WhenAny(_readerFinished.Task, Task.Delay(CloseHandshakeTimeout)).ConfigureAwait(false) != _readerFinished.Task)
+            _socket.Abort();
+    }
+}

@@ -1,0 +1,199 @@
+using System.Text.Json.Nodes;
+using Sfu.Signaling.Protocol;
+
+namespace Sfu.Signaling.Rooms;
+
+/// <summary>Told by a room when its membership changes, so owners can keep their books (metrics, registries, clock).</summary>
+public interface IRoomListener
+{
+    void OnPeerAdmitted(Room room, Peer peer);
+
+    void OnPeerRemoved(Room room, Peer peer, PeerLeftReason reason);
+
+    /// <summary>The room's next liveness deadline may now be earlier than the one the clock waits for.</summary>
+    void OnDeadlineChanged(long deadline);
+}
+
+/// <summary>
+/// The peers of one room and the events between them. Every change happens under the room's lock, and
+/// events are queued to sessions inside it, so every peer sees the room's changes in the same order.
+/// </summary>
+public sealed class Room
+{
+    private readonly object _gate = new();
+    private readonly List<Peer> _peers = [];
+    private readonly LivenessPolicy _policy;
+    private readonly IRoomListener _listener;
+    private readonly int _maxPeers;
+    private long _emptySince;
+    private bool _closed;
+
+    internal Room(string id, int maxPeers, LivenessPolicy policy, IRoomListener listener)
+    {
+        Id = id;
+        _maxPeers = maxPeers;
+        _policy = policy;
+        _listener = listener;
+        _emptySince = policy.Time.GetTimestamp();
+    }
+
+    public string Id { get; }
+
+    public IReadOnlyList<Peer> Peers
+    {
+        get { lock (_gate) return [.. _peers]; }
+    }
+
+    public bool IsClosed
+    {
+        get { lock (_gate) return _closed; }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="peer"/>, replacing a peer with the same identity. <paramref name="onAdmitted"/> runs
+    /// under the lock with the peers already present, so the join response is the first message of the new
+    /// session and no room event can overtake it. False when the room closed meanwhile (join a new one).
+    /// </summary>
+    internal bool TryAdmit(Peer peer, Action<IReadOnlyList<Peer>> onAdmitted)
+    {
+        lock (_gate)
+        {
+            if (_closed) return false;
+            var replaced = peer.Identity is null ? null : _peers.Find(p => p.Identity == peer.Identity);
+            if (replaced is null && _peers.Count >= _maxPeers)
+                throw new ProtocolException(ErrorCode.RoomFull, $"room '{Id}' is full ({_maxPeers} peers)");
+            if (replaced is not null) RemoveLocked(replaced, PeerLeftReason.Replaced);
+
+            peer.Room = this;
+            onAdmitted([.. _peers]);
+            var joined = new JsonObject { ["peer"] = peer.Describe() };
+            foreach (var other in _peers) other.Outbox.Emit("peer-joined", joined);
+            _peers.Add(peer);
+            _emptySince = long.MaxValue;
+        }
+        _listener.OnPeerAdmitted(this, peer);
+        _listener.OnDeadlineChanged(peer.LastHeard + _policy.InterruptedAfter);
+        return true;
+    }
+
+    /// <summary>Removes a peer for <paramref name="reason"/>; false if it was no longer here.</summary>
+    public bool Remove(Peer peer, PeerLeftReason reason)
+    {
+        bool removed;
+        lock (_gate) removed = RemoveLocked(peer, reason);
+        return removed;
+    }
+
+    /// <summary>Data arrived from an interrupted peer: tell the others it is back.</summary>
+    internal void OnPeerActivity(Peer peer)
+    {
+        lock (_gate)
+        {
+            if (!_peers.Contains(peer) || !peer.TrySetInterrupted(false)) return;
+            BroadcastLocked(peer, "peer-state", new JsonObject { ["peerId"] = peer.Id, ["state"] = "active" });
+        }
+        _listener.OnDeadlineChanged(peer.LastHeard + _policy.InterruptedAfter);
+    }
+
+    /// <summary>
+    /// Applies the liveness rules at <paramref name="now"/>: interrupted after a short silence, removed with
+    /// <c>timeout</c> after a long one. Returns the next timestamp at which this room needs looking at.
+    /// </summary>
+    internal long CheckLiveness(long now)
+    {
+        lock (_gate)
+        {
+            if (_closed) return long.MaxValue;
+            var next = _peers.Count == 0 ? _emptySince + _policy.EmptyRoomClose : long.MaxValue;
+            for (var i = _peers.Count - 1; i >= 0; i--)
+            {
+                var peer = _peers[i];
+                var lastHeard = peer.LastHeard;
+                var silence = now - lastHeard;
+                if (silence >= _policy.OfflineAfter)
+                {
+                    RemoveLocked(peer, PeerLeftReason.Timeout);
+                    next = Math.Min(next, _peers.Count == 0 ? _emptySince + _policy.EmptyRoomClose : long.MaxValue);
+                    continue;
+                }
+                if (silence >= _policy.InterruptedAfter)
+                {
+                    if (peer.TrySetInterrupted(true))
+                        BroadcastLocked(peer, "peer-state", new JsonObject { ["peerId"] = peer.Id, ["state"] = "interrupted" });
+                    next = Math.Min(next, lastHeard + _policy.OfflineAfter);
+                }
+                else
+                {
+                    next = Math.Min(next, lastHeard + _policy.InterruptedAfter);
+                }
+            }
+            return next;
+        }
+    }
+
+    /// <summary>Closes the room if it has been empty long enough; true when it did.</summary>
+    internal bool TryCloseIfAbandoned(long now)
+    {
+        lock (_gate)
+        {
+            if (_closed || _peers.Count > 0 || now - _emptySince < _policy.EmptyRoomClose) return false;
+            _closed = true;
+            return true;
+        }
+    }
+
+    /// <summary>Closes the room now (operator request): every peer gets <c>room-closed</c> and is disconnected with 4011.</summary>
+    internal bool Close(string reason)
+    {
+        lock (_gate)
+        {
+            if (_closed) return false;
+            _closed = true;
+            var peers = _peers.ToArray();
+            _peers.Clear();
+            foreach (var peer in peers)
+            {
+                peer.Outbox.Emit("room-closed", new JsonObject { ["reason"] = reason });
+                peer.Outbox.End(CloseCodes.RoomClosed, "room closed");
+                _listener.OnPeerRemoved(this, peer, PeerLeftReason.RoomClosed);
+            }
+            return true;
+        }
+    }
+
+    private bool RemoveLocked(Peer peer, PeerLeftReason reason)
+    {
+        if (!_peers.Remove(peer)) return false;
+        BroadcastLocked(peer, "peer-left", new JsonObject { ["peerId"] = peer.Id, ["reason"] = reason.ToWire() });
+        switch (reason)
+        {
+            case PeerLeftReason.Leave:
+                peer.Outbox.End(CloseCodes.Normal, "left");
+                break;
+            case PeerLeftReason.Timeout:
+                peer.Outbox.End(CloseCodes.SessionExpired, "offline too long");
+                break;
+            case PeerLeftReason.Kicked:
+            case PeerLeftReason.Replaced:
+                peer.Outbox.Emit("kicked", new JsonObject { ["reason"] = reason == PeerLeftReason.Replaced ? "replaced" : "kicked" });
+                peer.Outbox.End(CloseCodes.Kicked, reason.ToWire());
+                break;
+        }
+        if (_peers.Count == 0)
+        {
+            _emptySince = _policy.Time.GetTimestamp();
+            _listener.OnDeadlineChanged(_emptySince + _policy.EmptyRoomClose);
+        }
+        _listener.OnPeerRemoved(this, peer, reason);
+        return true;
+    }
+
+    // One message object serves every recipient: sessions serialize it at once, under this lock, and never keep it.
+    private void BroadcastLocked(Peer about, string eventName, JsonObject fields)
+    {
+        foreach (var other in _peers)
+        {
+            if (!ReferenceEquals(other, about)) other.Outbox.Emit(eventName, fields);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Sfu.Signaling.Auth;
+using Sfu.Signaling.Connections;
+using Sfu.Signaling.Diagnostics;
+using Sfu.Signaling.Limits;
+using Sfu.Signaling.Rooms;
+using Sfu.Signaling.Sessions;
+
+namespace Sfu.Signaling;
+
+public static class SignalingServiceCollectionExtensions
+{
+    /// <summary>
+    /// The key of the <see cref="TimeProvider"/> that drives liveness, limits and token expiry. Keyed so that
+    /// tests can put a manual clock under the signaling core without also giving it to the web host.
+    /// </summary>
+    public const string ClockKey = "sfu-clock";
+
+    public static IServiceCollection AddSfuSignaling(this IServiceCollection services, IConfiguration configuration, TimeProvider time)
+    {
+        services.AddMetrics();
+        services.Configure<SignalingOptions>(configuration.GetSection(SignalingOptions.SectionName));
+        services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.SectionName));
+        services.AddKeyedSingleton(ClockKey, time);
+        services.AddSingleton(sp => LivenessPolicy.From(sp.GetRequiredService<IOptions<SignalingOptions>>().Value, time));
+        services.AddSingleton<SignalingMetrics>();
+        services.AddSingleton<SessionRegistry>();
+        services.AddSingleton<RoomRegistry>();
+        services.AddSingleton(sp => new JoinTokenValidator(sp.GetRequiredService<IOptions<AuthOptions>>(), time));
+        services.AddSingleton(sp => new JoinRateLimiter(sp.GetRequiredService<IOptions<SignalingOptions>>(), time));
+        services.AddSingleton<ISessionRequestHandler, PingHandler>();
+        services.AddSingleton<ISessionRequestHandler, LeaveHandler>();
+        services.AddSingleton<ISessionRequestHandler, SimulateHandler>();
+        services.AddSingleton<SignalingService>();
+        return services;
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Sfu.Server.Hosting;
+
+namespace Sfu.Tests.Infrastructure;
+
+/// <summary>The real server (Kestrel, real sockets) on a free loopback port, optionally on a manual clock.</summary>
+public sealed class SfuTestServer : IAsyncDisposable
+{
+    private SfuTestServer(WebApplication app, Uri httpBase)
+    {
+        App = app;
+        HttpBase = httpBase;
+        WebSocketUri = new Uri($"ws://{httpBase.Authority}/ws");
+    }
+
+    public WebApplication App { get; }
+
+    public Uri HttpBase { get; }
+
+    public Uri WebSocketUri { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c>.</param>
+    public static async Task<SfuTestServer> StartAsync(TimeProvider? clock = null, params string[] settings)
+    {
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Sfu:Logging:Level=Warning",
+            "--Sfu:Signaling:JoinsPerSecondPerIp=1000",
+            "--Sfu:Signaling:JoinBurstPerIp=1000",
+            .. settings.Select(s => "--" + s),
+        ];
+        var app = SfuServer.Build(args, clock);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new SfuTestServer(app, new Uri(address));
+    }
+
+    public Task<TestClient> ConnectAsync(string? localAddress = null, string? subProtocol = "sfu.v1") =>
+        TestClient.ConnectAsync(WebSocketUri, localAddress, subProtocol);
+
+    /// <summary>Connects and joins <paramref name="room"/>; returns the client and the join response.</summary>
+    public async Task<(TestClient Client, System.Text.Json.JsonElement Join)> JoinAsync(string room, string? name = null, string? localAddress = null)
+    {
+        var client = await ConnectAsync(localAddress);
+        var join = await client.RequestAsync(new { type = "join", room, name });
+        if (!join.GetProperty("ok").GetBoolean()) throw new InvalidOperationException($"join failed: {join}");
+        return (client, join);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
