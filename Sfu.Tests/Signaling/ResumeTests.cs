@@ -1,0 +1,226 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Sfu.Tests.Infrastructure;
+
+namespace Sfu.Tests.Signaling;
+
+/// <summary>
+/// Sessions outlive sockets. The first test is the seed scenario: the Janus bug where, after a reconnect,
+/// responses went to the new socket and events to the dead old one.
+/// </summary>
+public sealed class ResumeTests
+{
+    private SfuTestServer _server = null!;
+
+    [SetUp]
+    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
+
+    [TearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task Resume_FromAnotherEndpoint_ReplaysExactlyTheMissedMessagesInOrder_AndOldSocketGetsNothingMore()
+    {
+        var (socketA, join) = await _server.JoinAsync("seed", "phone", localAddress: "127.0.0.1");
+        await using var _ = socketA;
+        var lastSeqSeenByPhone = join.Seq()!.Value;
+
+        // The phone's network goes away: socket A stays open (no close frame) but the phone hears nothing more.
+        // Meanwhile the room changes: two peers join and one leaves.
+        var (bob, _) = await _server.JoinAsync("seed", "bob");
+        var (carol, carolJoin) = await _server.JoinAsync("seed", "carol");
+        await using var __ = bob;
+        await carol.RequestAsync(new { type = "leave" });
+        await carol.Closed;
+        var missed = new[] { "peer-joined", "peer-joined", "peer-left" };
+        for (var i = 0; i < missed.Length; i++) await socketA.NextEventAsync(missed[i]);
+        var sentToAOnResume = socketA.History.Count;
+
+        // The phone comes back on socket B, from another local address, and resumes with what it last saw.
+        await using var socketB = await _server.ConnectAsync(localAddress: "127.0.0.2");
+        var resume = await socketB.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = lastSeqSeenByPhone,
+        });
+        var replayed = new List<JsonElement>();
+        for (var i = 0; i < missed.Length; i++) replayed.Add(await socketB.NextAsync());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(resume.Ok(), Is.True);
+            Assert.That(resume.Seq(), Is.Null, "the resume response belongs to the socket, not the session stream");
+            Assert.That(resume.Str("peerId"), Is.EqualTo(join.Str("peerId")));
+            Assert.That(resume.GetProperty("replayed").GetInt32(), Is.EqualTo(3));
+            Assert.That(replayed.Select(m => m.Event()), Is.EqualTo(missed));
+            Assert.That(replayed.Select(m => m.Seq()), Is.EqualTo(new long?[] { 2, 3, 4 }), "no gap, no duplicate");
+            Assert.That(replayed[2].Str("peerId"), Is.EqualTo(carolJoin.Str("peerId")));
+        });
+
+        // A request on B whose effect reaches the client later: its response and the events that follow go to B only.
+        var ping = await socketB.RequestAsync(new { type = "ping", lastSeq = 4 });
+        var (dave, _) = await _server.JoinAsync("seed", "dave");
+        await using var ___ = dave;
+        var daveJoined = await socketB.NextEventAsync("peer-joined");
+        await bob.RequestAsync(new { type = "leave" });
+        var bobLeft = await socketB.NextEventAsync("peer-left");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(ping.Seq(), Is.EqualTo(5));
+            Assert.That(daveJoined.Seq(), Is.EqualTo(6));
+            Assert.That(bobLeft.Seq(), Is.EqualTo(7));
+            Assert.That(await socketA.Closed, Is.EqualTo((WebSocketCloseStatus)4001), "the old socket is told it was superseded");
+            Assert.That(socketA.History, Has.Count.EqualTo(sentToAOnResume), "nothing was written to A after the resume");
+        });
+    }
+
+    [Test]
+    public async Task Resume_AfterSocketDropped_GetsEventsThatHappenedWhileAway()
+    {
+        var (observer, _) = await _server.JoinAsync("r");
+        var (phone, join) = await _server.JoinAsync("r");
+        await using var _ = observer;
+        phone.Abort();
+
+        var (other, _) = await _server.JoinAsync("r");
+        await using var __ = other;
+
+        await using var back = await _server.ConnectAsync();
+        var resume = await back.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
+        });
+        var replayed = await back.NextAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(resume.GetProperty("replayed").GetInt32(), Is.EqualTo(1));
+            Assert.That(replayed.Event(), Is.EqualTo("peer-joined"));
+            Assert.That(replayed.Seq(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task RepeatedRequestAfterResume_GetsItsOriginalResponse()
+    {
+        var (phone, join) = await _server.JoinAsync("r");
+        await phone.SendTextAsync("{\"id\":\"p-1\",\"type\":\"ping\"}");
+        var original = await phone.NextAsync();
+        phone.Abort();
+
+        // The client does not know whether "p-1" arrived, so it repeats it after resuming.
+        await using var back = await _server.ConnectAsync();
+        await back.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 2,
+        });
+        await back.SendTextAsync("{\"id\":\"p-1\",\"type\":\"ping\"}");
+        var repeated = await back.NextAsync();
+        Assert.That(repeated.GetRawText(), Is.EqualTo(original.GetRawText()));
+    }
+
+    [Test]
+    public async Task Resume_WithWrongToken_IsBadResumeToken_Closes4003_AndSessionIsUntouched()
+    {
+        var (phone, join) = await _server.JoinAsync("r");
+        await using var _ = phone;
+        await using var attacker = await _server.ConnectAsync();
+        var response = await attacker.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lastSeq = 0,
+        });
+        var ping = await phone.RequestAsync(new { type = "ping" });
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.ErrorCode(), Is.EqualTo("bad_resume_token"));
+            Assert.That(await attacker.Closed, Is.EqualTo((WebSocketCloseStatus)4003));
+            Assert.That(ping.Ok(), Is.True, "the real client keeps its socket");
+        });
+    }
+
+    [Test]
+    public async Task Resume_OfUnknownSession_IsSessionExpired_Closes4004()
+    {
+        await using var client = await _server.ConnectAsync();
+        var response = await client.RequestAsync(new { type = "resume", sessionId = "nope", resumeToken = "nope", lastSeq = 0 });
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.ErrorCode(), Is.EqualTo("session_expired"));
+            Assert.That(response.Seq(), Is.Null);
+            Assert.That(await client.Closed, Is.EqualTo((WebSocketCloseStatus)4004));
+        });
+    }
+
+    [Test]
+    public async Task Resume_WithLastSeqBeyondTheStream_IsBadRequest()
+    {
+        var (phone, join) = await _server.JoinAsync("r");
+        await using var _ = phone;
+        await using var back = await _server.ConnectAsync();
+        var response = await back.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 99,
+        });
+        Assert.That(response.ErrorCode(), Is.EqualTo("bad_request"));
+    }
+
+    [Test]
+    public async Task Resume_WhenReplayLogOverflowed_IsSessionExpired_AndPeerIsRemoved()
+    {
+        await _server.DisposeAsync();
+        _server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:ReplayLogCapacity=2");
+        var (observer, _) = await _server.JoinAsync("r");
+        var (phone, join) = await _server.JoinAsync("r");
+        await using var _ = observer;
+        phone.Abort();
+        for (var i = 0; i < 3; i++)
+        {
+            var (c, _) = await _server.JoinAsync("r");
+            await c.RequestAsync(new { type = "leave" });
+            await c.DisposeAsync();
+        }
+
+        await using var back = await _server.ConnectAsync();
+        var response = await back.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
+        });
+        var left = await observer.TakeAsync(m => m.Event() == "peer-left" && m.Str("peerId") == join.Str("peerId"), "peer-left of the phone");
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.ErrorCode(), Is.EqualTo("session_expired"));
+            Assert.That(left.Str("reason"), Is.EqualTo("timeout"));
+        });
+    }
+
+    [Test]
+    public async Task SimulateDropSignal_IsForbiddenByDefault()
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "simulate", scenario = "drop-signal" });
+        Assert.That(response.ErrorCode(), Is.EqualTo("forbidden"));
+    }
+
+    [Test]
+    public async Task SimulateDropSignal_WhenEnabled_DropsTheSocketWithoutCloseFrame_AndResumeRecovers()
+    {
+        await _server.DisposeAsync();
+        _server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:AllowSimulate=true");
+        var (client, join) = await _server.JoinAsync("r");
+        await client.SendTextAsync("{\"id\":9,\"type\":\"simulate\",\"scenario\":\"drop-signal\"}");
+        Assert.That(await client.Closed, Is.Null, "no close frame: the connection just broke");
+
+        await using var back = await _server.ConnectAsync();
+        var resume = await back.RequestAsync(new
+        {
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
+        });
+        var simulateResponse = await back.NextAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(resume.Ok(), Is.True);
+            Assert.That(TestClient.IsResponseTo(simulateResponse, 9), Is.True, "the response is replayed if the drop beat it");
+            Assert.That(simulateResponse.Seq(), Is.EqualTo(2));
+        });
+    }
+}
