@@ -1,0 +1,28 @@
+# Build stage: restore and publish the server.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY Directory.Build.props Sfu.sln ./
+COPY Sfu.Media/Sfu.Media.csproj Sfu.Media/
+COPY Sfu.Signaling/Sfu.Signaling.csproj Sfu.Signaling/
+COPY Sfu.Server/Sfu.Server.csproj Sfu.Server/
+RUN dotnet restore Sfu.Server/Sfu.Server.csproj
+COPY Sfu.Media/ Sfu.Media/
+COPY Sfu.Signaling/ Sfu.Signaling/
+COPY Sfu.Server/ Sfu.Server/
+RUN dotnet publish Sfu.Server/Sfu.Server.csproj -c Release -o /app --no-restore
+
+# Runtime stage: ASP.NET Core runtime plus the native libraries the media plane loads (OpenSSL 3).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libssl3 curl \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app .
+USER app
+ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
+    Sfu__Logging__Json=true
+EXPOSE 8080/tcp
+EXPOSE 50000/udp
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["dotnet", "Sfu.Server.dll"]
