@@ -1,0 +1,31 @@
+namespace Sfu.Media;
+
+/// <summary>Media plane settings, bound from <c>Sfu:Media</c>.</summary>
+public sealed class MediaOptions
+{
+    public const string SectionName = "Sfu:Media";
+
+    /// <summary>The one UDP port every WebRTC transport uses. 0 picks a free port (tests).</summary>
+    public int Port { get; set; } = 50000;
+
+    /// <summary>The address the UDP socket binds to.</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// The IP put in ICE candidates: the address clients reach this server at. Needed behind NAT or in Docker;
+    /// when empty, the first non-loopback IPv4 address of the host (or 127.0.0.1) is used.
+    /// </summary>
+    public string? AnnouncedAddress { get; set; }
+
+    /// <summary>
+    /// How long a transport's current path may be silent, while a newer path has passed an authenticated check,
+    /// before media moves to the newer path without waiting for a nomination.
+    /// </summary>
+    public int SilentPathSwitchMs { get; set; } = 1000;
+
+    /// <summary>ICE consent freshness (RFC 7675): a path with no authenticated check for this long is dead.</summary>
+    public int ConsentTimeoutMs { get; set; } = 30000;
+
+    /// <summary>Largest interval between keyframe requests sent to one publisher stream.</summary>
+    public int KeyframeRequestIntervalMs { get; set; } = 1000;
+}
