@@ -241,6 +241,36 @@ public class StunMessageReaderTests
         Assert.That(parsed, Is.EqualTo(seeds.Length));
     }
 
+    [Test]
+    public void ParseVerifyAndRespond_AfterWarmUp_DoNotAllocate()
+    {
+        byte[] response = new byte[IceStunMessages.MaxMessageLength];
+        var source = new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.1"), 32853).Serialize();
+        int Handle()
+        {
+            StunMessageReader.TryParse(Rfc5769Vectors.SampleRequest, out StunMessageReader m);
+            m.TryGetUsername(out ReadOnlySpan<byte> username);
+            IceUsername.TrySplit(username, out _, out _);
+            bool ok = m.VerifyFingerprint() && m.VerifyMessageIntegrity(ShortTermKey);
+            return ok ? IceStunMessages.WriteBindingSuccess(response, m.TransactionId, source, ShortTermKey) : 0;
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Handle();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int total = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            total += Handle();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        Assert.That(total, Is.GreaterThan(0));
+    }
+
     private static bool Exercise(ReadOnlySpan<byte> datagram)
     {
         if (!StunMessageReader.TryParse(datagram, out StunMessageReader m))
