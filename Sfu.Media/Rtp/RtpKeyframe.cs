@@ -1,0 +1,215 @@
+namespace Sfu.Media.Rtp;
+
+public enum RtpVideoCodec : byte
+{
+    Vp8,
+    Vp9,
+    H264,
+    Av1,
+}
+
+/// <summary>
+/// Tells from a video RTP payload whether it starts a keyframe, so a consumer knows when it may switch
+/// layers or stop asking for one. Only the payload descriptor and first header bytes are read; malformed
+/// payloads are simply not keyframes.
+/// </summary>
+public static class RtpKeyframe
+{
+    public static bool IsKeyframeStart(RtpVideoCodec codec, ReadOnlySpan<byte> payload) => codec switch
+    {
+        RtpVideoCodec.Vp8 => IsVp8(payload),
+        RtpVideoCodec.Vp9 => IsVp9(payload),
+        RtpVideoCodec.H264 => IsH264(payload),
+        RtpVideoCodec.Av1 => IsAv1(payload),
+        _ => false,
+    };
+
+    /// <summary>
+    /// VP8 (RFC 7741): the first packet of partition 0 (S=1, PID=0) whose frame tag has P=0 (a key frame),
+    /// confirmed by the key frame start code 9d 01 2a.
+    /// </summary>
+    public static bool IsVp8(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return false;
+        }
+
+        byte first = payload[0];
+        if ((first & 0x10) == 0 || (first & 0x07) != 0)
+        {
+            return false;
+        }
+
+        int offset = 1;
+        if ((first & 0x80) != 0)
+        {
+            if (payload.Length <= offset)
+            {
+                return false;
+            }
+
+            byte extension = payload[offset++];
+            if ((extension & 0x80) != 0)
+            {
+                // PictureID: 15 bits when its M bit is set, otherwise 7.
+                if (payload.Length <= offset)
+                {
+                    return false;
+                }
+
+                offset += (payload[offset] & 0x80) != 0 ? 2 : 1;
+            }
+
+            if ((extension & 0x40) != 0)
+            {
+                offset++; // TL0PICIDX
+            }
+
+            if ((extension & 0x30) != 0)
+            {
+                offset++; // TID / Y / KEYIDX
+            }
+        }
+
+        // 3-byte frame tag then the 3-byte start code.
+        if (payload.Length < offset + 6)
+        {
+            return false;
+        }
+
+        return (payload[offset] & 0x01) == 0
+            && payload[offset + 3] == 0x9D && payload[offset + 4] == 0x01 && payload[offset + 5] == 0x2A;
+    }
+
+    /// <summary>
+    /// VP9 (RFC 9628): the beginning of a frame (B=1) that is not inter-picture predicted (P=0) in the
+    /// lowest spatial layer.
+    /// </summary>
+    public static bool IsVp9(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return false;
+        }
+
+        byte first = payload[0];
+        bool interPredicted = (first & 0x40) != 0;
+        bool beginningOfFrame = (first & 0x08) != 0;
+        if (interPredicted || !beginningOfFrame)
+        {
+            return false;
+        }
+
+        if ((first & 0x20) == 0)
+        {
+            return true; // no layer indices: a single spatial layer
+        }
+
+        int offset = 1;
+        if ((first & 0x80) != 0)
+        {
+            if (payload.Length <= offset)
+            {
+                return false;
+            }
+
+            offset += (payload[offset] & 0x80) != 0 ? 2 : 1;
+        }
+
+        if (payload.Length <= offset)
+        {
+            return false;
+        }
+
+        int spatialId = (payload[offset] >> 1) & 0x07;
+        return spatialId == 0;
+    }
+
+    /// <summary>
+    /// H.264 (RFC 6184): an IDR slice or an SPS, alone, inside a STAP-A, or at the start of a FU-A. An SPS
+    /// counts because encoders send SPS/PPS in the first packet of every IDR frame.
+    /// </summary>
+    public static bool IsH264(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return false;
+        }
+
+        int type = payload[0] & 0x1F;
+        switch (type)
+        {
+            case 24: // STAP-A: 16-bit size then a NAL unit, repeated
+                int offset = 1;
+                while (offset + 2 < payload.Length)
+                {
+                    int size = (payload[offset] << 8) | payload[offset + 1];
+                    offset += 2;
+                    if (size == 0 || offset + size > payload.Length)
+                    {
+                        return false;
+                    }
+
+                    if (IsH264KeyNal(payload[offset] & 0x1F))
+                    {
+                        return true;
+                    }
+
+                    offset += size;
+                }
+
+                return false;
+            case 28: // FU-A: the FU header's S bit marks the first fragment
+                return payload.Length >= 2 && (payload[1] & 0x80) != 0 && IsH264KeyNal(payload[1] & 0x1F);
+            default:
+                return IsH264KeyNal(type);
+        }
+    }
+
+    /// <summary>
+    /// AV1 (AV1 RTP payload format): the aggregation header's N bit marks the first packet of a new coded
+    /// video sequence; failing that, a first OBU that is a sequence header (type 1) also starts one.
+    /// </summary>
+    public static bool IsAv1(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 2)
+        {
+            return false;
+        }
+
+        byte aggregation = payload[0];
+        if ((aggregation & 0x08) != 0)
+        {
+            return true;
+        }
+
+        if ((aggregation & 0x80) != 0)
+        {
+            return false; // Z=1: the first OBU continues from the previous packet
+        }
+
+        int offset = 1;
+        int elementCount = (aggregation >> 4) & 0x03;
+        if (elementCount != 1)
+        {
+            // The first element carries a LEB128 length unless it is the only (W=1) element.
+            while (offset < payload.Length && (payload[offset] & 0x80) != 0)
+            {
+                offset++;
+            }
+
+            offset++;
+        }
+
+        if (offset >= payload.Length)
+        {
+            return false;
+        }
+
+        int obuType = (payload[offset] >> 3) & 0x0F;
+        return obuType == 1;
+    }
+
+    private static bool IsH264KeyNal(int nalType) => nalType is 5 or 7;
+}

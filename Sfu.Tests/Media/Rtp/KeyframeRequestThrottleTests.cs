@@ -1,0 +1,85 @@
+using NUnit.Framework;
+using Sfu.Media.Rtp;
+
+namespace Sfu.Tests.Media.Rtp;
+
+public class KeyframeRequestThrottleTests
+{
+    private readonly TestClock _clock = new();
+
+    [Test]
+    public void Request_First_IsSentAtOnce()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromMilliseconds(500));
+
+        Assert.That(throttle.Request(), Is.True);
+        Assert.That(throttle.IsOutstanding, Is.True);
+        Assert.That(throttle.FirSequenceNumber, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Request_ManyWithinInterval_OnlyOneSent()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromMilliseconds(500));
+        int sent = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            sent += throttle.Request() ? 1 : 0;
+            _clock.Advance(TimeSpan.FromMilliseconds(49));
+        }
+
+        Assert.That(sent, Is.EqualTo(1));
+        Assert.That(throttle.FirSequenceNumber, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Poll_OutstandingRequestAfterInterval_IsRetried()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromMilliseconds(500));
+        throttle.Request();
+
+        _clock.Advance(TimeSpan.FromMilliseconds(499));
+        Assert.That(throttle.Poll(), Is.False);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(throttle.Poll(), Is.True);
+        Assert.That(throttle.FirSequenceNumber, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Poll_AfterKeyframeArrived_SendsNothing()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromMilliseconds(500));
+        throttle.Request();
+        throttle.OnKeyframeReceived();
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.That(throttle.IsOutstanding, Is.False);
+        Assert.That(throttle.Poll(), Is.False);
+    }
+
+    [Test]
+    public void Request_SuppressedAfterKeyframe_IsDeferredNotLost()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        throttle.Request();
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        throttle.OnKeyframeReceived();
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.That(throttle.Request(), Is.False, "a new subscriber 200 ms after the last PLI waits");
+        _clock.Advance(TimeSpan.FromMilliseconds(800));
+        Assert.That(throttle.Poll(), Is.True, "and gets its keyframe request when the interval ends");
+    }
+
+    [Test]
+    public void DefaultInterval_IsOneSecond()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock);
+        throttle.Request();
+        _clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.That(throttle.Request(), Is.False);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(throttle.Request(), Is.True);
+    }
+}

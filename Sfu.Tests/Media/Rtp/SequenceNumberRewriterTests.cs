@@ -1,0 +1,134 @@
+using NUnit.Framework;
+using Sfu.Media.Rtp;
+
+namespace Sfu.Tests.Media.Rtp;
+
+public class SequenceNumberRewriterTests
+{
+    private const long Frequency = TimeSpan.TicksPerSecond;
+    private static readonly long Ms = TimeSpan.TicksPerMillisecond;
+
+    [Test]
+    public void FirstSource_PassesThroughUnchanged_AcrossWraparound()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+
+        Assert.That(rewriter.TryRewrite(1, 65534, 1000, 0, out ushort s1, out uint t1), Is.True);
+        Assert.That(rewriter.TryRewrite(1, 65535, 1000, 0, out ushort s2, out _), Is.True);
+        Assert.That(rewriter.TryRewrite(1, 0, 4000, 33 * Ms, out ushort s3, out uint t3), Is.True);
+
+        Assert.That((s1, s2, s3), Is.EqualTo(((ushort)65534, (ushort)65535, (ushort)0)));
+        Assert.That((t1, t3), Is.EqualTo((1000u, 4000u)));
+        Assert.That(rewriter.LastSequenceNumber, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void SwitchToAnotherSource_ContinuesAtLastPlusOne_WithWallClockTimestampGap()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 100, 50_000, 0, out _, out _);
+        rewriter.TryRewrite(1, 101, 53_000, 33 * Ms, out _, out _);
+
+        rewriter.RequestSwitch();
+        Assert.That(rewriter.TryRewrite(2, 40_000, 7_000_000, 133 * Ms, out ushort seq, out uint ts), Is.True);
+
+        Assert.That(seq, Is.EqualTo(102));
+        // 100 ms after the last forwarded packet at 90 kHz = 9000 ticks.
+        Assert.That(ts, Is.EqualTo(53_000u + 9000u));
+        Assert.That(rewriter.TryRewrite(2, 40_001, 7_003_000, 166 * Ms, out ushort next, out uint nextTs), Is.True);
+        Assert.That((next, nextTs), Is.EqualTo(((ushort)103, 53_000u + 9000u + 3000u)));
+    }
+
+    [Test]
+    public void AfterSwitch_PacketsFromOldSource_AreDropped()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 10, 0, 0, out _, out _);
+        rewriter.RequestSwitch();
+        rewriter.TryRewrite(2, 500, 0, Ms, out _, out _);
+
+        Assert.That(rewriter.TryRewrite(1, 11, 0, 2 * Ms, out _, out _), Is.False);
+        Assert.That(rewriter.LastSequenceNumber, Is.EqualTo(11), "the dropped packet changed nothing");
+    }
+
+    [Test]
+    public void AfterSwitch_LatePacketOfNewSourceOlderThanSwitchPoint_IsDropped()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 10, 0, 0, out _, out _);
+        rewriter.RequestSwitch();
+        rewriter.TryRewrite(2, 0, 0, Ms, out ushort first, out _); // the switch point is exactly at a wrap
+
+        Assert.That(rewriter.TryRewrite(2, 65535, 0, 2 * Ms, out _, out _), Is.False);
+        Assert.That(rewriter.TryRewrite(2, 1, 0, 3 * Ms, out ushort second, out _), Is.True);
+        Assert.That(second, Is.EqualTo((ushort)(first + 1)));
+    }
+
+    [Test]
+    public void ReorderedPacketWithinSource_MapsConsistently_AndDoesNotMoveLast()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 10, 0, 0, out _, out _);
+        rewriter.RequestSwitch();
+        rewriter.TryRewrite(2, 1000, 90_000, Ms, out ushort a, out _);
+        rewriter.TryRewrite(2, 1002, 93_000, 2 * Ms, out ushort c, out uint tc);
+
+        Assert.That(rewriter.TryRewrite(2, 1001, 90_000, 3 * Ms, out ushort b, out _), Is.True);
+
+        Assert.That(new[] { a, b, c }, Is.EqualTo(new ushort[] { 11, 12, 13 }));
+        Assert.That(b, Is.EqualTo((ushort)(a + 1)));
+        Assert.That(rewriter.LastSequenceNumber, Is.EqualTo(c));
+        Assert.That(rewriter.LastTimestamp, Is.EqualTo(tc));
+    }
+
+    [Test]
+    public void GapWithinSource_IsPreserved_SoTheReceiverCanNack()
+    {
+        var rewriter = new SequenceNumberRewriter(48000, Frequency);
+        rewriter.TryRewrite(1, 65530, 0, 0, out ushort a, out _);
+
+        rewriter.TryRewrite(1, 4, 0, 0, out ushort b, out _);
+
+        Assert.That((ushort)(b - a), Is.EqualTo(10));
+    }
+
+    [Test]
+    public void PauseAndResumeOnSameSource_ContinuesWithoutGap()
+    {
+        var rewriter = new SequenceNumberRewriter(48000, Frequency);
+        rewriter.TryRewrite(7, 200, 960, 0, out _, out _);
+        // Paused: 300 packets not forwarded. Resume is a switch to the same SSRC.
+        rewriter.RequestSwitch();
+
+        rewriter.TryRewrite(7, 500, 960 * 301, 6000 * Ms, out ushort seq, out uint ts);
+
+        Assert.That(seq, Is.EqualTo(201));
+        Assert.That(ts, Is.EqualTo(960u + (6u * 48000u)));
+        Assert.That(rewriter.TryRewrite(7, 499, 0, 6001 * Ms, out _, out _), Is.False, "sent while paused");
+    }
+
+    [Test]
+    public void SwitchWithNoTimeElapsed_StillAdvancesTimestamp()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 1, 5000, 10 * Ms, out _, out _);
+        rewriter.RequestSwitch();
+
+        rewriter.TryRewrite(2, 9, 1, 10 * Ms, out _, out uint ts);
+
+        Assert.That(ts, Is.EqualTo(5001u));
+    }
+
+    [Test]
+    public void SwitchAfterLongPause_DoesNotOverflow()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, 1_000_000_000);
+        rewriter.TryRewrite(1, 1, 0, 0, out _, out _);
+        rewriter.RequestSwitch();
+
+        long thirtyHours = 30L * 3600 * 1_000_000_000;
+        rewriter.TryRewrite(2, 1, 0, thirtyHours, out _, out uint ts);
+
+        Assert.That(ts, Is.EqualTo(unchecked((uint)(30L * 3600 * 90000))));
+    }
+}
