@@ -9,11 +9,10 @@ namespace Sfu.Media.Dtls;
 /// </summary>
 public sealed class DtlsContext : IDisposable
 {
-    // ECDHE with ECDSA only: our certificate is ECDSA, and browsers' WebRTC certificates are
-    // ECDSA by default. AEAD first; the CBC suites stay for older stacks.
-    private const string CipherList =
-        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" +
-        "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA";
+    // ECDHE-ECDSA with AES-GCM only: our certificate is ECDSA, every current browser offers
+    // ECDHE-ECDSA-AES128-GCM-SHA256 for DTLS 1.2, and a single AEAD family fixes the smallest
+    // possible encrypted record, which DtlsDatagrams relies on to drop forged short records.
+    private const string CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384";
 
     private DtlsContext(SafeSslContextHandle handle, DtlsRole role, DtlsCertificate certificate)
     {
@@ -63,7 +62,9 @@ public sealed class DtlsContext : IDisposable
 
             // Memory BIOs cannot report a path MTU: each connection sets its own with SSL_set_mtu.
             // Tickets and the session cache are useless: every WebRTC transport is a fresh peer.
-            Ssl.SSL_CTX_set_options(handle, Ssl.SSL_OP_NO_QUERY_MTU | Ssl.SSL_OP_NO_TICKET);
+            // Server preference picks AES-128 when a peer lists AES-256 first.
+            Ssl.SSL_CTX_set_options(
+                handle, Ssl.SSL_OP_NO_QUERY_MTU | Ssl.SSL_OP_NO_TICKET | Ssl.SSL_OP_CIPHER_SERVER_PREFERENCE);
             Ssl.SSL_CTX_disable_session_cache(handle);
 
             // Both ends must present a certificate, but it is self-signed, so chain validation

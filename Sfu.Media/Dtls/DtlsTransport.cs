@@ -178,16 +178,28 @@ public sealed class DtlsTransport : IDisposable
                 SetState(DtlsState.Connecting, ref outcome);
             }
 
-            fixed (byte* data = datagram)
+            // One record at a time: see DtlsDatagrams for why OpenSSL needs that.
+            int offset = 0;
+            while (offset < datagram.Length && _state is DtlsState.Connecting or DtlsState.Connected)
             {
-                Crypto.BIO_write(_ssl.InputBio, data, datagram.Length);
+                ReadOnlySpan<byte> record = DtlsDatagrams.NextRecord(datagram, ref offset);
+                if (!DtlsDatagrams.IsAcceptable(record))
+                {
+                    continue;
+                }
+
+                fixed (byte* data = record)
+                {
+                    Crypto.BIO_write(_ssl.InputBio, data, record.Length);
+                }
+
+                Advance(ref outcome);
+
+                // OpenSSL reads its input whole; anything left behind (it never should be) must
+                // not be glued to the front of the next record.
+                Crypto.BIO_ctrl(_ssl.InputBio, Crypto.BIO_CTRL_RESET, 0, 0);
             }
 
-            Advance(ref outcome);
-
-            // OpenSSL reads a datagram whole; anything it left behind (it never should) must not
-            // be glued to the front of the next datagram.
-            Crypto.BIO_ctrl(_ssl.InputBio, Crypto.BIO_CTRL_RESET, 0, 0);
             Collect(ref outcome);
         }
 
@@ -312,7 +324,7 @@ public sealed class DtlsTransport : IDisposable
             return;
         }
 
-        Fail(ErrorText($"handshake failed (SSL_get_error {error})"), ref outcome);
+        Fail(ErrorText($"handshake failed ({ErrorName(error)})"), ref outcome);
     }
 
     /// <summary>
@@ -343,7 +355,7 @@ public sealed class DtlsTransport : IDisposable
                     SetState(DtlsState.Closed, ref outcome);
                     return;
                 default:
-                    Fail(ErrorText($"DTLS read failed (SSL_get_error {error})"), ref outcome);
+                    Fail(ErrorText($"DTLS read failed ({ErrorName(error)})"), ref outcome);
                     return;
             }
         }
@@ -486,6 +498,13 @@ public sealed class DtlsTransport : IDisposable
         string? detail = Crypto.DrainErrorQueue(out _);
         return detail is null ? fallback : $"{fallback}: {detail}";
     }
+
+    private static string ErrorName(int error) => error switch
+    {
+        Ssl.SSL_ERROR_SSL => "SSL_ERROR_SSL",
+        Ssl.SSL_ERROR_SYSCALL => "SSL_ERROR_SYSCALL",
+        _ => $"SSL_get_error {error}",
+    };
 
     // ---- outside the lock ----
 

@@ -22,6 +22,7 @@ internal static partial class Ssl
 
     internal const ulong SSL_OP_NO_QUERY_MTU = 1UL << 12;
     internal const ulong SSL_OP_NO_TICKET = 1UL << 14;
+    internal const ulong SSL_OP_CIPHER_SERVER_PREFERENCE = 1UL << 22;
 
     internal const int SSL_SENT_SHUTDOWN = 1;
     internal const int SSL_RECEIVED_SHUTDOWN = 2;
