@@ -10,7 +10,6 @@ namespace Sfu.Media.Interop;
 /// </remarks>
 internal static partial class Ssl
 {
-    internal const int SSL_ERROR_NONE = 0;
     internal const int SSL_ERROR_SSL = 1;
     internal const int SSL_ERROR_WANT_READ = 2;
     internal const int SSL_ERROR_WANT_WRITE = 3;
@@ -24,9 +23,6 @@ internal static partial class Ssl
     internal const ulong SSL_OP_NO_TICKET = 1UL << 14;
     internal const ulong SSL_OP_CIPHER_SERVER_PREFERENCE = 1UL << 22;
 
-    internal const int SSL_SENT_SHUTDOWN = 1;
-    internal const int SSL_RECEIVED_SHUTDOWN = 2;
-
     internal const int DTLS1_2_VERSION = 0xFEFD;
 
     private const int SSL_CTRL_SET_MTU = 17;
@@ -34,7 +30,6 @@ internal static partial class Ssl
     private const int DTLS_CTRL_GET_TIMEOUT = 73;
     private const int DTLS_CTRL_HANDLE_TIMEOUT = 74;
     private const int SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
-    private const int SSL_CTRL_SET_MAX_PROTO_VERSION = 124;
     private const int SSL_SESS_CACHE_OFF = 0;
 
     /// <summary><c>struct timeval</c> on LP64 Linux.</summary>
@@ -93,9 +88,6 @@ internal static partial class Ssl
     internal static nint SSL_CTX_set_min_proto_version(SafeSslContextHandle ctx, int version) =>
         SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, version, 0);
 
-    internal static nint SSL_CTX_set_max_proto_version(SafeSslContextHandle ctx, int version) =>
-        SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, version, 0);
-
     internal static nint SSL_CTX_disable_session_cache(SafeSslContextHandle ctx) =>
         SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_OFF, 0);
 
@@ -117,14 +109,7 @@ internal static partial class Ssl
     internal static partial void SSL_set_connect_state(SafeSslHandle ssl);
 
     [LibraryImport(Libraries.Ssl)]
-    internal static partial ulong SSL_set_options(SafeSslHandle ssl, ulong options);
-
-    [LibraryImport(Libraries.Ssl)]
     internal static partial nint SSL_ctrl(SafeSslHandle ssl, int cmd, nint larg, nint parg);
-
-    /// <summary>Note the inverted convention: returns 0 on success.</summary>
-    [LibraryImport(Libraries.Ssl, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int SSL_set_tlsext_use_srtp(SafeSslHandle ssl, string profiles);
 
     [LibraryImport(Libraries.Ssl)]
     internal static partial int SSL_do_handshake(SafeSslHandle ssl);
@@ -136,13 +121,7 @@ internal static partial class Ssl
     internal static partial int SSL_shutdown(SafeSslHandle ssl);
 
     [LibraryImport(Libraries.Ssl)]
-    internal static partial int SSL_get_shutdown(SafeSslHandle ssl);
-
-    [LibraryImport(Libraries.Ssl)]
     internal static partial int SSL_get_error(SafeSslHandle ssl, int result);
-
-    [LibraryImport(Libraries.Ssl)]
-    internal static partial int SSL_is_init_finished(SafeSslHandle ssl);
 
     [LibraryImport(Libraries.Ssl)]
     internal static partial nint SSL_get_version(SafeSslHandle ssl);

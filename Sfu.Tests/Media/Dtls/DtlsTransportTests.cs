@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Sfu.Media.Dtls;
 
 namespace Sfu.Tests.Media.Dtls;
@@ -385,6 +386,29 @@ public sealed class DtlsTransportTests
         IEnumerable<byte[]> all = pair.ServerSink.AllSent.Concat(pair.ClientSink.AllSent);
         Assert.That(all.Select(d => d.Length), Is.All.InRange(1, DtlsTransport.MaxDatagramSize));
         Assert.That(pair.ServerSink.AllSent, Is.Not.Empty);
+    }
+
+    [Test]
+    public void Handshake_CertificateLargerThanOneDatagram_IsFragmentedWithinMaxSize()
+    {
+        // A 3 kB extension makes the server's Certificate message alone exceed a datagram, so
+        // OpenSSL must fragment it to the MTU set on the connection.
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=large", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509Extension("1.3.6.1.4.1.55555.1", new byte[3000], critical: false));
+        using X509Certificate2 large = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using DtlsCertificate certificate = DtlsCertificate.Load(large.RawData, key.ExportPkcs8PrivateKey());
+        using DtlsContext server = DtlsContext.Create(certificate, DtlsRole.Server);
+        using var pair = new DtlsTestPair(server, _client);
+
+        pair.Handshake();
+
+        Assert.That(pair.Server.State, Is.EqualTo(DtlsState.Connected), pair.Server.FailureReason);
+        Assert.That(pair.Client.State, Is.EqualTo(DtlsState.Connected), pair.Client.FailureReason);
+        Assert.That(pair.ServerSink.AllSent.Sum(d => d.Length), Is.GreaterThan(3000));
+        Assert.That(
+            pair.ServerSink.AllSent.Concat(pair.ClientSink.AllSent).Select(d => d.Length),
+            Is.All.InRange(1, DtlsTransport.MaxDatagramSize));
     }
 
     [Test]
