@@ -1,0 +1,550 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Sfu.Media.Interop;
+
+namespace Sfu.Media.Dtls;
+
+/// <summary>
+/// The DTLS-SRTP handshake of one WebRTC transport, over OpenSSL memory BIOs.
+/// </summary>
+/// <remarks>
+/// <para>Driving it: call <see cref="Start"/> once (a client sends its ClientHello; a server may
+/// skip it, the first <see cref="Feed"/> starts it), pass every received DTLS datagram to
+/// <see cref="Feed"/>, and have the owner's heartbeat call <see cref="HandleTimeout"/> once
+/// <see cref="NextTimeout"/> has passed. Outgoing datagrams go to the <see cref="IDtlsPacketSink"/>.
+/// When <see cref="State"/> becomes <see cref="DtlsState.Connected"/>, <see cref="SrtpKeys"/> holds
+/// the negotiated profile and keys; <see cref="StateChanged"/> reports every transition.</para>
+/// <para>Thread safety: any thread may call any member; one lock serialises access to the SSL
+/// object, which OpenSSL requires. The sink and <see cref="StateChanged"/> run after the lock is
+/// released, on the calling thread.</para>
+/// <para>Bad input never throws: malformed datagrams are dropped by OpenSSL's record layer, and a
+/// handshake that fails (alert, bad message, fingerprint mismatch, retransmission limit) moves to
+/// <see cref="DtlsState.Failed"/> with <see cref="FailureReason"/>.</para>
+/// </remarks>
+public sealed class DtlsTransport : IDisposable
+{
+    /// <summary>
+    /// Upper bound for every datagram handed to the sink: fits a 1280-byte IPv6 minimum MTU with
+    /// room for IP/UDP headers and a TURN channel wrapper.
+    /// </summary>
+    public const int MaxDatagramSize = 1200;
+
+    // RFC 5764 section 4.2.
+    private static ReadOnlySpan<byte> ExporterLabel => "EXTRACTOR-dtls_srtp"u8;
+
+    private readonly Lock _lock = new();
+    private readonly SafeSslHandle _ssl;
+    private readonly IDtlsPacketSink _sink;
+    private readonly TimeProvider _timeProvider;
+    private byte[]? _expectedFingerprint;
+    private byte[]? _peerCertificateHash;
+    private SrtpKeyingMaterial? _keys;
+    private bool _handshakeDone;
+    private bool _disposed;
+    private DtlsState _state;
+    private DateTimeOffset? _nextTimeout;
+
+    /// <param name="context">Shared per-role context; its role is this transport's role.</param>
+    /// <param name="sink">Receives outgoing datagrams.</param>
+    /// <param name="expectedRemoteFingerprint">
+    /// The peer's SDP <c>a=fingerprint</c> ("sha-256 AB:..."), or null to supply it later with
+    /// <see cref="SetRemoteFingerprint"/>.
+    /// </param>
+    /// <param name="timeProvider">Clock used to express <see cref="NextTimeout"/>.</param>
+    public DtlsTransport(
+        DtlsContext context,
+        IDtlsPacketSink sink,
+        string? expectedRemoteFingerprint = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(sink);
+
+        if (expectedRemoteFingerprint is not null)
+        {
+            _expectedFingerprint = ParseFingerprint(expectedRemoteFingerprint);
+        }
+
+        Role = context.Role;
+        _sink = sink;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _ssl = SafeSslHandle.Create(context.Handle);
+        if (Role == DtlsRole.Server)
+        {
+            Ssl.SSL_set_accept_state(_ssl);
+        }
+        else
+        {
+            Ssl.SSL_set_connect_state(_ssl);
+        }
+
+        // After the accept/connect state so nothing resets it before the first flight.
+        if (Ssl.SSL_set_mtu(_ssl, MaxDatagramSize) <= 0)
+        {
+            _ssl.Dispose();
+            throw Crypto.CreateException("SSL_set_mtu");
+        }
+    }
+
+    /// <summary>Raised after every state change, outside the lock, on the thread that caused it.</summary>
+    public event Action<DtlsTransport, DtlsState>? StateChanged;
+
+    public DtlsRole Role { get; }
+
+    public DtlsState State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>Why the transport failed or closed; null while it has not.</summary>
+    public string? FailureReason { get; private set; }
+
+    /// <summary>Negotiated profile and SRTP master keys; null until <see cref="DtlsState.Connected"/>.</summary>
+    public SrtpKeyingMaterial? SrtpKeys
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == DtlsState.Connected ? _keys : null;
+            }
+        }
+    }
+
+    /// <summary>The fingerprint of the certificate the peer presented, once the handshake got that far.</summary>
+    public string? RemoteCertificateFingerprint { get; private set; }
+
+    /// <summary>Negotiated protocol, e.g. "DTLSv1.2", once the handshake finished.</summary>
+    public string? ProtocolVersion { get; private set; }
+
+    /// <summary>
+    /// When <see cref="HandleTimeout"/> should next be called, or null when no retransmission
+    /// timer runs. OpenSSL keeps its own clock: calling early is a harmless no-op.
+    /// </summary>
+    public DateTimeOffset? NextTimeout
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _nextTimeout;
+            }
+        }
+    }
+
+    /// <summary>Begins the handshake: a client sends its ClientHello, a server starts waiting for one.</summary>
+    public void Start()
+    {
+        var outcome = new Outcome();
+        lock (_lock)
+        {
+            if (_disposed || _state != DtlsState.New)
+            {
+                return;
+            }
+
+            SetState(DtlsState.Connecting, ref outcome);
+            Advance(ref outcome);
+            Collect(ref outcome);
+        }
+
+        Deliver(ref outcome);
+    }
+
+    /// <summary>
+    /// Processes one received DTLS datagram. Anything malformed is dropped or fails only this
+    /// transport; it never throws for the datagram's content.
+    /// </summary>
+    public unsafe void Feed(ReadOnlySpan<byte> datagram)
+    {
+        var outcome = new Outcome();
+        lock (_lock)
+        {
+            if (_disposed || _state is DtlsState.Failed or DtlsState.Closed || datagram.IsEmpty)
+            {
+                return;
+            }
+
+            if (_state == DtlsState.New)
+            {
+                SetState(DtlsState.Connecting, ref outcome);
+            }
+
+            // One record at a time: see DtlsDatagrams for why OpenSSL needs that.
+            int offset = 0;
+            while (offset < datagram.Length && _state is DtlsState.Connecting or DtlsState.Connected)
+            {
+                ReadOnlySpan<byte> record = DtlsDatagrams.NextRecord(datagram, ref offset);
+                if (!DtlsDatagrams.IsAcceptable(record))
+                {
+                    continue;
+                }
+
+                fixed (byte* data = record)
+                {
+                    Crypto.BIO_write(_ssl.InputBio, data, record.Length);
+                }
+
+                Advance(ref outcome);
+
+                // OpenSSL reads its input whole; anything left behind (it never should be) must
+                // not be glued to the front of the next record.
+                Crypto.BIO_ctrl(_ssl.InputBio, Crypto.BIO_CTRL_RESET, 0, 0);
+            }
+
+            Collect(ref outcome);
+        }
+
+        Deliver(ref outcome);
+    }
+
+    /// <summary>Retransmits the last flight if OpenSSL's timer expired; call when <see cref="NextTimeout"/> passed.</summary>
+    public void HandleTimeout()
+    {
+        var outcome = new Outcome();
+        lock (_lock)
+        {
+            if (_disposed || _state is not (DtlsState.Connecting or DtlsState.Connected))
+            {
+                return;
+            }
+
+            Crypto.ERR_clear_error();
+            if (Ssl.DTLSv1_handle_timeout(_ssl) < 0)
+            {
+                // OpenSSL gives up after a fixed number of retransmissions of the same flight.
+                Fail(ErrorText("DTLS retransmission limit reached"), ref outcome);
+            }
+
+            Collect(ref outcome);
+        }
+
+        Deliver(ref outcome);
+    }
+
+    /// <summary>
+    /// Sets the fingerprint the peer's certificate must match, from its SDP. May come before,
+    /// during or after the handshake; a finished handshake is judged at once.
+    /// </summary>
+    /// <exception cref="FormatException">Not "sha-256" followed by 32 colon-separated hex bytes.</exception>
+    public void SetRemoteFingerprint(string fingerprint)
+    {
+        byte[] expected = ParseFingerprint(fingerprint);
+        var outcome = new Outcome();
+        lock (_lock)
+        {
+            if (_disposed || _state is DtlsState.Failed or DtlsState.Closed)
+            {
+                return;
+            }
+
+            _expectedFingerprint = expected;
+            if (_handshakeDone && _state == DtlsState.Connecting)
+            {
+                JudgeFingerprint(ref outcome);
+            }
+
+            Collect(ref outcome);
+        }
+
+        Deliver(ref outcome);
+    }
+
+    /// <summary>Sends close_notify if the handshake had finished, then releases the SSL object.</summary>
+    public void Dispose()
+    {
+        var outcome = new Outcome();
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_handshakeDone && _state is DtlsState.Connected or DtlsState.Connecting)
+            {
+                Crypto.ERR_clear_error();
+                Ssl.SSL_shutdown(_ssl);
+                Crypto.ERR_clear_error();
+            }
+
+            if (_state is not (DtlsState.Failed or DtlsState.Closed))
+            {
+                FailureReason ??= "closed locally";
+                SetState(DtlsState.Closed, ref outcome);
+            }
+
+            Collect(ref outcome);
+            _disposed = true;
+            _nextTimeout = null;
+            _ssl.Dispose();
+        }
+
+        Deliver(ref outcome);
+    }
+
+    // ---- everything below runs under _lock ----
+
+    private void Advance(ref Outcome outcome)
+    {
+        if (_handshakeDone)
+        {
+            ReadRecords(ref outcome);
+            return;
+        }
+
+        // SSL_get_error reads this thread's error queue, which other transports may have left dirty.
+        Crypto.ERR_clear_error();
+        int result = Ssl.SSL_do_handshake(_ssl);
+        if (result == 1)
+        {
+            _handshakeDone = true;
+            OnHandshakeDone(ref outcome);
+
+            // The last flight may have carried more records (an alert, say) after Finished.
+            if (_state is DtlsState.Connecting or DtlsState.Connected)
+            {
+                ReadRecords(ref outcome);
+            }
+
+            return;
+        }
+
+        int error = Ssl.SSL_get_error(_ssl, result);
+        if (error is Ssl.SSL_ERROR_WANT_READ or Ssl.SSL_ERROR_WANT_WRITE)
+        {
+            return;
+        }
+
+        Fail(ErrorText($"handshake failed ({ErrorName(error)})"), ref outcome);
+    }
+
+    /// <summary>
+    /// Post-handshake records: the peer's retransmitted last flight (OpenSSL answers it by
+    /// resending ours), alerts, close_notify. Application data is unused (no data channels) and
+    /// discarded.
+    /// </summary>
+    private unsafe void ReadRecords(ref Outcome outcome)
+    {
+        byte* discard = stackalloc byte[2048];
+        while (true)
+        {
+            Crypto.ERR_clear_error();
+            int read = Ssl.SSL_read(_ssl, discard, 2048);
+            if (read > 0)
+            {
+                continue;
+            }
+
+            int error = Ssl.SSL_get_error(_ssl, read);
+            switch (error)
+            {
+                case Ssl.SSL_ERROR_WANT_READ or Ssl.SSL_ERROR_WANT_WRITE:
+                    return;
+                case Ssl.SSL_ERROR_ZERO_RETURN:
+                    FailureReason = "peer sent close_notify";
+                    _keys = null;
+                    SetState(DtlsState.Closed, ref outcome);
+                    return;
+                default:
+                    Fail(ErrorText($"DTLS read failed ({ErrorName(error)})"), ref outcome);
+                    return;
+            }
+        }
+    }
+
+    private unsafe void OnHandshakeDone(ref Outcome outcome)
+    {
+        ProtocolVersion = Marshal.PtrToStringUTF8(Ssl.SSL_get_version(_ssl));
+
+        using (SafeX509Handle peer = Ssl.SSL_get1_peer_certificate(_ssl))
+        {
+            // VERIFY_FAIL_IF_NO_PEER_CERT makes this unreachable for a server; a client that
+            // reached here without a server certificate must still not get keys.
+            if (peer.IsInvalid)
+            {
+                Fail("peer presented no certificate", ref outcome);
+                return;
+            }
+
+            byte[] der;
+            try
+            {
+                der = Crypto.EncodeX509(peer.DangerousGetHandle());
+            }
+            catch (OpenSslException e)
+            {
+                Fail(e.Message, ref outcome);
+                return;
+            }
+
+            _peerCertificateHash = SHA256.HashData(der);
+            RemoteCertificateFingerprint = DtlsFingerprint.Format(_peerCertificateHash);
+        }
+
+        Ssl.SrtpProtectionProfile* selected = Ssl.SSL_get_selected_srtp_profile(_ssl);
+        var profile = selected is null ? SrtpProfile.None : (SrtpProfile)(int)selected->Id;
+        if (!SrtpProfileInfo.IsKnown(profile))
+        {
+            Fail(selected is null
+                ? "no DTLS-SRTP profile negotiated (peer sent no use_srtp extension we share)"
+                : $"unsupported DTLS-SRTP profile 0x{(int)profile:X4}", ref outcome);
+            return;
+        }
+
+        byte[] exported = new byte[2 * (SrtpProfileInfo.KeyLength(profile) + SrtpProfileInfo.SaltLength(profile))];
+        Crypto.ERR_clear_error();
+        fixed (byte* output = exported)
+        fixed (byte* label = ExporterLabel)
+        {
+            if (Ssl.SSL_export_keying_material(
+                    _ssl, output, (nuint)exported.Length, label, (nuint)ExporterLabel.Length, null, 0, 0) != 1)
+            {
+                Fail(ErrorText("SSL_export_keying_material failed"), ref outcome);
+                return;
+            }
+        }
+
+        _keys = new SrtpKeyingMaterial(profile, Role, exported);
+        if (_expectedFingerprint is not null)
+        {
+            JudgeFingerprint(ref outcome);
+        }
+
+        // Otherwise stay Connecting until the SDP fingerprint arrives.
+    }
+
+    private void JudgeFingerprint(ref Outcome outcome)
+    {
+        if (_peerCertificateHash.AsSpan().SequenceEqual(_expectedFingerprint))
+        {
+            SetState(DtlsState.Connected, ref outcome);
+            return;
+        }
+
+        Fail(
+            $"remote certificate fingerprint {RemoteCertificateFingerprint} does not match the SDP fingerprint " +
+            DtlsFingerprint.Format(_expectedFingerprint),
+            ref outcome);
+
+        // The peer believes the handshake succeeded; tell it the session is over rather than
+        // leaving it to time out.
+        Crypto.ERR_clear_error();
+        Ssl.SSL_shutdown(_ssl);
+        Crypto.ERR_clear_error();
+    }
+
+    private void Fail(string reason, ref Outcome outcome)
+    {
+        FailureReason = reason;
+        _keys = null;
+        SetState(DtlsState.Failed, ref outcome);
+    }
+
+    private void SetState(DtlsState state, ref Outcome outcome)
+    {
+        if (_state == state)
+        {
+            return;
+        }
+
+        _state = state;
+        (outcome.Changes ??= new List<DtlsState>(2)).Add(state);
+    }
+
+    /// <summary>
+    /// Moves whatever OpenSSL wrote into a pooled buffer to be sent after the lock is released,
+    /// and refreshes the retransmission deadline.
+    /// </summary>
+    private unsafe void Collect(ref Outcome outcome)
+    {
+        int pending = (int)Crypto.BIO_ctrl_pending(_ssl.OutputBio);
+        if (pending > 0)
+        {
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(pending);
+            fixed (byte* destination = buffer)
+            {
+                outcome.Length = Math.Max(0, Crypto.BIO_read(_ssl.OutputBio, destination, pending));
+            }
+
+            outcome.Buffer = buffer;
+        }
+
+        if (_state is DtlsState.Failed or DtlsState.Closed)
+        {
+            _nextTimeout = null;
+        }
+        else if (Ssl.DTLSv1_get_timeout(_ssl, out Ssl.TimeVal left) == 1)
+        {
+            var delay = TimeSpan.FromSeconds(left.Seconds) + TimeSpan.FromMicroseconds(left.Microseconds);
+            _nextTimeout = _timeProvider.GetUtcNow() + delay;
+        }
+        else
+        {
+            _nextTimeout = null;
+        }
+    }
+
+    private string ErrorText(string fallback)
+    {
+        string? detail = Crypto.DrainErrorQueue(out _);
+        return detail is null ? fallback : $"{fallback}: {detail}";
+    }
+
+    private static string ErrorName(int error) => error switch
+    {
+        Ssl.SSL_ERROR_SSL => "SSL_ERROR_SSL",
+        Ssl.SSL_ERROR_SYSCALL => "SSL_ERROR_SYSCALL",
+        _ => $"SSL_get_error {error}",
+    };
+
+    // ---- outside the lock ----
+
+    private void Deliver(ref Outcome outcome)
+    {
+        if (outcome.Buffer is { } buffer)
+        {
+            try
+            {
+                DtlsDatagrams.Split(
+                    buffer.AsSpan(0, outcome.Length),
+                    MaxDatagramSize,
+                    _sink,
+                    static (sink, datagram) => sink.SendDtls(datagram));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        if (outcome.Changes is { } changes)
+        {
+            foreach (DtlsState state in changes)
+            {
+                StateChanged?.Invoke(this, state);
+            }
+        }
+    }
+
+    private static byte[] ParseFingerprint(string fingerprint) =>
+        DtlsFingerprint.TryParse(fingerprint, out byte[] hash)
+            ? hash
+            : throw new FormatException($"not a sha-256 DTLS fingerprint: '{fingerprint}'");
+
+    /// <summary>Work produced under the lock and finished outside it.</summary>
+    private struct Outcome
+    {
+        public byte[]? Buffer;
+        public int Length;
+        public List<DtlsState>? Changes;
+    }
+}

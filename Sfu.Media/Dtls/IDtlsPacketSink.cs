@@ -1,0 +1,12 @@
+namespace Sfu.Media.Dtls;
+
+/// <summary>Where a <see cref="DtlsTransport"/> sends its datagrams (the owning transport's UDP path).</summary>
+public interface IDtlsPacketSink
+{
+    /// <summary>
+    /// Sends one datagram (at most <see cref="DtlsTransport.MaxDatagramSize"/> bytes) to the
+    /// peer's current address. The span is only valid during the call. Called on whichever
+    /// thread is driving the transport, never while the transport holds its lock.
+    /// </summary>
+    void SendDtls(ReadOnlySpan<byte> datagram);
+}

@@ -1,0 +1,70 @@
+using NUnit.Framework;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Sfu.Media.Dtls;
+
+namespace Sfu.Tests.Media.Dtls;
+
+[TestFixture]
+public sealed class DtlsCertificateTests
+{
+    [Test]
+    public void Generate_FingerprintIsSha256OfDerInSdpForm()
+    {
+        using DtlsCertificate certificate = DtlsCertificate.Generate();
+
+        byte[] hash = SHA256.HashData(certificate.Der.Span);
+        string expected = "sha-256 " + string.Join(':', hash.Select(b => b.ToString("X2")));
+
+        Assert.That(certificate.Fingerprint, Is.EqualTo(expected));
+        Assert.That(certificate.Fingerprint, Does.Match("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$"));
+    }
+
+    [Test]
+    public void Generate_MakesShortLivedEcdsaP256CertificateWithRandomSerial()
+    {
+        var clock = new FixedClock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using DtlsCertificate first = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
+        using DtlsCertificate second = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
+
+        using X509Certificate2 parsed = X509CertificateLoader.LoadCertificate(first.Der.Span);
+        using X509Certificate2 other = X509CertificateLoader.LoadCertificate(second.Der.Span);
+        using ECDsa? publicKey = parsed.GetECDsaPublicKey();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(publicKey, Is.Not.Null);
+            Assert.That(publicKey!.KeySize, Is.EqualTo(256));
+            Assert.That(parsed.NotAfter.ToUniversalTime(), Is.EqualTo(new DateTime(2030, 1, 31, 0, 0, 0, DateTimeKind.Utc)));
+            Assert.That(parsed.NotBefore.ToUniversalTime(), Is.LessThan(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+            Assert.That(parsed.SerialNumber, Is.Not.EqualTo(other.SerialNumber));
+            Assert.That(first.Fingerprint, Is.Not.EqualTo(second.Fingerprint));
+        });
+    }
+
+    [Test]
+    public void Fingerprint_RoundTripsThroughTryParse()
+    {
+        using DtlsCertificate certificate = DtlsCertificate.Generate();
+
+        Assert.That(DtlsFingerprint.TryParse(certificate.Fingerprint.ToLowerInvariant(), out byte[] hash), Is.True);
+        Assert.That(DtlsFingerprint.Format(hash), Is.EqualTo(certificate.Fingerprint));
+    }
+
+    [TestCase(null)]
+    [TestCase("")]
+    [TestCase("sha-1 AB:CD:EF")]
+    [TestCase("sha-256")]
+    [TestCase("sha-256 AB:CD")]
+    [TestCase("sha-256 ZZ:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
+    [TestCase("sha-256 00-00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
+    public void TryParse_RejectsAnythingButSha256(string? value)
+    {
+        Assert.That(DtlsFingerprint.TryParse(value, out _), Is.False);
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
