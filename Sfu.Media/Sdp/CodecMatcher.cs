@@ -21,7 +21,7 @@ public static class CodecMatcher
                 continue;
             }
 
-            var family = FamilyRank(codec.Name, capabilities, familyOrder);
+            var family = FamilyRank(codec.Name, kind == MediaKind.Video ? capabilities.VideoCodecPreference : null, familyOrder);
             if (family < 0)
             {
                 continue;
@@ -84,9 +84,9 @@ public static class CodecMatcher
     }
 
     // Either the server's configured order, or the order in which the offer first names each family.
-    private static int FamilyRank(string name, MediaCapabilities capabilities, List<string> seen)
+    private static int FamilyRank(string name, IReadOnlyList<string>? preference, List<string> seen)
     {
-        if (capabilities.VideoCodecPreference is { } preference)
+        if (preference is not null)
         {
             return IndexOf(preference, name, StringComparer.OrdinalIgnoreCase);
         }

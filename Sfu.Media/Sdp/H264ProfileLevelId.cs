@@ -50,9 +50,9 @@ public readonly record struct H264ProfileLevelId(byte ProfileIdc, byte ProfileIo
 
     /// <summary>
     /// Level 1b is coded as level_idc 11 plus constraint_set3 in the Baseline family; it sits
-    /// between level 1 and level 1.1, so comparisons use this ordinal (level_idc * 10, 1b = 95).
+    /// between level 1 and level 1.1, so comparisons use this ordinal (level_idc * 10, 1b = 105).
     /// </summary>
-    public int LevelOrder => IsLevel1b ? 95 : LevelIdc * 10;
+    public int LevelOrder => IsLevel1b ? 105 : LevelIdc * 10;
 
     private bool IsLevel1b => LevelIdc == 11 && (ProfileIop & ConstraintSet3) != 0 && ProfileIdc is 0x42 or 0x4d or 0x58;
 

@@ -41,12 +41,12 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
             }
 
             var direction = offer.DirectionOf(offered);
-            var media = Accepted(offered, kind!.Value, codec, direction, local);
+            var media = Accepted(offer, offered, kind!.Value, codec, direction, local);
             answer.Media.Add(media);
             accepted.Add(offered.Mid!);
             if (direction.Sends())
             {
-                tracks.Add(Describe(offer, offered, media, kind.Value, codec));
+                tracks.Add(Describe(offered, media, kind.Value, codec));
             }
         }
 
@@ -74,7 +74,7 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
         return media;
     }
 
-    private MediaDescription Accepted(MediaDescription offered, MediaKind kind, NegotiatedCodec codec, MediaDirection offeredDirection, LocalTransportParameters local)
+    private MediaDescription Accepted(SessionDescription offer, MediaDescription offered, MediaKind kind, NegotiatedCodec codec, MediaDirection offeredDirection, LocalTransportParameters local)
     {
         var media = new MediaDescription(offered.Kind, local.Port, offered.Proto)
         {
@@ -93,15 +93,15 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
         media.Candidates.Add(local.HostCandidate);
         media.Codecs.AddRange(codec.ToRtpCodecs());
         media.SetFormatsFromCodecs();
-        media.HeaderExtensions.AddRange(AcceptedExtensions(offered, kind));
+        media.HeaderExtensions.AddRange(AcceptedExtensions(offer.HeaderExtensionsFor(offered), kind));
         AnswerSimulcast(offered, codec, media);
         return media;
     }
 
-    private IEnumerable<RtpHeaderExtension> AcceptedExtensions(MediaDescription offered, MediaKind kind)
+    private IEnumerable<RtpHeaderExtension> AcceptedExtensions(IEnumerable<RtpHeaderExtension> offered, MediaKind kind)
     {
         var supported = capabilities.ExtensionsFor(kind);
-        foreach (var extension in offered.HeaderExtensions)
+        foreach (var extension in offered)
         {
             // An extension the offerer only receives is of no use to a server that only receives.
             if (!supported.Contains(extension.Uri) || extension.Direction is MediaDirection.RecvOnly or MediaDirection.Inactive)
@@ -158,7 +158,7 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
     private static RidDescription? UsableRid(MediaDescription offered, string id, NegotiatedCodec codec) =>
         offered.Rids.Find(r => r.Id == id && r.Direction == RidDirection.Send && (r.PayloadTypes.Count == 0 || r.PayloadTypes.Contains(codec.PayloadType)));
 
-    private static PublishedTrack Describe(SessionDescription offer, MediaDescription offered, MediaDescription answered, MediaKind kind, NegotiatedCodec codec)
+    private static PublishedTrack Describe(MediaDescription offered, MediaDescription answered, MediaKind kind, NegotiatedCodec codec)
     {
         var msid = offered.Msids.FirstOrDefault();
         var firstSsrc = offered.Ssrcs.FirstOrDefault();
@@ -174,7 +174,7 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
             offered.Mid!,
             kind,
             codec,
-            RtpHeaderExtensionIds.From(answered.HeaderExtensions.Concat(offer.HeaderExtensions)),
+            RtpHeaderExtensionIds.From(answered.HeaderExtensions),
             SignalledStreams.From(offered),
             rids,
             msid?.StreamId,
