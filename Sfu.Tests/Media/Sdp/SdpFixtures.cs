@@ -13,8 +13,9 @@ internal static class SdpFixtures
     public const string FirefoxSendOnly = "firefox-sendonly.sdp";
     public const string FirefoxSimulcast = "firefox-simulcast.sdp";
     public const string SafariSendOnly = "safari-sendonly.sdp";
+    public const string ChromeSubscribeAnswer = "chrome-subscribe-answer.sdp";
 
-    public static readonly string[] All = [ChromeSendOnly, ChromeSimulcast, ChromeRecvOnly, FirefoxSendOnly, FirefoxSimulcast, SafariSendOnly];
+    public static readonly string[] All = [ChromeSendOnly, ChromeSimulcast, ChromeRecvOnly, FirefoxSendOnly, FirefoxSimulcast, SafariSendOnly, ChromeSubscribeAnswer];
 
     public static readonly string[] PublishOffers = [ChromeSendOnly, ChromeSimulcast, FirefoxSendOnly, FirefoxSimulcast, SafariSendOnly];
 

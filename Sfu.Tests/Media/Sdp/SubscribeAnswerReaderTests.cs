@@ -58,6 +58,33 @@ public class SubscribeAnswerReaderTests
     }
 
     [Test]
+    public void RealChromeAnswer_IsReadAgainstTheOfferItAnswered()
+    {
+        // The fixture is Chromium 156's answer to this same offer (audio, Chrome VP8, Safari H264).
+        var safari = SdpTestData.Publish(SdpFixtures.SafariSendOnly);
+        var offer = new SubscribeOfferBuilder().Build(
+            [
+                SubscribeOfferBuilderTests.Track("a", Chrome.Tracks[0], 1000),
+                SubscribeOfferBuilderTests.Track("v", Chrome.Tracks[1], 2000),
+                SubscribeOfferBuilderTests.Track("s", safari.Tracks[1], 3000),
+            ],
+            SdpTestData.Server);
+
+        var read = SubscribeAnswerReader.Read(offer.Offer, SdpFixtures.Load(SdpFixtures.ChromeSubscribeAnswer));
+
+        Assert.That(read.Remote!.IceUfrag, Is.EqualTo("fM8Z"));
+        Assert.That(read.Remote.IcePwd, Is.EqualTo("iQ3b9uZzmcPozlk93Ij+6Cb0"));
+        Assert.That(read.Remote.Setup, Is.EqualTo(DtlsSetup.Active));
+        Assert.That(read.Remote.Fingerprint.Value, Does.StartWith("F0:D6:6F"));
+        Assert.That(read.Media.Select(m => (m.Mid, m.Accepted, m.PayloadType, m.RtxPayloadType)), Is.EqualTo(new[]
+        {
+            ("0", true, (int?)111, (int?)null), ("1", true, 96, 97), ("2", true, 98, 99),
+        }));
+        Assert.That(read.Find("0")!.Extensions, Is.EqualTo(new RtpHeaderExtensionIds(Mid: 4, AbsSendTime: 2, TransportWideCc: 3, AudioLevel: 1)));
+        Assert.That(read.Find("2")!.Feedback, Is.EqualTo(new[] { RtcpFeedback.GoogRemb, RtcpFeedback.TransportCc, RtcpFeedback.Fir, RtcpFeedback.Nack, RtcpFeedback.Pli }));
+    }
+
+    [Test]
     public void AnswerWithoutRtx_ReportsNoRtxPayloadType()
     {
         var offer = Offer();
