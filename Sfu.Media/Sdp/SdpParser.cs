@@ -19,20 +19,20 @@ public static class SdpParser
         foreach (var raw in text.Split('\n'))
         {
             lineNumber++;
-            var text1 = raw.TrimEnd('\r');
-            if (text1.Length == 0)
+            var lineText = raw.TrimEnd('\r');
+            if (lineText.Length == 0)
             {
                 continue;
             }
 
-            var line = new SdpLineContext(lineNumber, text1);
-            if (text1.Length < 2 || text1[1] != '=' || !char.IsAsciiLetterLower(text1[0]))
+            var line = new SdpLineContext(lineNumber, lineText);
+            if (lineText.Length < 2 || lineText[1] != '=' || !char.IsAsciiLetterLower(lineText[0]))
             {
                 throw line.Fail("expected '<type>=<value>' with a lower-case letter type");
             }
 
-            var type = text1[0];
-            var value = text1[2..];
+            var type = lineText[0];
+            var value = lineText[2..];
             if (!sawVersion)
             {
                 if (type != 'v' || value != "0")
