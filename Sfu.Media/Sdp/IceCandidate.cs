@@ -1,0 +1,23 @@
+namespace Sfu.Media.Sdp;
+
+/// <summary>
+/// a=candidate (RFC 8839). The fields after "typ" (raddr, rport, tcptype, generation, network-id...)
+/// are kept as one string: the server is ICE-lite and never pairs candidates, it only needs to
+/// write its own and not lose the client's.
+/// </summary>
+public sealed record IceCandidate(
+    string Foundation,
+    int Component,
+    string Transport,
+    uint Priority,
+    string Address,
+    int Port,
+    string Type,
+    string? Extensions = null)
+{
+    /// <summary>Priority for a host UDP candidate (RFC 8445 5.1.2.1: type preference 126, local preference 65535).</summary>
+    public static uint HostPriority(int component) => (uint)((126 << 24) | (65535 << 8) | (256 - component));
+
+    public override string ToString() =>
+        $"{Foundation} {Component} {Transport} {Priority} {Address} {Port} typ {Type}" + (Extensions is null ? "" : " " + Extensions);
+}
