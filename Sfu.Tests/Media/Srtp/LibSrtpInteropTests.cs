@@ -87,7 +87,7 @@ public class LibSrtpInteropTests(SrtpProfile profile)
     {
         using SrtpContext ours = _key.CreateContext();
         using LibSrtpSession theirs = Session(outbound: false);
-        byte[] plain = Rtp(_random, 42, 7, 300);
+        byte[] plain = MakeRtp(_random, 42, 7, 300);
         byte[] buffer = WithRoom(plain);
         ours.Protect(buffer, plain.Length, out int length);
         buffer[100] ^= 0x20;
@@ -141,7 +141,7 @@ public class LibSrtpInteropTests(SrtpProfile profile)
             int s = _random.Next(ssrcs.Length);
             int csrcs = _random.Next(4) == 0 ? _random.Next(1, 4) : 0;
             int extension = _random.Next(3) == 0 ? _random.Next(0, 4) : -1;
-            yield return Rtp(_random, ssrcs[s], sequence[s]++, _random.Next(0, 1201), csrcs, extension);
+            yield return MakeRtp(_random, ssrcs[s], sequence[s]++, _random.Next(0, 1201), csrcs, extension);
         }
     }
 
@@ -150,7 +150,7 @@ public class LibSrtpInteropTests(SrtpProfile profile)
         uint[] ssrcs = [.. Enumerable.Range(0, 3).Select(_ => (uint)_random.NextInt64(1, uint.MaxValue))];
         for (int i = 0; i < 300; i++)
         {
-            yield return Rtcp(_random, ssrcs[_random.Next(ssrcs.Length)], _random.Next(0, 300));
+            yield return MakeRtcp(_random, ssrcs[_random.Next(ssrcs.Length)], _random.Next(0, 300));
         }
     }
 

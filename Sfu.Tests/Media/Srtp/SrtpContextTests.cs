@@ -40,7 +40,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [TestCase(1187, 15, 0)]
     public void Protect_ThenUnprotect_RestoresThePacket(int payloadLength, int csrcs, int extensionWords)
     {
-        byte[] plain = Rtp(_random, Ssrc, 1000, payloadLength, csrcs, extensionWords);
+        byte[] plain = MakeRtp(_random, Ssrc, 1000, payloadLength, csrcs, extensionWords);
         byte[] buffer = WithRoom(plain);
 
         Assert.That(_sender.Protect(buffer, plain.Length, out int protectedLength), Is.EqualTo(SrtpStatus.Ok));
@@ -62,7 +62,7 @@ public class SrtpContextTests(SrtpProfile profile)
     {
         for (int words = 0; words < 40; words += 7)
         {
-            byte[] plain = Rtcp(_random, Ssrc, words);
+            byte[] plain = MakeRtcp(_random, Ssrc, words);
             byte[] buffer = WithRoom(plain);
 
             Assert.That(_sender.ProtectRtcp(buffer, plain.Length, out int protectedLength), Is.EqualTo(SrtpStatus.Ok));
@@ -75,7 +75,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void Unprotect_AnyFlippedBit_IsAuthFailed()
     {
-        byte[] plain = Rtp(_random, Ssrc, 7, 100);
+        byte[] plain = MakeRtp(_random, Ssrc, 7, 100);
         byte[] buffer = WithRoom(plain);
         _sender.Protect(buffer, plain.Length, out int length);
         byte[] original = buffer.AsSpan(0, length).ToArray();
@@ -97,7 +97,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void UnprotectRtcp_FlippedBit_IsAuthFailed()
     {
-        byte[] plain = Rtcp(_random, Ssrc, 6);
+        byte[] plain = MakeRtcp(_random, Ssrc, 6);
         byte[] buffer = WithRoom(plain);
         _sender.ProtectRtcp(buffer, plain.Length, out int length);
 
@@ -113,7 +113,7 @@ public class SrtpContextTests(SrtpProfile profile)
     public void Unprotect_WithAnotherKey_IsAuthFailed()
     {
         using SrtpContext stranger = RandomKey(_random, profile).CreateContext();
-        byte[] plain = Rtp(_random, Ssrc, 7, 100);
+        byte[] plain = MakeRtp(_random, Ssrc, 7, 100);
         byte[] buffer = WithRoom(plain);
         _sender.Protect(buffer, plain.Length, out int length);
 
@@ -123,7 +123,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void Unprotect_SamePacketTwice_IsReplayDuplicate()
     {
-        byte[] plain = Rtp(_random, Ssrc, 500, 80);
+        byte[] plain = MakeRtp(_random, Ssrc, 500, 80);
         byte[] buffer = WithRoom(plain);
         _sender.Protect(buffer, plain.Length, out int length);
         byte[] copy = (byte[])buffer.Clone();
@@ -135,7 +135,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void UnprotectRtcp_SamePacketTwice_IsReplayDuplicate()
     {
-        byte[] plain = Rtcp(_random, Ssrc, 6);
+        byte[] plain = MakeRtcp(_random, Ssrc, 6);
         byte[] buffer = WithRoom(plain);
         _sender.ProtectRtcp(buffer, plain.Length, out int length);
         byte[] copy = (byte[])buffer.Clone();
@@ -206,7 +206,7 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void Unprotect_ForgedPacketOfUnknownSsrc_LeavesNoState()
     {
-        byte[] forged = WithRoom(Rtp(_random, 0xDEAD, 60000, 50));
+        byte[] forged = WithRoom(MakeRtp(_random, 0xDEAD, 60000, 50));
         int length = 12 + 50 + profile.RtpTagLength();
         Assert.That(_receiver.Unprotect(forged, length, out _), Is.EqualTo(SrtpStatus.AuthFailed));
 
@@ -234,10 +234,10 @@ public class SrtpContextTests(SrtpProfile profile)
     [Test]
     public void Protect_WithoutRoomForTheTag_IsBufferTooSmall()
     {
-        byte[] plain = Rtp(_random, Ssrc, 1, 20);
+        byte[] plain = MakeRtp(_random, Ssrc, 1, 20);
 
         Assert.That(_sender.Protect(plain, plain.Length, out _), Is.EqualTo(SrtpStatus.BufferTooSmall));
-        Assert.That(_sender.ProtectRtcp(Rtcp(_random, Ssrc, 2), 16, out _), Is.EqualTo(SrtpStatus.BufferTooSmall));
+        Assert.That(_sender.ProtectRtcp(MakeRtcp(_random, Ssrc, 2), 16, out _), Is.EqualTo(SrtpStatus.BufferTooSmall));
     }
 
     [Test]
@@ -247,7 +247,7 @@ public class SrtpContextTests(SrtpProfile profile)
         using var receiver = new SrtpContext(new SrtpMasterKey(profile, _key.Key, _key.Salt), maxStreams: 2);
         SrtpStatus Send(uint ssrc)
         {
-            byte[] buffer = WithRoom(Rtp(_random, ssrc, 1, 10));
+            byte[] buffer = WithRoom(MakeRtp(_random, ssrc, 1, 10));
             sender.Protect(buffer, 22, out int length);
             return receiver.Unprotect(buffer, length, out _);
         }
@@ -259,7 +259,7 @@ public class SrtpContextTests(SrtpProfile profile)
 
     private byte[] Protected(ushort sequence, uint ssrc = Ssrc)
     {
-        byte[] plain = Rtp(_random, ssrc, sequence, 40);
+        byte[] plain = MakeRtp(_random, ssrc, sequence, 40);
         byte[] buffer = WithRoom(plain);
         Assert.That(_sender.Protect(buffer, plain.Length, out int length), Is.EqualTo(SrtpStatus.Ok));
         return buffer.AsSpan(0, length).ToArray();

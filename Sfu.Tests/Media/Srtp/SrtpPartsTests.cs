@@ -52,7 +52,7 @@ public class SrtpKeyingMaterialTests
         SrtpKeyPair client = SrtpKeyingMaterial.Split(SrtpProfile.AeadAes128Gcm, material, SrtpRole.Client);
         using var serverSend = new SrtpContext(server.Local);
         using var clientReceive = new SrtpContext(client.Remote);
-        byte[] buffer = WithRoom(Rtp(new Random(5), 9, 9, 30));
+        byte[] buffer = WithRoom(MakeRtp(new Random(5), 9, 9, 30));
 
         serverSend.Protect(buffer, 42, out int length);
 

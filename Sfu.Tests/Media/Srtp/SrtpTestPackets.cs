@@ -10,7 +10,7 @@ internal static class SrtpTestPackets
     public static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
 
     /// <summary>An RTP packet of <paramref name="payloadLength"/> random payload bytes, optionally with CSRCs and a header extension.</summary>
-    public static byte[] Rtp(Random random, uint ssrc, ushort sequence, int payloadLength, int csrcCount = 0, int extensionWords = -1)
+    public static byte[] MakeRtp(Random random, uint ssrc, ushort sequence, int payloadLength, int csrcCount = 0, int extensionWords = -1)
     {
         int headerLength = 12 + 4 * csrcCount + (extensionWords >= 0 ? 4 + 4 * extensionWords : 0);
         var packet = new byte[headerLength + payloadLength];
@@ -32,7 +32,7 @@ internal static class SrtpTestPackets
     }
 
     /// <summary>A receiver-report-shaped RTCP packet from <paramref name="ssrc"/>, whole 32-bit words long.</summary>
-    public static byte[] Rtcp(Random random, uint ssrc, int bodyWords)
+    public static byte[] MakeRtcp(Random random, uint ssrc, int bodyWords)
     {
         var packet = new byte[8 + 4 * bodyWords];
         packet[0] = 0x80;
