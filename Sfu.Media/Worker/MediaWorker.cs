@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Transports;
+using Sfu.Media.Udp;
+
+namespace Sfu.Media.Worker;
+
+/// <summary>
+/// The media plane's one thread, in the manner of mediasoup's worker: it owns the UDP port, every transport,
+/// router, producer and consumer, and runs their packet path and timers. Nothing media-side needs a lock,
+/// and a packet is forwarded to every subscriber in the same loop turn it arrived in. Control-plane code
+/// reaches in only through <see cref="InvokeAsync{T}"/>.
+/// </summary>
+public sealed partial class MediaWorker : IDisposable
+{
+    private const int MaxDatagram = 1500;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly UdpPort _port;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<Action> _commands = new();
+    private readonly TransportTable _table = new();
+    private readonly byte[] _receiveBuffer = GC.AllocateArray<byte>(MaxDatagram + 64, pinned: true);
+    private readonly SocketAddress _from;
+    private readonly Thread _thread;
+    private readonly long _tickUnits;
+    private long _nextTick;
+    private volatile bool _stopping;
+
+    public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
+    {
+        Options = options;
+        _time = time;
+        Metrics = metrics;
+        _logger = logger;
+        _port = new UdpPort(IPAddress.Parse(options.BindAddress), options.Port);
+        _from = new SocketAddress(_port.AddressFamily);
+        AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
+        _tickUnits = (long)(TickInterval.TotalSeconds * time.TimestampFrequency);
+        _thread = new Thread(Run) { IsBackground = true, Name = "sfu-media-worker" };
+        _thread.Start();
+        Log.Started(_logger, _port.LocalEndPoint, AnnouncedAddress);
+    }
+
+    public MediaOptions Options { get; }
+
+    public MediaMetrics Metrics { get; }
+
+    public TimeProvider Time => _time;
+
+    /// <summary>The bound UDP port (the configured one, or the one the OS picked for port 0).</summary>
+    public int Port => _port.LocalEndPoint.Port;
+
+    /// <summary>The IP written into ICE candidates.</summary>
+    public IPAddress AnnouncedAddress { get; }
+
+    public bool IsWorkerThread => Thread.CurrentThread == _thread;
+
+    internal TransportTable Table => _table;
+
+    /// <summary>Runs <paramref name="work"/> on the worker thread and returns its result (or exception).</summary>
+    public Task<T> InvokeAsync<T>(Func<T> work)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _commands.Enqueue(() =>
+        {
+            try { completion.SetResult(work()); }
+            catch (Exception ex) { completion.SetException(ex); }
+        });
+        return completion.Task;
+    }
+
+    public Task InvokeAsync(Action work) => InvokeAsync(() =>
+    {
+        work();
+        return true;
+    });
+
+    /// <summary>Queues <paramref name="work"/> for the worker thread without waiting.</summary>
+    public void Post(Action work) => _commands.Enqueue(work);
+
+    /// <summary>Sends one datagram from the media port. Worker thread only.</summary>
+    internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to)
+    {
+        if (!_port.TrySend(datagram, to))
+        {
+            Metrics.Dropped(DropReason.SendFailed);
+            return false;
+        }
+        Metrics.Sent(datagram.Length);
+        return true;
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                if (_port.WaitReadable(PollInterval)) ReceiveAvailable();
+                RunCommands();
+                var now = _time.GetTimestamp();
+                if (now >= _nextTick)
+                {
+                    _nextTick = now + _tickUnits;
+                    _table.Tick(now);
+                }
+            }
+            catch (Exception ex) when (!_stopping)
+            {
+                // A bug in one transport must not stop media for everyone: log it and keep the loop alive.
+                Log.LoopFailed(_logger, ex);
+            }
+        }
+    }
+
+    private void ReceiveAvailable()
+    {
+        // Bounded, so that commands and timers still run under a flood.
+        for (var i = 0; i < 256; i++)
+        {
+            var length = _port.TryReceive(_receiveBuffer.AsSpan(0, MaxDatagram), _from);
+            if (length < 0) return;
+            Metrics.Received(length);
+            Dispatch(_receiveBuffer.AsSpan(0, length), _from);
+        }
+    }
+
+    /// <summary>
+    /// Classifies a datagram by its first byte (RFC 7983) and hands it to the transport its source address
+    /// belongs to. Unknown sources are accepted only through STUN, whose USERNAME names the transport.
+    /// </summary>
+    private void Dispatch(Span<byte> datagram, SocketAddress from)
+    {
+        if (datagram.IsEmpty)
+        {
+            Metrics.Dropped(DropReason.Malformed);
+            return;
+        }
+        var first = datagram[0];
+        var known = _table.FindByAddress(from);
+        switch (first)
+        {
+            case <= 3:
+                var target = known ?? _table.FindByStunUsername(datagram);
+                if (target is null) Metrics.Dropped(DropReason.UnknownSource);
+                else target.ReceiveStun(datagram, from);
+                return;
+            case >= 20 and <= 63:
+                if (known is null) Metrics.Dropped(DropReason.UnknownSource);
+                else known.ReceiveDtls(datagram, from);
+                return;
+            case >= 128 and <= 191:
+                if (known is null) Metrics.Dropped(DropReason.UnknownSource);
+                else known.ReceiveRtpOrRtcp(datagram, from);
+                return;
+            default:
+                Metrics.Dropped(DropReason.Malformed);
+                return;
+        }
+    }
+
+    private void RunCommands()
+    {
+        while (_commands.TryDequeue(out var command)) command();
+    }
+
+    private static IPAddress ResolveAnnouncedAddress(string? configured, IPAddress bound)
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return IPAddress.Parse(configured);
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any)) return bound;
+        // Prefer an address other hosts can reach; fall back to loopback on a machine with none.
+        return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? IPAddress.Loopback;
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _thread.Join(TimeSpan.FromSeconds(2));
+        _table.DisposeAll();
+        _port.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Media worker listening on udp {LocalEndPoint}, announcing {AnnouncedAddress}")]
+        public static partial void Started(ILogger logger, IPEndPoint localEndPoint, IPAddress announcedAddress);
+
+        [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "Media worker loop iteration failed")]
+        public static partial void LoopFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using Sfu.Media.Stun;
+using Sfu.Media.Transports;
+
+namespace Sfu.Media.Worker;
+
+/// <summary>
+/// Which transport a datagram belongs to: by source address for paths that passed an ICE check, and by
+/// local ICE ufrag for STUN from addresses not seen yet. Worker thread only.
+/// </summary>
+internal sealed class TransportTable
+{
+    private readonly Dictionary<SocketAddress, WebRtcTransport> _byAddress = [];
+    private readonly Dictionary<string, WebRtcTransport> _byUfrag = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WebRtcTransport>.AlternateLookup<ReadOnlySpan<char>> _byUfragSpan;
+    private readonly List<WebRtcTransport> _transports = [];
+
+    public TransportTable() => _byUfragSpan = _byUfrag.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public void Add(WebRtcTransport transport)
+    {
+        _transports.Add(transport);
+        _byUfrag[transport.LocalIce.Ufrag] = transport;
+    }
+
+    public void Remove(WebRtcTransport transport)
+    {
+        _transports.Remove(transport);
+        foreach (var (address, owner) in _byAddress.ToArray())
+        {
+            if (ReferenceEquals(owner, transport)) _byAddress.Remove(address);
+        }
+        RemoveUfrag(transport.LocalIce.Ufrag, transport);
+    }
+
+    public void ReplaceUfrag(WebRtcTransport transport, string oldUfrag)
+    {
+        RemoveUfrag(oldUfrag, transport);
+        _byUfrag[transport.LocalIce.Ufrag] = transport;
+    }
+
+    public WebRtcTransport? FindByAddress(SocketAddress address) => _byAddress.GetValueOrDefault(address);
+
+    /// <summary>Finds the transport whose local ufrag leads the STUN USERNAME ("local:remote"); no allocation.</summary>
+    public WebRtcTransport? FindByStunUsername(ReadOnlySpan<byte> datagram)
+    {
+        if (!StunMessageReader.TryParse(datagram, out var message) || !message.TryGetUsername(out var username)) return null;
+        if (!IceUsername.TrySplit(username, out var localUfrag, out _) || localUfrag.Length > 256) return null;
+        Span<char> chars = stackalloc char[localUfrag.Length];
+        for (var i = 0; i < localUfrag.Length; i++) chars[i] = (char)localUfrag[i];
+        return _byUfragSpan.TryGetValue(chars, out var transport) ? transport : null;
+    }
+
+    /// <summary>Routes datagrams from <paramref name="address"/> to <paramref name="transport"/> (a verified path).</summary>
+    public void MapAddress(SocketAddress address, WebRtcTransport transport)
+    {
+        if (_byAddress.ContainsKey(address)) return;
+        var copy = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span.CopyTo(copy.Buffer.Span);
+        _byAddress[copy] = transport;
+    }
+
+    public void UnmapAddress(SocketAddress address, WebRtcTransport transport)
+    {
+        if (_byAddress.TryGetValue(address, out var owner) && ReferenceEquals(owner, transport)) _byAddress.Remove(address);
+    }
+
+    public void Tick(long now)
+    {
+        for (var i = _transports.Count - 1; i >= 0; i--) _transports[i].OnTick(now);
+    }
+
+    public void DisposeAll()
+    {
+        foreach (var transport in _transports.ToArray()) transport.Dispose();
+    }
+
+    private void RemoveUfrag(string ufrag, WebRtcTransport transport)
+    {
+        if (_byUfrag.TryGetValue(ufrag, out var owner) && ReferenceEquals(owner, transport)) _byUfrag.Remove(ufrag);
+    }
+}
