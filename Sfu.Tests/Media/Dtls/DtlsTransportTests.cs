@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Sfu.Media.Dtls;
