@@ -15,8 +15,8 @@ public sealed class DtlsCertificateTests
         byte[] hash = SHA256.HashData(certificate.Der.Span);
         string expected = "sha-256 " + string.Join(':', hash.Select(b => b.ToString("X2")));
 
-        Assert.That(certificate.Fingerprint, Is.EqualTo(expected));
-        Assert.That(certificate.Fingerprint, Does.Match("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$"));
+        Assert.That(certificate.Fingerprint.ToString(), Is.EqualTo(expected));
+        Assert.That(certificate.Fingerprint.ToString(), Does.Match("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$"));
     }
 
     [Test]
@@ -46,20 +46,26 @@ public sealed class DtlsCertificateTests
     {
         using DtlsCertificate certificate = DtlsCertificate.Generate();
 
-        Assert.That(DtlsFingerprint.TryParse(certificate.Fingerprint.ToLowerInvariant(), out byte[] hash), Is.True);
-        Assert.That(DtlsFingerprint.Format(hash), Is.EqualTo(certificate.Fingerprint));
+        Assert.That(DtlsFingerprint.TryParse(certificate.Fingerprint.ToString().ToLowerInvariant(), out DtlsFingerprint? parsed), Is.True);
+        Assert.That(parsed!.GetSha256Digest(), Is.EqualTo(SHA256.HashData(certificate.Der.Span)));
+        Assert.That(DtlsFingerprint.Parse(certificate.Fingerprint.ToString()), Is.EqualTo(certificate.Fingerprint));
     }
 
     [TestCase(null)]
     [TestCase("")]
-    [TestCase("sha-1 AB:CD:EF")]
     [TestCase("sha-256")]
+    public void TryParse_RejectsAnythingButHashFunctionAndValue(string? value)
+    {
+        Assert.That(DtlsFingerprint.TryParse(value, out _), Is.False);
+    }
+
+    [TestCase("sha-1 AB:CD:EF")]
     [TestCase("sha-256 AB:CD")]
     [TestCase("sha-256 ZZ:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
     [TestCase("sha-256 00-00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
-    public void TryParse_RejectsAnythingButSha256(string? value)
+    public void GetSha256Digest_RejectsAnythingButSha256(string value)
     {
-        Assert.That(DtlsFingerprint.TryParse(value, out _), Is.False);
+        Assert.That(() => DtlsFingerprint.Parse(value).GetSha256Digest(), Throws.TypeOf<FormatException>());
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

@@ -1,3 +1,4 @@
+using Sfu.Media.Dtls;
 using Sfu.Media.Sdp;
 
 namespace Sfu.Tests.Media.Sdp;
