@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Sfu.Media.Dtls;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.Dtls;
 
@@ -22,7 +23,7 @@ public sealed class DtlsCertificateTests
     [Test]
     public void Generate_MakesShortLivedEcdsaP256CertificateWithRandomSerial()
     {
-        var clock = new FixedClock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         using DtlsCertificate first = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
         using DtlsCertificate second = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
 
@@ -66,10 +67,5 @@ public sealed class DtlsCertificateTests
     public void GetSha256Digest_RejectsAnythingButSha256(string value)
     {
         Assert.That(() => DtlsFingerprint.Parse(value).GetSha256Digest(), Throws.TypeOf<FormatException>());
-    }
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }
