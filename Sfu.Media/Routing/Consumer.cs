@@ -96,15 +96,16 @@ public sealed class Consumer : IDisposable
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
     internal void Retransmit(ReadOnlySpan<ushort> lost)
     {
+        // The cache's span is reused later and parsing needs a writable span: work on a copy.
+        Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
         foreach (var sequence in lost)
         {
             var slot = sequence % HistorySize;
             if (!_sentValid[slot] || _sentSequence[slot] != sequence) continue;
             if (!Producer.TryGetCached(_sourceSequence[slot], out var cached)) continue;
-            // The cache's span is reused later; copy before parsing (TryParse needs a writable span).
-            Span<byte> copy = stackalloc byte[cached.Length];
+            if (cached.Length > copy.Length) continue;
             cached.CopyTo(copy);
-            if (!RtpPacket.TryParse(copy, out var original)) continue;
+            if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
 
             var buffer = _owner.Worker.SendBuffer;
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
