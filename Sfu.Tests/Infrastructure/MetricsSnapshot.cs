@@ -19,6 +19,11 @@ public sealed partial class MetricsSnapshot(IReadOnlyDictionary<string, double> 
     /// <summary>The value of a series, 0 when it was never recorded.</summary>
     public double this[string name] => series.GetValueOrDefault(name);
 
+    /// <summary>The media and liveness series, for failure messages.</summary>
+    public override string ToString() =>
+        string.Join("; ", series.Where(p => p.Key.StartsWith("sfu_media", StringComparison.Ordinal))
+            .Select(p => $"{p.Key}={p.Value}"));
+
     [GeneratedRegex(@"^([a-z_]+(?:\{[^}]*\})?) ([0-9.eE+-]+)$", RegexOptions.Multiline)]
     private static partial Regex SeriesLine();
 }

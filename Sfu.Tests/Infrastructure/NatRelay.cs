@@ -36,6 +36,9 @@ public sealed class NatRelay : IAsyncDisposable
     /// <summary>The address the server sees the client at now.</summary>
     public IPEndPoint ServerFacingEndPoint => (IPEndPoint)_upstream.Client.LocalEndPoint!;
 
+    /// <summary>While set, every datagram in both directions is dropped, as on a network that went away.</summary>
+    public bool Blocked { get; set; }
+
     public long PacketsToServer => Interlocked.Read(ref _toServer);
 
     public long PacketsToClient => Interlocked.Read(ref _toClient);
@@ -57,6 +60,7 @@ public sealed class NatRelay : IAsyncDisposable
             {
                 var datagram = await _listener.ReceiveAsync(_stop.Token);
                 _client = datagram.RemoteEndPoint;
+                if (Blocked) continue;
                 try
                 {
                     await _upstream.SendAsync(datagram.Buffer, _server, _stop.Token);
@@ -78,7 +82,7 @@ public sealed class NatRelay : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 var datagram = await upstream.ReceiveAsync(_stop.Token);
-                if (_client is null) continue;
+                if (_client is null || Blocked) continue;
                 await _listener.SendAsync(datagram.Buffer, _client, _stop.Token);
                 Interlocked.Increment(ref _toClient);
             }

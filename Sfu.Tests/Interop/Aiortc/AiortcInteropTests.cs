@@ -52,6 +52,65 @@ public sealed class AiortcInteropTests
     }
 }
 
+/// <summary>
+/// ICE consent freshness on a manual clock: a subscriber whose network goes dark loses its media path after 30 s
+/// of consent silence (a dead path, reported as such), stays in the room while its signaling lives, and gets its
+/// media back as soon as its checks arrive again.
+/// </summary>
+[Category("Media")]
+public sealed class ConsentTests
+{
+    [Test]
+    public async Task SubscriberWhoseNetworkGoesDark_LosesThePathAfterThirtySeconds_NotThePeer_AndMediaResumesWhenItIsBack()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var server = await SfuTestServer.StartAsync(clock);
+        await using var relay = new NatRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.MediaPort));
+        await using var call = await AiortcCall.StartAsync(server, relay);
+        await Task.Delay(1000);
+        // Keyframe requests are throttled on the server's clock: let it move so the subscriber's first one goes out.
+        await call.AdvanceKeepingSignalingAliveAsync(clock, TimeSpan.FromSeconds(2));
+        var (before, _) = await call.WaitForFramesAsync(minimum: 20, TimeSpan.FromSeconds(25));
+        Assert.That(before, Is.GreaterThanOrEqualTo(20), call.Diagnostics());
+        // aiortc checks consent every 5 s of real time; after 6 s both clients' last checks carry the current
+        // (frozen) instant of the manual clock, so the 30 s are counted from here.
+        await Task.Delay(6000);
+        var (atBlackout, _) = await call.WaitForFramesAsync(minimum: 0, TimeSpan.FromSeconds(5));
+
+        relay.Blocked = true;
+        await call.AdvanceKeepingSignalingAliveAsync(clock, TimeSpan.FromSeconds(29));
+        await Task.Delay(200); // a few worker ticks at 29 s: consent must still hold
+        Assert.That((await MetricsSnapshot.ScrapeAsync(server))["sfu_media_consent_expired_total"], Is.Zero, "consent holds for 30 s");
+        await call.AdvanceKeepingSignalingAliveAsync(clock, TimeSpan.FromSeconds(2));
+        var expired = await WaitForMetricAsync(server, "sfu_media_consent_expired_total", 1);
+
+        relay.Blocked = false;
+        var (after, _) = await call.WaitForFramesAsync(minimum: atBlackout + 20, TimeSpan.FromSeconds(20));
+        var metrics = await MetricsSnapshot.ScrapeAsync(server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(expired, Is.GreaterThanOrEqualTo(1), "the dead path was detected");
+            Assert.That(call.PublisherSawPeerLeft, Is.False, "a dead path is not a dead peer");
+            Assert.That(after, Is.GreaterThanOrEqualTo(atBlackout + 20),
+                $"media resumed (frames before {before}, at blackout {atBlackout}, after {after}; relay {relay.PacketsToServer} up / {relay.PacketsToClient} down); {call.Diagnostics()}");
+            Assert.That(metrics["sfu_media_rebinds_total{direction=\"subscribe\",trigger=\"restored\"}"], Is.EqualTo(1), metrics.ToString());
+        });
+    }
+
+    private static async Task<double> WaitForMetricAsync(SfuTestServer server, string series, double atLeast)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        double value;
+        do
+        {
+            value = (await MetricsSnapshot.ScrapeAsync(server))[series];
+            if (value >= atLeast) return value;
+            await Task.Delay(50);
+        } while (DateTime.UtcNow < deadline);
+        return value;
+    }
+}
+
 /// <summary>An aiortc publisher and an aiortc subscriber in one room, their SDP relayed through the server's signaling.</summary>
 internal sealed class AiortcCall : IAsyncDisposable
 {
@@ -97,19 +156,34 @@ internal sealed class AiortcCall : IAsyncDisposable
         return new AiortcCall(subscriberSignal, publisherSignal, subscriber, publisher);
     }
 
-    /// <summary>Waits until the subscriber decoded at least <paramref name="minimum"/> video frames; returns its counts.</summary>
+    /// <summary>
+    /// Waits until the subscriber decoded at least <paramref name="minimum"/> video and audio frames, or the time is
+    /// up; returns its latest counts.
+    /// </summary>
     public async Task<(int Video, int Audio)> WaitForFramesAsync(int minimum, TimeSpan wait)
     {
         var deadline = DateTime.UtcNow + wait;
-        int video = 0, audio = 0;
-        while (DateTime.UtcNow < deadline && (video < minimum || audio < minimum))
+        while (true)
         {
-            var report = await _subscriber.ReceiveAsync("video_frames", TimeSpan.FromSeconds(10));
-            video = (int)report["video_frames"]!;
-            audio = (int)report["audio_frames"]!;
+            var counts = _subscriber.LatestCounts ?? (0, 0);
+            if ((counts.Video >= minimum && counts.Audio >= minimum) || DateTime.UtcNow >= deadline) return counts;
+            await Task.Delay(100);
         }
-        return (video, audio);
     }
+
+    /// <summary>Moves the clock in one-second steps; both peers ping on every step, so only media paths can lapse.</summary>
+    public async Task AdvanceKeepingSignalingAliveAsync(ManualClock clock, TimeSpan total)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < total; elapsed += TimeSpan.FromSeconds(1))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await _publisherSignal.RequestAsync(new { type = "ping" });
+            await _subscriberSignal.RequestAsync(new { type = "ping" });
+        }
+    }
+
+    /// <summary>Whether the publisher's signaling was ever told the subscriber left.</summary>
+    public bool PublisherSawPeerLeft => _publisherSignal.History.Any(m => m.Event() == "peer-left");
 
     public string Diagnostics() => $"publisher stderr: {_publisher.Errors()}; subscriber stderr: {_subscriber.Errors()}";
 

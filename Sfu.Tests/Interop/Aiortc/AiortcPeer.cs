@@ -15,13 +15,16 @@ public sealed class AiortcPeer : IAsyncDisposable
     private readonly Process _process;
     private readonly Channel<JsonObject> _messages = Channel.CreateUnbounded<JsonObject>();
     private readonly List<string> _errors = [];
+    private JsonObject? _latestCounts;
 
     private AiortcPeer(Process process)
     {
         _process = process;
         _process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { Length: > 0 } line && JsonNode.Parse(line) is JsonObject message) _messages.Writer.TryWrite(message);
+            if (e.Data is not { Length: > 0 } line || JsonNode.Parse(line) is not JsonObject message) return;
+            if (message.ContainsKey("video_frames")) Volatile.Write(ref _latestCounts, message);
+            else _messages.Writer.TryWrite(message);
         };
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -70,6 +73,10 @@ public sealed class AiortcPeer : IAsyncDisposable
             throw new TimeoutException($"aiortc sent no '{field}' within {wait}; its stderr: {Errors()}");
         }
     }
+
+    /// <summary>The subscriber's most recent frame counts (it reports twice a second), or null before the first report.</summary>
+    public (int Video, int Audio)? LatestCounts =>
+        Volatile.Read(ref _latestCounts) is { } counts ? ((int)counts["video_frames"]!, (int)counts["audio_frames"]!) : null;
 
     public string Errors()
     {
