@@ -94,6 +94,52 @@ public sealed class ClientServerIntegrationTests
         });
     }
 
+    [Test]
+    public async Task NatRebindingInFrontOfTheSubscriber_MediaFollowsTheNextCheck()
+    {
+        await using var subscriberSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var relay = new UdpRelay(await MediaEndPointAsync());
+        using var subscriber = new Subscriber(subscriberSignaling, new SubscriberOptions
+        {
+            SendTo = relay.ListenEndPoint,
+            Transport = new ClientTransportOptions { ConsentInterval = TimeSpan.FromMilliseconds(200) },
+        });
+        await subscriberSignaling.JoinAsync("nat-room", "sub");
+        await using var publisherSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await publisherSignaling.JoinAsync("nat-room", "pub");
+        using var publisher = new Publisher(new PublisherOptions { Audio = false });
+        await publisher.PublishAsync(publisherSignaling);
+        await subscriber.WaitForOffersAnsweredAsync(1, Wait);
+        await subscriber.Transport.WaitConnectedAsync(Wait);
+        var (video, _) = await WaitForBothAsync(subscriber, audio: false);
+        await Task.Delay(500);
+
+        var oldMapping = relay.UpstreamEndPoint;
+        var newMapping = relay.RebindUpstream();
+        var atRebind = subscriber.FindStream(video.Ssrc)!.Packets;
+        await Until(() => subscriber.FindStream(video.Ssrc)!.Packets > atRebind + 300);
+
+        var stats = subscriber.FindStream(video.Ssrc)!;
+        TestContext.Out.WriteLine(stats);
+        Assert.Multiple(() =>
+        {
+            Assert.That(newMapping, Is.Not.EqualTo(oldMapping));
+            Assert.That(subscriber.Transport.MappedEndPoint, Is.EqualTo(newMapping), "the server saw the check from the new mapping");
+            Assert.That(stats.Lost, Is.LessThan(100), "lost only while the server still sent to the forgotten mapping (one consent interval)");
+        });
+    }
+
+    /// <summary>The server's media address, read from a throwaway publish answer's candidate.</summary>
+    private async Task<System.Net.IPEndPoint> MediaEndPointAsync()
+    {
+        await using var probe = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await probe.JoinAsync("probe-room", "probe");
+        using var transport = new ClientTransport();
+        var offer = Sfu.Client.Negotiation.ClientSdp.PublishOffer(transport, new Sfu.Client.Negotiation.PublishStreams(1, null, null, "c", "s", "a", "v"));
+        var answer = SdpParser.Parse(await probe.PublishAsync(SdpWriter.Write(offer)));
+        return RemoteTransport.FromSdp(answer).Candidate;
+    }
+
     private static async Task<(ReceivedStreamStats Video, ReceivedStreamStats? Audio)> WaitForBothAsync(Subscriber subscriber, bool audio = true)
     {
         var clock = Stopwatch.StartNew();
