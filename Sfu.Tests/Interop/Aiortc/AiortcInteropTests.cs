@@ -26,14 +26,14 @@ public sealed class AiortcInteropTests
     public async Task AiortcSubscriberBehindNat_WhosePortChangesMidCall_KeepsReceiving_AndThePublisherIsAskedForAKeyframe()
     {
         await using var server = await SfuTestServer.StartAsync();
-        await using var relay = new NatRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.MediaPort));
+        await using var relay = new UdpRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.MediaPort));
         await using var call = await AiortcCall.StartAsync(server, relay);
         var (before, _) = await call.WaitForFramesAsync(minimum: 20, TimeSpan.FromSeconds(25));
         Assert.That(before, Is.GreaterThanOrEqualTo(20), call.Diagnostics());
         var metricsBefore = await MetricsSnapshot.ScrapeAsync(server);
-        var oldAddress = relay.ServerFacingEndPoint;
+        var oldAddress = relay.UpstreamEndPoint;
 
-        relay.Rebind();
+        relay.RebindUpstream();
 
         // No renegotiation, no signaling: the client's next consent check from the new port moves the media.
         var (after, _) = await call.WaitForFramesAsync(minimum: before + 30, TimeSpan.FromSeconds(20));
@@ -42,7 +42,7 @@ public sealed class AiortcInteropTests
             + metricsAfter["sfu_media_rebinds_total{direction=\"subscribe\",trigger=\"nominated\"}"];
         Assert.Multiple(() =>
         {
-            Assert.That(relay.ServerFacingEndPoint, Is.Not.EqualTo(oldAddress));
+            Assert.That(relay.UpstreamEndPoint, Is.Not.EqualTo(oldAddress));
             Assert.That(after, Is.GreaterThanOrEqualTo(before + 30), $"frames kept arriving through the new port; {call.Diagnostics()}");
             Assert.That(rebinds, Is.EqualTo(1), "exactly one switch of the subscribe transport");
             Assert.That(metricsAfter["sfu_media_keyframe_requests_sent_total"], Is.GreaterThan(metricsBefore["sfu_media_keyframe_requests_sent_total"]),
@@ -65,7 +65,7 @@ public sealed class ConsentTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var server = await SfuTestServer.StartAsync(clock);
-        await using var relay = new NatRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.MediaPort));
+        await using var relay = new UdpRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.MediaPort));
         await using var call = await AiortcCall.StartAsync(server, relay);
         await Task.Delay(1000);
         // Keyframe requests are throttled on the server's clock: let it move so the subscriber's first one goes out.
@@ -77,14 +77,14 @@ public sealed class ConsentTests
         await Task.Delay(6000);
         var (atBlackout, _) = await call.WaitForFramesAsync(minimum: 0, TimeSpan.FromSeconds(5));
 
-        relay.Blocked = true;
+        relay.ClientToServer.BlackHole = relay.ServerToClient.BlackHole = true;
         await call.AdvanceKeepingSignalingAliveAsync(clock, TimeSpan.FromSeconds(29));
         await Task.Delay(200); // a few worker ticks at 29 s: consent must still hold
         Assert.That((await MetricsSnapshot.ScrapeAsync(server))["sfu_media_consent_expired_total"], Is.Zero, "consent holds for 30 s");
         await call.AdvanceKeepingSignalingAliveAsync(clock, TimeSpan.FromSeconds(2));
         var expired = await WaitForMetricAsync(server, "sfu_media_consent_expired_total", 1);
 
-        relay.Blocked = false;
+        relay.ClientToServer.BlackHole = relay.ServerToClient.BlackHole = false;
         var (after, _) = await call.WaitForFramesAsync(minimum: atBlackout + 20, TimeSpan.FromSeconds(20));
         var metrics = await MetricsSnapshot.ScrapeAsync(server);
         Assert.Multiple(() =>
@@ -92,7 +92,7 @@ public sealed class ConsentTests
             Assert.That(expired, Is.GreaterThanOrEqualTo(1), "the dead path was detected");
             Assert.That(call.PublisherSawPeerLeft, Is.False, "a dead path is not a dead peer");
             Assert.That(after, Is.GreaterThanOrEqualTo(atBlackout + 20),
-                $"media resumed (frames before {before}, at blackout {atBlackout}, after {after}; relay {relay.PacketsToServer} up / {relay.PacketsToClient} down); {call.Diagnostics()}");
+                $"media resumed (frames before {before}, at blackout {atBlackout}, after {after}; relay {relay.ClientToServer.Forwarded} up / {relay.ServerToClient.Forwarded} down); {call.Diagnostics()}");
             Assert.That(metrics["sfu_media_rebinds_total{direction=\"subscribe\",trigger=\"restored\"}"], Is.EqualTo(1), metrics.ToString());
         });
     }
@@ -128,7 +128,7 @@ internal sealed class AiortcCall : IAsyncDisposable
     }
 
     /// <param name="subscriberRelay">When set, the subscriber reaches the server's media port only through this relay.</param>
-    public static async Task<AiortcCall> StartAsync(SfuTestServer server, NatRelay? subscriberRelay)
+    public static async Task<AiortcCall> StartAsync(SfuTestServer server, UdpRelay? subscriberRelay)
     {
         Assert.That(File.Exists(AiortcPeer.Python), Is.True, "python3 with aiortc is required (scripts/install-deps.sh installs python3-aiortc)");
         var (subscriberSignal, _) = await server.JoinAsync("aiortc", "subscriber");
@@ -144,7 +144,7 @@ internal sealed class AiortcCall : IAsyncDisposable
         var subscribeOffer = await subscriberSignal.NextEventAsync("subscribe-offer", TimeSpan.FromSeconds(20));
         var offerSdp = subscribeOffer.Str("sdp");
         if (subscriberRelay is not null)
-            offerSdp = offerSdp.Replace($" {server.MediaPort} typ host", $" {subscriberRelay.ClientFacingEndPoint.Port} typ host", StringComparison.Ordinal);
+            offerSdp = offerSdp.Replace($" {server.MediaPort} typ host", $" {subscriberRelay.ListenEndPoint.Port} typ host", StringComparison.Ordinal);
         await subscriber.SendAsync(new { offer = offerSdp });
         var subscribeAnswer = await subscriber.ReceiveAsync("answer", TimeSpan.FromSeconds(20));
         var accepted = await subscriberSignal.RequestAsync(new
