@@ -21,8 +21,10 @@ public sealed class UdpRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _clientGate = new();
     private readonly List<Task> _loops = [];
+    private readonly List<Socket> _retiredUpstreams = [];
     private Socket _upstream;
     private SocketAddress? _client;
+    private long _staleUpstreamReceived;
 
     /// <param name="server">Where client datagrams go.</param>
     /// <param name="listenAddress">Address the client-facing socket binds (loopback by default).</param>
@@ -55,16 +57,27 @@ public sealed class UdpRelay : IAsyncDisposable
     /// <summary>How many times the upstream socket was replaced.</summary>
     public int Rebinds { get; private set; }
 
+    /// <summary>Datagrams the server sent to an old upstream address kept open by <see cref="RebindUpstream(bool)"/>.</summary>
+    public long StaleUpstreamReceived => Interlocked.Read(ref _staleUpstreamReceived);
+
     /// <summary>
     /// Replaces the upstream socket with one on a new port: later client datagrams reach the server from the
     /// new address, and whatever the server still sends to the old one is lost, as behind a NAT that
     /// forgot its mapping. Returns the new upstream address.
     /// </summary>
-    public IPEndPoint RebindUpstream()
+    /// <param name="keepOldListening">
+    /// Keep the old socket open, forwarding nothing but counting what still arrives there
+    /// (<see cref="StaleUpstreamReceived"/>), to prove the server stopped sending to the old address.
+    /// </param>
+    public IPEndPoint RebindUpstream(bool keepOldListening = false)
     {
         var fresh = Bind(UpstreamBindAddress(_server));
         var old = Interlocked.Exchange(ref _upstream, fresh);
-        old.Dispose();
+        if (keepOldListening)
+        {
+            lock (_loops) _retiredUpstreams.Add(old);
+        }
+        else old.Dispose();
         Rebinds++;
         lock (_loops)
         {
@@ -79,6 +92,10 @@ public sealed class UdpRelay : IAsyncDisposable
         await _stopping.CancelAsync();
         _listen.Dispose();
         Volatile.Read(ref _upstream).Dispose();
+        lock (_loops)
+        {
+            foreach (var retired in _retiredUpstreams) retired.Dispose();
+        }
         Task[] loops;
         lock (_loops)
         {
@@ -190,10 +207,9 @@ public sealed class UdpRelay : IAsyncDisposable
                 return;
             }
 
-            if (from.Equals(_serverAddress))
-            {
-                ServerToClient.Submit(buffer.AsSpan(0, length));
-            }
+            if (!from.Equals(_serverAddress)) continue;
+            if (ReferenceEquals(upstream, Volatile.Read(ref _upstream))) ServerToClient.Submit(buffer.AsSpan(0, length));
+            else Interlocked.Increment(ref _staleUpstreamReceived);
         }
     }
 }
