@@ -19,6 +19,10 @@ public sealed partial class MetricsSnapshot(IReadOnlyDictionary<string, double> 
     /// <summary>The value of a series, 0 when it was never recorded.</summary>
     public double this[string name] => series.GetValueOrDefault(name);
 
+    /// <summary>The sum of every series of one metric, whatever its labels.</summary>
+    public double Sum(string name) =>
+        series.Where(p => p.Key == name || p.Key.StartsWith(name + "{", StringComparison.Ordinal)).Sum(p => p.Value);
+
     /// <summary>The media and liveness series, for failure messages.</summary>
     public override string ToString() =>
         string.Join("; ", series.Where(p => p.Key.StartsWith("sfu_media", StringComparison.Ordinal))
