@@ -46,6 +46,7 @@ public sealed class MediaMetrics
     private long _rembReceived;
     private long _transportCcReceived;
     private long _activeTransports;
+    private long _workerAllocated;
 
     public MediaMetrics(IMeterFactory meterFactory)
     {
@@ -62,6 +63,8 @@ public sealed class MediaMetrics
         meter.CreateObservableCounter("sfu.media.keyframe.requests.received", () => Volatile.Read(ref _keyframeRequestsReceived), description: "PLI/FIR received from subscribers.");
         meter.CreateObservableCounter("sfu.media.remb.received", () => Volatile.Read(ref _rembReceived), description: "REMB feedback received.");
         meter.CreateObservableCounter("sfu.media.transport_cc.received", () => Volatile.Read(ref _transportCcReceived), description: "Transport-wide congestion control feedback received.");
+        meter.CreateObservableCounter("sfu.media.worker.allocated.bytes", () => Volatile.Read(ref _workerAllocated),
+            description: "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.");
         meter.CreateObservableGauge("sfu.media.transports", () => Volatile.Read(ref _activeTransports), description: "Open WebRTC transports.");
         _dtlsHandshakes = meter.CreateCounter<long>("sfu.media.dtls.handshakes", description: "DTLS handshakes, by result.");
         _rebinds = meter.CreateCounter<long>("sfu.media.rebinds", description: "Transports that moved to a new client address, by direction and trigger.");
@@ -102,6 +105,9 @@ public sealed class MediaMetrics
     internal void RembReceived() => _rembReceived++;
 
     internal void TransportCcReceived() => _transportCcReceived++;
+
+    /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
+    internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
 
     internal void TransportOpened() => Interlocked.Increment(ref _activeTransports);
 

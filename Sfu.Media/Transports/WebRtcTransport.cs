@@ -322,15 +322,24 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         return best;
     }
 
+    /// <summary>
+    /// Keys SRTP both ways and opens the transport for media: what a finished DTLS handshake does. Internal,
+    /// rather than private, only so the forwarding benchmark can key a transport without a handshake.
+    /// </summary>
+    internal void StartSrtp(SrtpKeyPair keys)
+    {
+        _inbound = new SrtpContext(keys.Remote);
+        _outbound = new SrtpContext(keys.Local);
+        _listener.OnTransportConnected(this);
+    }
+
     private void OnDtlsStateChanged(DtlsTransport dtls, DtlsState state)
     {
         switch (state)
         {
             case DtlsState.Connected when dtls.SrtpKeys is { } keys:
-                _inbound = new SrtpContext(keys.Remote);
-                _outbound = new SrtpContext(keys.Local);
                 _worker.Metrics.DtlsHandshake("ok");
-                _listener.OnTransportConnected(this);
+                StartSrtp(keys);
                 break;
             case DtlsState.Failed:
                 _worker.Metrics.DtlsHandshake("failed");

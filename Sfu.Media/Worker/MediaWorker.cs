@@ -115,6 +115,8 @@ public sealed partial class MediaWorker : IDisposable
                 {
                     _nextTick = tickCount + (long)TickInterval.TotalMilliseconds;
                     _table.Tick(_time.GetTimestamp());
+                    // Read here because only this thread can read its own count; a scrape sees it at most one tick old.
+                    Metrics.WorkerAllocated(GC.GetAllocatedBytesForCurrentThread());
                 }
             }
             catch (Exception ex) when (!_stopping)
