@@ -30,6 +30,13 @@ public sealed class UdpPort : IDisposable
     /// <summary>Waits up to <paramref name="timeout"/> for a datagram to be readable.</summary>
     public bool WaitReadable(TimeSpan timeout) => _socket.Poll(timeout, SelectMode.SelectRead);
 
+    /// <summary>
+    /// Whether a datagram of at least one byte is queued (FIONREAD). Asking first is what keeps the receive loop from
+    /// reading an empty non-blocking socket, which throws: an exception per wakeup costs microseconds and allocates.
+    /// A queued empty datagram reads as 0 here; <see cref="WaitReadable"/> still reports it, so the next batch gets it.
+    /// </summary>
+    public bool HasPending => _socket.Available > 0;
+
     /// <summary>Reads one datagram into <paramref name="buffer"/>; returns its length, or -1 when none is queued.</summary>
     public int TryReceive(Span<byte> buffer, SocketAddress from)
     {

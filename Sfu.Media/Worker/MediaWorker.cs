@@ -132,6 +132,9 @@ public sealed partial class MediaWorker : IDisposable
         // Bounded, so that commands and timers still run under a flood.
         for (var i = 0; i < 256; i++)
         {
+            // The first read follows a poll that found the socket readable; later ones ask the kernel first
+            // (see UdpPort.HasPending) instead of letting the receive throw on an empty queue.
+            if (i > 0 && !_port.HasPending) return;
             var length = _port.TryReceive(_receiveBuffer.AsSpan(0, MaxDatagram), _from);
             if (length < 0) return;
             Metrics.Received(length);
