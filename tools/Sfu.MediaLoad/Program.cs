@@ -123,7 +123,9 @@ static class Recovery
                 keyframe.Add(await UntilKeyframeAfterAsync(subscriber, start, cancel));
                 var recorded = await UntilAsync(async () => await Metrics.RecoveryAsync(http, cancel) is var now && now.Count > count ? now : ((double, double)?)null, cancel);
                 server.Add((recorded.Item1 - sum) / (recorded.Item2 - count) * 1000);
-                await Task.Delay(Pause, cancel);
+                // Plus up to one frame interval at random: a fixed pause would rebind at the same phase of the
+                // publisher's 30 fps clock each time and measure one wait for the next packet over and over.
+                await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
                 lostInRebinds += Call.Video(subscriber)!.Lost - lostBefore;
             }
 
@@ -136,7 +138,7 @@ static class Recovery
                 var start = Stopwatch.GetTimestamp();
                 await call.AddSubscribersAsync(1, cancel);
                 workaround.Add(await UntilKeyframeAfterAsync(call.Subscribers[0], start, cancel));
-                await Task.Delay(Pause, cancel);
+                await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
             }
 
             var inv = CultureInfo.InvariantCulture;
@@ -257,10 +259,17 @@ sealed class Call(Uri webSocket, string room) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Leave explicitly: peers that just vanish stay in the room (and get media) until the offline timeout,
+        // which would load the server during the next run.
+        var everyone = _signaling.Append(_publisherSignaling).OfType<SignalingClient>();
+        try { await Task.WhenAll(everyone.Select(s => s.LeaveAsync())).WaitAsync(TimeSpan.FromSeconds(5)); }
+        catch (Exception e) when (e is SignalingException or TimeoutException or InvalidOperationException
+            or System.Net.WebSockets.WebSocketException or IOException) { }
         foreach (var subscriber in Subscribers) subscriber.Dispose();
         Publisher?.Dispose();
-        foreach (var signaling in _signaling) await signaling.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        if (_publisherSignaling is not null) await _publisherSignaling.DisposeAsync();
+        // Bounded: the process exits right after, so a socket slow to close is not worth waiting for.
+        try { await Task.WhenAll(everyone.Select(s => s.DisposeAsync().AsTask())).WaitAsync(TimeSpan.FromSeconds(5)); }
+        catch (TimeoutException) { }
     }
 }
 
