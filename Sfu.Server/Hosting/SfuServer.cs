@@ -30,6 +30,9 @@ public static class SfuServer
         // Create the exporter before any instrument is used, so it sees every measurement from the start.
         app.Services.GetRequiredService<PrometheusExporter>();
 
+        // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
