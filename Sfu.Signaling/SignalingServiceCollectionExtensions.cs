@@ -4,7 +4,9 @@ using Microsoft.Extensions.Options;
 using Sfu.Signaling.Auth;
 using Sfu.Signaling.Connections;
 using Sfu.Signaling.Diagnostics;
+using Sfu.Media;
 using Sfu.Signaling.Limits;
+using Sfu.Signaling.Media;
 using Sfu.Signaling.Rooms;
 using Sfu.Signaling.Sessions;
 
@@ -34,6 +36,22 @@ public static class SignalingServiceCollectionExtensions
         services.AddSingleton<ISessionRequestHandler, LeaveHandler>();
         services.AddSingleton<ISessionRequestHandler, SimulateHandler>();
         services.AddSingleton<SignalingService>();
+        return services;
+    }
+
+    /// <summary>The media plane (UDP port, WebRTC transports, forwarding) and the requests that use it.</summary>
+    public static IServiceCollection AddSfuMedia(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<MediaOptions>(configuration.GetSection(MediaOptions.SectionName));
+        services.AddSingleton<MediaService>();
+        services.AddSingleton<ISessionRequestHandler, PublishHandler>();
+        services.AddSingleton<ISessionRequestHandler, UnpublishHandler>();
+        services.AddSingleton<ISessionRequestHandler, SubscribeAnswerHandler>();
+        services.AddSingleton<ISessionRequestHandler>(new SubscriptionHandler(subscribe: true));
+        services.AddSingleton<ISessionRequestHandler>(new SubscriptionHandler(subscribe: false));
+        services.AddSingleton<ISessionRequestHandler, RestartIceHandler>();
+        services.AddSingleton<ISessionRequestHandler, CandidateHandler>();
+        services.AddSingleton<IMediaFaultInjector, MediaFaultInjector>();
         return services;
     }
 }

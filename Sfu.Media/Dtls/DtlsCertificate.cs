@@ -22,8 +22,8 @@ public sealed class DtlsCertificate : IDisposable
         Fingerprint = DtlsFingerprint.FromCertificate(der);
     }
 
-    /// <summary>SDP form, e.g. "sha-256 AB:CD:...", for the local <c>a=fingerprint</c> line.</summary>
-    public string Fingerprint { get; }
+    /// <summary>The sha-256 fingerprint for the local <c>a=fingerprint</c> line.</summary>
+    public DtlsFingerprint Fingerprint { get; }
 
     /// <summary>The certificate in DER form.</summary>
     public ReadOnlyMemory<byte> Der { get; }

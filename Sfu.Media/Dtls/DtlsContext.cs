@@ -14,6 +14,11 @@ public sealed class DtlsContext : IDisposable
     // possible encrypted record, which DtlsDatagrams relies on to drop forged short records.
     private const string CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384";
 
+    // What the SFU offers, most preferred first: OpenSSL as the DTLS server picks the first of
+    // its own list that the client also offers, so GCM wins whenever the browser has it.
+    // Only profiles Sfu.Media.Srtp implements belong here.
+    private const string DefaultSrtpProfiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+
     private DtlsContext(SafeSslContextHandle handle, DtlsRole role, DtlsCertificate certificate)
     {
         Handle = handle;
@@ -36,7 +41,7 @@ public sealed class DtlsContext : IDisposable
     public static unsafe DtlsContext Create(
         DtlsCertificate certificate,
         DtlsRole role,
-        string srtpProfiles = SrtpProfileInfo.DefaultOpenSslProfiles)
+        string srtpProfiles = DefaultSrtpProfiles)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentException.ThrowIfNullOrEmpty(srtpProfiles);

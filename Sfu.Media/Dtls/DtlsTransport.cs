@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Sfu.Media.Interop;
+using Sfu.Media.Srtp;
 
 namespace Sfu.Media.Dtls;
 
@@ -14,8 +15,8 @@ namespace Sfu.Media.Dtls;
 /// skip it, the first <see cref="Feed"/> starts it), pass every received DTLS datagram to
 /// <see cref="Feed"/>, and have the owner's heartbeat call <see cref="HandleTimeout"/> once
 /// <see cref="NextTimeout"/> has passed. Outgoing datagrams go to the <see cref="IDtlsPacketSink"/>.
-/// When <see cref="State"/> becomes <see cref="DtlsState.Connected"/>, <see cref="SrtpKeys"/> holds
-/// the negotiated profile and keys; <see cref="StateChanged"/> reports every transition.</para>
+/// When <see cref="State"/> becomes <see cref="DtlsState.Connected"/>, <see cref="SrtpProfile"/> and
+/// <see cref="SrtpKeys"/> hold the negotiated profile and keys; <see cref="StateChanged"/> reports every transition.</para>
 /// <para>Thread safety: any thread may call any member; one lock serialises access to the SSL
 /// object, which OpenSSL requires. The sink and <see cref="StateChanged"/> run after the lock is
 /// released, on the calling thread.</para>
@@ -31,8 +32,7 @@ public sealed class DtlsTransport : IDisposable
     /// </summary>
     public const int MaxDatagramSize = 1200;
 
-    // RFC 5764 section 4.2.
-    private static ReadOnlySpan<byte> ExporterLabel => "EXTRACTOR-dtls_srtp"u8;
+    private static readonly byte[] ExporterLabel = Encoding.ASCII.GetBytes(SrtpKeyingMaterial.ExporterLabel);
 
     private readonly Lock _lock = new();
     private readonly SafeSslHandle _ssl;
@@ -40,7 +40,8 @@ public sealed class DtlsTransport : IDisposable
     private readonly TimeProvider _timeProvider;
     private byte[]? _expectedFingerprint;
     private byte[]? _peerCertificateHash;
-    private SrtpKeyingMaterial? _keys;
+    private SrtpKeyPair? _keys;
+    private byte[]? _exportedKeyingMaterial;
     private bool _handshakeDone;
     private bool _disposed;
     private DtlsState _state;
@@ -49,14 +50,15 @@ public sealed class DtlsTransport : IDisposable
     /// <param name="context">Shared per-role context; its role is this transport's role.</param>
     /// <param name="sink">Receives outgoing datagrams.</param>
     /// <param name="expectedRemoteFingerprint">
-    /// The peer's SDP <c>a=fingerprint</c> ("sha-256 AB:..."), or null to supply it later with
+    /// The peer's SDP <c>a=fingerprint</c> (sha-256), or null to supply it later with
     /// <see cref="SetRemoteFingerprint"/>.
     /// </param>
     /// <param name="timeProvider">Clock used to express <see cref="NextTimeout"/>.</param>
+    /// <exception cref="FormatException">The fingerprint is not sha-256 with 32 hex bytes.</exception>
     public DtlsTransport(
         DtlsContext context,
         IDtlsPacketSink sink,
-        string? expectedRemoteFingerprint = null,
+        DtlsFingerprint? expectedRemoteFingerprint = null,
         TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -64,7 +66,7 @@ public sealed class DtlsTransport : IDisposable
 
         if (expectedRemoteFingerprint is not null)
         {
-            _expectedFingerprint = ParseFingerprint(expectedRemoteFingerprint);
+            _expectedFingerprint = expectedRemoteFingerprint.GetSha256Digest();
         }
 
         Role = context.Role;
@@ -107,8 +109,17 @@ public sealed class DtlsTransport : IDisposable
     /// <summary>Why the transport failed or closed; null while it has not.</summary>
     public string? FailureReason { get; private set; }
 
-    /// <summary>Negotiated profile and SRTP master keys; null until <see cref="DtlsState.Connected"/>.</summary>
-    public SrtpKeyingMaterial? SrtpKeys
+    /// <summary>
+    /// The negotiated SRTP protection profile; null until <see cref="DtlsState.Connected"/>. A
+    /// profile <see cref="Sfu.Media.Srtp"/> does not implement fails the handshake instead.
+    /// </summary>
+    public SrtpProfile? SrtpProfile => SrtpKeys?.Local.Profile;
+
+    /// <summary>
+    /// SRTP master keys: <see cref="SrtpKeyPair.Local"/> protects what this end sends,
+    /// <see cref="SrtpKeyPair.Remote"/> unprotects what it receives. Null until <see cref="DtlsState.Connected"/>.
+    /// </summary>
+    public SrtpKeyPair? SrtpKeys
     {
         get
         {
@@ -119,8 +130,23 @@ public sealed class DtlsTransport : IDisposable
         }
     }
 
+    /// <summary>
+    /// The raw exporter output both ends derived; empty until <see cref="DtlsState.Connected"/>.
+    /// Only tests read it, to check both ends agree; media uses <see cref="SrtpKeys"/>.
+    /// </summary>
+    internal ReadOnlyMemory<byte> ExportedKeyingMaterial
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == DtlsState.Connected ? _exportedKeyingMaterial : default;
+            }
+        }
+    }
+
     /// <summary>The fingerprint of the certificate the peer presented, once the handshake got that far.</summary>
-    public string? RemoteCertificateFingerprint { get; private set; }
+    public DtlsFingerprint? RemoteCertificateFingerprint { get; private set; }
 
     /// <summary>Negotiated protocol, e.g. "DTLSv1.2", once the handshake finished.</summary>
     public string? ProtocolVersion { get; private set; }
@@ -235,9 +261,10 @@ public sealed class DtlsTransport : IDisposable
     /// during or after the handshake; a finished handshake is judged at once.
     /// </summary>
     /// <exception cref="FormatException">Not "sha-256" followed by 32 colon-separated hex bytes.</exception>
-    public void SetRemoteFingerprint(string fingerprint)
+    public void SetRemoteFingerprint(DtlsFingerprint fingerprint)
     {
-        byte[] expected = ParseFingerprint(fingerprint);
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        byte[] expected = fingerprint.GetSha256Digest();
         var outcome = new Outcome();
         lock (_lock)
         {
@@ -351,7 +378,7 @@ public sealed class DtlsTransport : IDisposable
                     return;
                 case Ssl.SSL_ERROR_ZERO_RETURN:
                     FailureReason = "peer sent close_notify";
-                    _keys = null;
+                    ForgetKeys();
                     SetState(DtlsState.Closed, ref outcome);
                     return;
                 default:
@@ -387,20 +414,25 @@ public sealed class DtlsTransport : IDisposable
             }
 
             _peerCertificateHash = SHA256.HashData(der);
-            RemoteCertificateFingerprint = DtlsFingerprint.Format(_peerCertificateHash);
+            RemoteCertificateFingerprint = DtlsFingerprint.FromSha256(_peerCertificateHash);
         }
 
         Ssl.SrtpProtectionProfile* selected = Ssl.SSL_get_selected_srtp_profile(_ssl);
-        var profile = selected is null ? SrtpProfile.None : (SrtpProfile)(int)selected->Id;
-        if (!SrtpProfileInfo.IsKnown(profile))
+        if (selected is null)
         {
-            Fail(selected is null
-                ? "no DTLS-SRTP profile negotiated (peer sent no use_srtp extension we share)"
-                : $"unsupported DTLS-SRTP profile 0x{(int)profile:X4}", ref outcome);
+            Fail("no DTLS-SRTP profile negotiated (peer sent no use_srtp extension we share)", ref outcome);
             return;
         }
 
-        byte[] exported = new byte[2 * (SrtpProfileInfo.KeyLength(profile) + SrtpProfileInfo.SaltLength(profile))];
+        nuint id = selected->Id;
+        var profile = (SrtpProfile)(ushort)id;
+        if (id > ushort.MaxValue || !profile.IsSupported())
+        {
+            Fail($"unsupported DTLS-SRTP profile 0x{id:X4}", ref outcome);
+            return;
+        }
+
+        byte[] exported = new byte[SrtpKeyingMaterial.Length(profile)];
         Crypto.ERR_clear_error();
         fixed (byte* output = exported)
         fixed (byte* label = ExporterLabel)
@@ -413,7 +445,8 @@ public sealed class DtlsTransport : IDisposable
             }
         }
 
-        _keys = new SrtpKeyingMaterial(profile, Role, exported);
+        _keys = SrtpKeyingMaterial.Split(profile, exported, Role == DtlsRole.Client ? SrtpRole.Client : SrtpRole.Server);
+        _exportedKeyingMaterial = exported;
         if (_expectedFingerprint is not null)
         {
             JudgeFingerprint(ref outcome);
@@ -432,7 +465,7 @@ public sealed class DtlsTransport : IDisposable
 
         Fail(
             $"remote certificate fingerprint {RemoteCertificateFingerprint} does not match the SDP fingerprint " +
-            DtlsFingerprint.Format(_expectedFingerprint),
+            DtlsFingerprint.FromSha256(_expectedFingerprint),
             ref outcome);
 
         // The peer believes the handshake succeeded; tell it the session is over rather than
@@ -445,8 +478,14 @@ public sealed class DtlsTransport : IDisposable
     private void Fail(string reason, ref Outcome outcome)
     {
         FailureReason = reason;
-        _keys = null;
+        ForgetKeys();
         SetState(DtlsState.Failed, ref outcome);
+    }
+
+    private void ForgetKeys()
+    {
+        _keys = null;
+        _exportedKeyingMaterial = null;
     }
 
     private void SetState(DtlsState state, ref Outcome outcome)
@@ -534,11 +573,6 @@ public sealed class DtlsTransport : IDisposable
             }
         }
     }
-
-    private static byte[] ParseFingerprint(string fingerprint) =>
-        DtlsFingerprint.TryParse(fingerprint, out byte[] hash)
-            ? hash
-            : throw new FormatException($"not a sha-256 DTLS fingerprint: '{fingerprint}'");
 
     /// <summary>Work produced under the lock and finished outside it.</summary>
     private struct Outcome

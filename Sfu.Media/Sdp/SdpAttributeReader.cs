@@ -1,3 +1,5 @@
+using Sfu.Media.Dtls;
+
 namespace Sfu.Media.Sdp;
 
 /// <summary>Parses the value of one a= attribute into its model type. One method per attribute shape.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using Sfu.Media.Dtls;
 
 namespace Sfu.Media.Sdp;
 

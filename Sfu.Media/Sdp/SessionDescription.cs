@@ -1,3 +1,5 @@
+using Sfu.Media.Dtls;
+
 namespace Sfu.Media.Sdp;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Media.Dtls;
 
 namespace Sfu.Media.Sdp;
 

@@ -26,6 +26,9 @@ public interface ITransportListener
 
     /// <summary>Every path's ICE consent lapsed: the media path is dead (the peer may still be alive).</summary>
     void OnConsentLost(WebRtcTransport transport);
+
+    /// <summary>The worker's periodic tick (every few tens of milliseconds): RTCP reports, retries.</summary>
+    void OnTick(WebRtcTransport transport, long now);
 }
 
 /// <summary>Which way media flows on a transport, from the server's point of view of the client.</summary>

@@ -63,6 +63,12 @@ public sealed partial class MediaWorker : IDisposable
 
     internal TransportTable Table => _table;
 
+    /// <summary>
+    /// Scratch space for building one outgoing packet (forwarded RTP, RTCP reports). One is enough: the worker
+    /// builds and sends a packet before it starts the next.
+    /// </summary>
+    internal byte[] SendBuffer { get; } = GC.AllocateArray<byte>(MaxDatagram + WebRtcTransport.MaxProtectionOverhead + 64, pinned: true);
+
     /// <summary>Runs <paramref name="work"/> on the worker thread and returns its result (or exception).</summary>
     public Task<T> InvokeAsync<T>(Func<T> work)
     {

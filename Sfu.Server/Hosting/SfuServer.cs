@@ -3,6 +3,7 @@ using Sfu.Server.Metrics;
 using Sfu.Server.WebSockets;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
+using Sfu.Signaling.Media;
 
 namespace Sfu.Server.Hosting;
 
@@ -21,14 +22,17 @@ public static class SfuServer
         builder.AddSfuLogging();
 
         builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
+        builder.Services.AddSfuMedia(builder.Configuration);
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
         builder.Services.AddSingleton<WebSocketGateway>();
         builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddHostedService<GracefulShutdown>();
 
         var app = builder.Build();
-        // Create the exporter before any instrument is used, so it sees every measurement from the start.
+        // Create the exporter before any instrument is used, so it sees every measurement from the start;
+        // then bind the media port at start-up rather than on the first publish.
         app.Services.GetRequiredService<PrometheusExporter>();
+        app.Services.GetRequiredService<MediaService>();
 
         // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
         app.UseDefaultFiles();

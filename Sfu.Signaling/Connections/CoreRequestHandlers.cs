@@ -41,7 +41,7 @@ internal sealed class SimulateHandler(IOptions<SignalingOptions> options, IEnume
 
     public string Type => "simulate";
 
-    public ValueTask HandleAsync(Session session, ClientRequest request)
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
     {
         if (!options.Value.AllowSimulate)
             throw new ProtocolException(ErrorCode.Forbidden, "fault injection is disabled on this server (Sfu:Signaling:AllowSimulate)");
@@ -56,18 +56,17 @@ internal sealed class SimulateHandler(IOptions<SignalingOptions> options, IEnume
             case "pause-media" or "forget-path":
                 if (_mediaFaults is null)
                     throw new ProtocolException(ErrorCode.NotFound, $"scenario '{scenario}' needs the media plane, which is not running");
-                _mediaFaults.Simulate(session.Peer, scenario, duration);
+                await _mediaFaults.SimulateAsync(session.Peer, scenario, duration).ConfigureAwait(false);
                 session.Respond(request.Id, null);
                 break;
             default:
                 throw new ProtocolException(ErrorCode.BadRequest, "field 'scenario' must be drop-signal, pause-media or forget-path");
         }
-        return ValueTask.CompletedTask;
     }
 }
 
 /// <summary>The media plane's side of <c>simulate</c>.</summary>
 public interface IMediaFaultInjector
 {
-    void Simulate(Peer peer, string scenario, TimeSpan duration);
+    Task SimulateAsync(Peer peer, string scenario, TimeSpan duration);
 }

@@ -50,6 +50,12 @@ public sealed class Peer
     /// <summary>The room this peer belongs to; set when it is admitted.</summary>
     public Room Room { get; internal set; } = null!;
 
+    /// <summary>The peer's published tracks; changed by its room, under the room's lock.</summary>
+    internal List<TrackInfo> Tracks { get; } = [];
+
+    /// <summary>The peer's transports, producers and consumers, once it used media; guarded by the room's media gate.</summary>
+    internal Media.PeerMedia? Media { get; set; }
+
     public bool IsInterrupted => Volatile.Read(ref _state) == Interrupted;
 
     internal long LastHeard => Volatile.Read(ref _lastHeard);
@@ -75,6 +81,6 @@ public sealed class Peer
     {
         ["peerId"] = Id,
         ["name"] = Name,
-        ["tracks"] = new JsonArray(),
+        ["tracks"] = new JsonArray([.. Tracks.Select(t => (JsonNode)t.Describe())]),
     };
 }

@@ -73,6 +73,7 @@ public sealed class Room
         }
         _listener.OnPeerAdmitted(this, peer);
         _listener.OnDeadlineChanged(peer.LastHeard + _policy.InterruptedAfter);
+        Media?.OnPeerJoined(peer);
         return true;
     }
 
@@ -82,6 +83,28 @@ public sealed class Room
         bool removed;
         lock (_gate) removed = RemoveLocked(peer, reason);
         return removed;
+    }
+
+    /// <summary>The room's media (producers, negotiation); null when the server runs without a media plane.</summary>
+    public Media.RoomMedia? Media { get; internal set; }
+
+    /// <summary>Adds and removes a peer's tracks and tells the others (<c>track-published</c> / <c>track-unpublished</c>).</summary>
+    internal void UpdateTracks(Peer publisher, IReadOnlyList<TrackInfo> added, IReadOnlyList<string> removed)
+    {
+        lock (_gate)
+        {
+            if (!_peers.Contains(publisher)) return;
+            foreach (var trackId in removed)
+            {
+                if (publisher.Tracks.RemoveAll(t => t.TrackId == trackId) > 0)
+                    BroadcastLocked(publisher, "track-unpublished", new JsonObject { ["peerId"] = publisher.Id, ["trackId"] = trackId });
+            }
+            foreach (var track in added)
+            {
+                publisher.Tracks.Add(track);
+                BroadcastLocked(publisher, "track-published", new JsonObject { ["peerId"] = publisher.Id, ["track"] = track.Describe() });
+            }
+        }
     }
 
     /// <summary>Data arrived from an interrupted peer: tell the others it is back.</summary>
@@ -153,6 +176,7 @@ public sealed class Room
             _peers.Clear();
             foreach (var peer in peers)
             {
+                Media?.OnPeerRemoved(peer);
                 peer.Outbox.Emit("room-closed", new JsonObject { ["reason"] = reason });
                 peer.Outbox.End(CloseCodes.RoomClosed, "room closed");
                 _listener.OnPeerRemoved(this, peer, PeerLeftReason.RoomClosed);
@@ -164,6 +188,8 @@ public sealed class Room
     private bool RemoveLocked(Peer peer, PeerLeftReason reason)
     {
         if (!_peers.Remove(peer)) return false;
+        foreach (var track in peer.Tracks)
+            BroadcastLocked(peer, "track-unpublished", new JsonObject { ["peerId"] = peer.Id, ["trackId"] = track.TrackId });
         BroadcastLocked(peer, "peer-left", new JsonObject { ["peerId"] = peer.Id, ["reason"] = reason.ToWire() });
         switch (reason)
         {
@@ -179,6 +205,7 @@ public sealed class Room
                 peer.Outbox.End(CloseCodes.Kicked, reason.ToWire());
                 break;
         }
+        Media?.OnPeerRemoved(peer);
         if (_peers.Count == 0)
         {
             _emptySince = _policy.Time.GetTimestamp();

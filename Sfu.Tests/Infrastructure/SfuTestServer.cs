@@ -32,6 +32,8 @@ public sealed class SfuTestServer : IAsyncDisposable
         [
             "--urls=http://127.0.0.1:0",
             "--Sfu:Logging:Level=Warning",
+            "--Sfu:Media:Port=0",
+            "--Sfu:Media:BindAddress=127.0.0.1",
             "--Sfu:Signaling:JoinsPerSecondPerIp=1000",
             "--Sfu:Signaling:JoinBurstPerIp=1000",
             .. settings.Select(s => "--" + s),

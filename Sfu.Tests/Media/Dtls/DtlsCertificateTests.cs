@@ -1,7 +1,7 @@
-using NUnit.Framework;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Sfu.Media.Dtls;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.Dtls;
 
@@ -16,14 +16,14 @@ public sealed class DtlsCertificateTests
         byte[] hash = SHA256.HashData(certificate.Der.Span);
         string expected = "sha-256 " + string.Join(':', hash.Select(b => b.ToString("X2")));
 
-        Assert.That(certificate.Fingerprint, Is.EqualTo(expected));
-        Assert.That(certificate.Fingerprint, Does.Match("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$"));
+        Assert.That(certificate.Fingerprint.ToString(), Is.EqualTo(expected));
+        Assert.That(certificate.Fingerprint.ToString(), Does.Match("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$"));
     }
 
     [Test]
     public void Generate_MakesShortLivedEcdsaP256CertificateWithRandomSerial()
     {
-        var clock = new FixedClock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new ManualClock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         using DtlsCertificate first = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
         using DtlsCertificate second = DtlsCertificate.Generate(TimeSpan.FromDays(30), clock);
 
@@ -47,24 +47,25 @@ public sealed class DtlsCertificateTests
     {
         using DtlsCertificate certificate = DtlsCertificate.Generate();
 
-        Assert.That(DtlsFingerprint.TryParse(certificate.Fingerprint.ToLowerInvariant(), out byte[] hash), Is.True);
-        Assert.That(DtlsFingerprint.Format(hash), Is.EqualTo(certificate.Fingerprint));
+        Assert.That(DtlsFingerprint.TryParse(certificate.Fingerprint.ToString().ToLowerInvariant(), out DtlsFingerprint? parsed), Is.True);
+        Assert.That(parsed!.GetSha256Digest(), Is.EqualTo(SHA256.HashData(certificate.Der.Span)));
+        Assert.That(DtlsFingerprint.Parse(certificate.Fingerprint.ToString()), Is.EqualTo(certificate.Fingerprint));
     }
 
     [TestCase(null)]
     [TestCase("")]
-    [TestCase("sha-1 AB:CD:EF")]
     [TestCase("sha-256")]
-    [TestCase("sha-256 AB:CD")]
-    [TestCase("sha-256 ZZ:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
-    [TestCase("sha-256 00-00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
-    public void TryParse_RejectsAnythingButSha256(string? value)
+    public void TryParse_RejectsAnythingButHashFunctionAndValue(string? value)
     {
         Assert.That(DtlsFingerprint.TryParse(value, out _), Is.False);
     }
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    [TestCase("sha-1 AB:CD:EF")]
+    [TestCase("sha-256 AB:CD")]
+    [TestCase("sha-256 ZZ:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
+    [TestCase("sha-256 00-00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00")]
+    public void GetSha256Digest_RejectsAnythingButSha256(string value)
     {
-        public override DateTimeOffset GetUtcNow() => now;
+        Assert.That(() => DtlsFingerprint.Parse(value).GetSha256Digest(), Throws.TypeOf<FormatException>());
     }
 }

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using Sfu.Media.Dtls;
 
 namespace Sfu.Tests.Media.Dtls;

@@ -1,7 +1,7 @@
-using NUnit.Framework;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Sfu.Media.Dtls;
+using Sfu.Media.Srtp;
 
 namespace Sfu.Tests.Media.Dtls;
 
@@ -47,17 +47,18 @@ public sealed class DtlsTransportTests
             Assert.That(pair.Client.RemoteCertificateFingerprint, Is.EqualTo(_serverCertificate.Fingerprint));
         });
 
-        SrtpKeyingMaterial server = pair.Server.SrtpKeys!;
-        SrtpKeyingMaterial client = pair.Client.SrtpKeys!;
+        SrtpKeyPair server = pair.Server.SrtpKeys!.Value;
+        SrtpKeyPair client = pair.Client.SrtpKeys!.Value;
+        ReadOnlyMemory<byte> exported = pair.Server.ExportedKeyingMaterial;
         Assert.Multiple(() =>
         {
-            Assert.That(server.Profile, Is.EqualTo(client.Profile));
-            Assert.That(server.Exported.ToArray(), Is.EqualTo(client.Exported.ToArray()));
-            Assert.That(server.Exported.Length, Is.EqualTo(2 * (16 + 12)));
-            Assert.That(server.LocalKeyAndSalt.ToArray(), Is.EqualTo(client.RemoteKeyAndSalt.ToArray()));
-            Assert.That(server.RemoteKeyAndSalt.ToArray(), Is.EqualTo(client.LocalKeyAndSalt.ToArray()));
-            Assert.That(server.LocalKeyAndSalt.ToArray(), Is.Not.EqualTo(server.RemoteKeyAndSalt.ToArray()));
-            Assert.That(server.Exported.ToArray(), Is.Not.All.EqualTo((byte)0));
+            Assert.That(pair.Server.SrtpProfile, Is.EqualTo(pair.Client.SrtpProfile));
+            Assert.That(exported.ToArray(), Is.EqualTo(pair.Client.ExportedKeyingMaterial.ToArray()));
+            Assert.That(exported.Length, Is.EqualTo(2 * (16 + 12)));
+            Assert.That(KeyAndSalt(server.Local), Is.EqualTo(KeyAndSalt(client.Remote)));
+            Assert.That(KeyAndSalt(server.Remote), Is.EqualTo(KeyAndSalt(client.Local)));
+            Assert.That(KeyAndSalt(server.Local), Is.Not.EqualTo(KeyAndSalt(server.Remote)));
+            Assert.That(exported.ToArray(), Is.Not.All.EqualTo((byte)0));
         });
     }
 
@@ -80,7 +81,7 @@ public sealed class DtlsTransportTests
 
         pair.Handshake();
 
-        Assert.That(pair.Server.SrtpKeys?.Profile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
+        Assert.That(pair.Server.SrtpProfile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
     }
 
     [Test]
@@ -94,8 +95,8 @@ public sealed class DtlsTransportTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(pair.Server.SrtpKeys?.Profile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
-            Assert.That(pair.Client.SrtpKeys?.Profile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
+            Assert.That(pair.Server.SrtpProfile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
+            Assert.That(pair.Client.SrtpProfile, Is.EqualTo(SrtpProfile.AeadAes128Gcm));
         });
     }
 
@@ -107,14 +108,16 @@ public sealed class DtlsTransportTests
 
         pair.Handshake();
 
-        SrtpKeyingMaterial? keys = pair.Server.SrtpKeys;
+        SrtpKeyPair? keys = pair.Server.SrtpKeys;
         Assert.That(keys, Is.Not.Null, pair.Server.FailureReason);
         Assert.Multiple(() =>
         {
-            Assert.That(keys!.Profile, Is.EqualTo(SrtpProfile.Aes128CmSha1_80));
-            Assert.That(keys.Exported.Length, Is.EqualTo(2 * (16 + 14)));
-            Assert.That(keys.LocalKeyAndSalt.Length, Is.EqualTo(30));
-            Assert.That(pair.Client.SrtpKeys!.Exported.ToArray(), Is.EqualTo(keys.Exported.ToArray()));
+            Assert.That(pair.Server.SrtpProfile, Is.EqualTo(SrtpProfile.Aes128CmHmacSha1_80));
+            Assert.That(pair.Server.ExportedKeyingMaterial.Length, Is.EqualTo(2 * (16 + 14)));
+            Assert.That(KeyAndSalt(keys!.Value.Local), Has.Length.EqualTo(30));
+            Assert.That(
+                pair.Client.ExportedKeyingMaterial.ToArray(),
+                Is.EqualTo(pair.Server.ExportedKeyingMaterial.ToArray()));
         });
     }
 
@@ -147,7 +150,7 @@ public sealed class DtlsTransportTests
         {
             Assert.That(pair.Server.State, Is.EqualTo(DtlsState.Failed));
             Assert.That(pair.Server.FailureReason, Does.Contain("does not match the SDP fingerprint"));
-            Assert.That(pair.Server.FailureReason, Does.Contain(_clientCertificate.Fingerprint));
+            Assert.That(pair.Server.FailureReason, Does.Contain(_clientCertificate.Fingerprint.ToString()));
             Assert.That(pair.Server.SrtpKeys, Is.Null);
             Assert.That(pair.Client.State, Is.EqualTo(DtlsState.Closed), "the server's close_notify reaches the client");
             Assert.That(pair.Client.SrtpKeys, Is.Null);
@@ -168,12 +171,15 @@ public sealed class DtlsTransportTests
             Assert.That(pair.Server.RemoteCertificateFingerprint, Is.EqualTo(_clientCertificate.Fingerprint));
         });
 
-        pair.Server.SetRemoteFingerprint(_clientCertificate.Fingerprint.ToLowerInvariant());
+        pair.Server.SetRemoteFingerprint(DtlsFingerprint.Parse(_clientCertificate.Fingerprint.ToString().ToLowerInvariant()));
 
         Assert.Multiple(() =>
         {
             Assert.That(pair.Server.State, Is.EqualTo(DtlsState.Connected));
-            Assert.That(pair.Server.SrtpKeys!.Exported.ToArray(), Is.EqualTo(pair.Client.SrtpKeys!.Exported.ToArray()));
+            Assert.That(pair.Server.SrtpKeys, Is.Not.Null);
+            Assert.That(
+                pair.Server.ExportedKeyingMaterial.ToArray(),
+                Is.EqualTo(pair.Client.ExportedKeyingMaterial.ToArray()));
         });
     }
 
@@ -200,7 +206,7 @@ public sealed class DtlsTransportTests
     {
         using var pair = new DtlsTestPair(_server, _client, serverKnowsFingerprint: false);
 
-        Assert.That(() => pair.Server.SetRemoteFingerprint("sha-1 AB:CD"), Throws.TypeOf<FormatException>());
+        Assert.That(() => pair.Server.SetRemoteFingerprint(new DtlsFingerprint("sha-1", "AB:CD")), Throws.TypeOf<FormatException>());
     }
 
     [Test]
@@ -241,6 +247,9 @@ public sealed class DtlsTransportTests
             Assert.That(pair.Client.State, Is.EqualTo(DtlsState.Connected), pair.Client.FailureReason);
         });
     }
+
+    /// <summary>Master key then master salt, the form libsrtp takes them in.</summary>
+    private static byte[] KeyAndSalt(SrtpMasterKey key) => [.. key.Key, .. key.Salt];
 
     private static byte[] ForgedRecord(byte type, byte epoch, int bodyLength)
     {

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using Sfu.Media.Rtcp;
 
 namespace Sfu.Tests.Media.Rtcp;

@@ -1,11 +1,11 @@
-using NUnit.Framework;
 using Sfu.Media.Rtp;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.Rtp;
 
 public class KeyframeRequestThrottleTests
 {
-    private readonly TestClock _clock = new();
+    private readonly ManualClock _clock = new();
 
     [Test]
     public void Request_First_IsSentAtOnce()

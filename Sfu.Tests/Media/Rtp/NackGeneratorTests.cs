@@ -1,11 +1,11 @@
-using NUnit.Framework;
 using Sfu.Media.Rtp;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.Rtp;
 
 public class NackGeneratorTests
 {
-    private readonly TestClock _clock = new();
+    private readonly ManualClock _clock = new();
 
     private ushort[] Due(NackGenerator generator)
     {

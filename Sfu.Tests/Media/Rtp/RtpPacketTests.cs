@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using Sfu.Media.Rtp;
 
 namespace Sfu.Tests.Media.Rtp;

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using Sfu.Media.Sdp;
 
 namespace Sfu.Tests.Media.Sdp;

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 namespace Sfu.Tests.Media.Sdp;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using Sfu.Media.Dtls;
 using Sfu.Media.Sdp;
 
 namespace Sfu.Tests.Media.Sdp;

@@ -1,4 +1,4 @@
-using NUnit.Framework;
+using Sfu.Media.Dtls;
 using Sfu.Media.Sdp;
 
 namespace Sfu.Tests.Media.Sdp;

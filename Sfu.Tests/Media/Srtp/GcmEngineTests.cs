@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using NUnit.Framework;
 using Sfu.Media.Srtp;
 
 namespace Sfu.Tests.Media.Srtp;

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using Sfu.Media.Srtp;
 using Sfu.Tests.Interop.LibSrtp;
 using static Sfu.Tests.Media.Srtp.SrtpTestPackets;

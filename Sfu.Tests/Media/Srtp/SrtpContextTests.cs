@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using System.Buffers.Binary;
 using Sfu.Media.Srtp;
 using static Sfu.Tests.Media.Srtp.SrtpTestPackets;

@@ -1,5 +1,4 @@
 using System.Text;
-using NUnit.Framework;
 using Sfu.Media.Stun;
 
 namespace Sfu.Tests.Media.Stun;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using NUnit.Framework;
 using Sfu.Media.Stun;
 
 namespace Sfu.Tests.Media.Stun;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using NUnit.Framework;
 using Sfu.Media.Stun;
 
 namespace Sfu.Tests.Media.Stun;

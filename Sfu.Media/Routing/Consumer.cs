@@ -1,0 +1,187 @@
+using System.Buffers.Binary;
+using Sfu.Media.Rtp;
+using Sfu.Media.Sdp;
+
+namespace Sfu.Media.Routing;
+
+/// <summary>What a subscriber's answer agreed for one forwarded track.</summary>
+public sealed record ConsumerParameters(
+    string Mid,
+    uint Ssrc,
+    uint? RtxSsrc,
+    int PayloadType,
+    int? RtxPayloadType,
+    RtpHeaderExtensionIds Extensions);
+
+/// <summary>
+/// One producer's stream as one subscriber receives it: the subscriber's SSRC, payload type, header extension
+/// ids and mid, and a sequence/timestamp space of its own that stays continuous across pauses and source
+/// switches. Video starts (and restarts) at a keyframe. NACKs are answered from the producer's cache.
+/// Worker thread only.
+/// </summary>
+public sealed class Consumer : IDisposable
+{
+    private const int HistorySize = 1024;
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+
+    private readonly SubscriberMedia _owner;
+    private readonly SequenceNumberRewriter _rewriter;
+    private readonly byte[] _mid;
+    private readonly int? _sourceAbsSendTimeId;
+    private readonly int? _sourceAudioLevelId;
+    // Which original packet each sent sequence number carried, for NACKs: index = sent seq % size.
+    private readonly ushort[] _sentSequence = new ushort[HistorySize];
+    private readonly ushort[] _sourceSequence = new ushort[HistorySize];
+    private readonly uint[] _sentTimestamp = new uint[HistorySize];
+    private readonly bool[] _sentValid = new bool[HistorySize];
+    private readonly long _reportInterval;
+    private bool _waitingForKeyframe;
+    private ushort _rtxSequence;
+    private uint _packetsSent;
+    private uint _octetsSent;
+    private long _nextReport;
+    private uint _lastSourceTimestamp;
+    private uint _lastSentTimestamp;
+    private bool _disposed;
+
+    internal Consumer(Producer producer, SubscriberMedia owner, ConsumerParameters parameters, TimeProvider time)
+    {
+        Producer = producer;
+        _owner = owner;
+        Parameters = parameters;
+        _mid = System.Text.Encoding.ASCII.GetBytes(parameters.Mid);
+        _sourceAbsSendTimeId = producer.Track.Extensions.AbsSendTime;
+        _sourceAudioLevelId = producer.Track.Extensions.AudioLevel;
+        _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
+        _waitingForKeyframe = producer.VideoCodec is not null;
+        _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
+        _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
+        producer.AddConsumer(this);
+        if (_waitingForKeyframe) producer.RequestKeyframe();
+    }
+
+    public Producer Producer { get; }
+
+    public ConsumerParameters Parameters { get; }
+
+    internal void Forward(RtpPacket source, bool isKeyframe, long now)
+    {
+        if (_waitingForKeyframe)
+        {
+            if (!isKeyframe)
+            {
+                Producer.RequestKeyframe();
+                return;
+            }
+            _waitingForKeyframe = false;
+        }
+        if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
+
+        var slot = sequence % HistorySize;
+        _sentSequence[slot] = sequence;
+        _sourceSequence[slot] = source.SequenceNumber;
+        _sentTimestamp[slot] = timestamp;
+        _sentValid[slot] = true;
+
+        var buffer = _owner.Worker.SendBuffer;
+        var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
+        if (length < 0 || !_owner.Transport.SendRtp(buffer, length)) return;
+        _packetsSent++;
+        _lastSourceTimestamp = source.Timestamp;
+        _lastSentTimestamp = timestamp;
+        _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
+        _owner.Worker.Metrics.Forwarded();
+    }
+
+    /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
+    internal void Retransmit(ReadOnlySpan<ushort> lost)
+    {
+        // The cache's span is reused later and parsing needs a writable span: work on a copy.
+        Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
+        foreach (var sequence in lost)
+        {
+            var slot = sequence % HistorySize;
+            if (!_sentValid[slot] || _sentSequence[slot] != sequence) continue;
+            if (!Producer.TryGetCached(_sourceSequence[slot], out var cached)) continue;
+            if (cached.Length > copy.Length) continue;
+            cached.CopyTo(copy);
+            if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
+
+            var buffer = _owner.Worker.SendBuffer;
+            var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
+                ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
+                : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
+            if (length > 0 && _owner.Transport.SendRtp(buffer, length)) _owner.Worker.Metrics.Retransmitted();
+        }
+    }
+
+    /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>
+    internal void RequestKeyframe() => Producer.RequestKeyframe();
+
+    internal void OnTick(long now)
+    {
+        if (now < _nextReport || _packetsSent == 0 || Producer.LastSenderReport is not { } report) return;
+        _nextReport = now + _reportInterval;
+        // The publisher's (NTP, RTP) pair, moved into this consumer's timestamp space, keeps lip sync intact.
+        var offset = _lastSentTimestamp - _lastSourceTimestamp;
+        _owner.SendSenderReport(Parameters.Ssrc, report.Ntp, report.Rtp + offset, _packetsSent, _octetsSent);
+    }
+
+    /// <summary>
+    /// Writes the subscriber's version of <paramref name="source"/>: fixed header with this consumer's
+    /// numbers, a one-byte header extension block with the subscriber's ids (mid, abs-send-time,
+    /// audio level), then the payload with its padding. RTX puts the original sequence number first.
+    /// Returns -1 if it would not fit.
+    /// </summary>
+    private int Write(Span<byte> buffer, RtpPacket source, int payloadType, uint ssrc, ushort sequence, uint timestamp, ushort? rtxOriginalSequence)
+    {
+        var payload = rtxOriginalSequence is null ? source.Packet[source.HeaderLength..] : source.Payload;
+        var extensions = Parameters.Extensions;
+        var offset = RtpPacket.FixedHeaderLength;
+        var extensionStart = offset;
+        offset += 4;
+        offset = WriteExtension(buffer, offset, extensions.Mid, _mid);
+        if (_sourceAbsSendTimeId is { } absId && source.TryGetExtension(absId, out var abs)) offset = WriteExtension(buffer, offset, extensions.AbsSendTime, abs);
+        if (_sourceAudioLevelId is { } levelId && source.TryGetExtension(levelId, out var level)) offset = WriteExtension(buffer, offset, extensions.AudioLevel, level);
+        var hasExtension = offset > extensionStart + 4;
+        if (hasExtension)
+        {
+            while ((offset - extensionStart) % 4 != 0) buffer[offset++] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[extensionStart..], RtpPacket.OneByteExtensionProfile);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[(extensionStart + 2)..], (ushort)((offset - extensionStart - 4) / 4));
+        }
+        else offset = RtpPacket.FixedHeaderLength;
+
+        var total = offset + (rtxOriginalSequence is null ? 0 : 2) + payload.Length;
+        if (total + Transports.WebRtcTransport.MaxProtectionOverhead > buffer.Length) return -1;
+        var padding = rtxOriginalSequence is null && source.HasPadding;
+        buffer[0] = (byte)(0x80 | (padding ? 0x20 : 0) | (hasExtension ? 0x10 : 0));
+        buffer[1] = (byte)((source.Marker ? 0x80 : 0) | (payloadType & 0x7F));
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], timestamp);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], ssrc);
+        if (rtxOriginalSequence is { } original)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[offset..], original);
+            offset += 2;
+        }
+        payload.CopyTo(buffer[offset..]);
+        return offset + payload.Length;
+    }
+
+    private static int WriteExtension(Span<byte> buffer, int offset, int? id, ReadOnlySpan<byte> value)
+    {
+        if (id is not { } extensionId || extensionId is < 1 or > 14 || value.IsEmpty || value.Length > 16) return offset;
+        buffer[offset++] = (byte)((extensionId << 4) | (value.Length - 1));
+        value.CopyTo(buffer[offset..]);
+        return offset + value.Length;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Producer.RemoveConsumer(this);
+        _owner.RemoveConsumer(this);
+    }
+}

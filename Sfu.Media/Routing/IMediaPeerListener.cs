@@ -1,0 +1,13 @@
+using Sfu.Media.Transports;
+
+namespace Sfu.Media.Routing;
+
+/// <summary>What the media plane tells the control plane about a peer. Called on the media worker's thread.</summary>
+public interface IMediaPeerListener
+{
+    /// <summary>An authenticated packet arrived from the peer on one of its transports (liveness).</summary>
+    void OnMediaActivity();
+
+    /// <summary>A transport lost every verified path (consent lapsed): a dead path, not necessarily a dead peer.</summary>
+    void OnMediaPathLost(TransportDirection direction);
+}

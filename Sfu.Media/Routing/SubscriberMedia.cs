@@ -1,0 +1,122 @@
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Dtls;
+using Sfu.Media.Rtcp;
+using Sfu.Media.Transports;
+using Sfu.Media.Worker;
+
+namespace Sfu.Media.Routing;
+
+/// <summary>
+/// A peer's subscribe transport and the consumers that send on it. Turns the subscriber's feedback into
+/// actions: PLI/FIR become keyframe requests to publishers, NACKs become retransmissions; and when media
+/// moves to a new client address, every video track asks its publisher for a keyframe. Worker thread only.
+/// </summary>
+public sealed class SubscriberMedia : ITransportListener, IDisposable
+{
+    private readonly IMediaPeerListener _peer;
+    private readonly Dictionary<uint, Consumer> _bySsrc = [];
+    private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+
+    public SubscriberMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
+    {
+        Worker = worker;
+        _peer = peer;
+        Transport = new WebRtcTransport(worker, id, TransportDirection.Subscribe, dtlsContext, this);
+    }
+
+    public WebRtcTransport Transport { get; }
+
+    public IEnumerable<Consumer> Consumers => _bySsrc.Values;
+
+    internal MediaWorker Worker { get; }
+
+    public Consumer Consume(Producer producer, ConsumerParameters parameters)
+    {
+        var consumer = new Consumer(producer, this, parameters, Worker.Time);
+        _bySsrc[parameters.Ssrc] = consumer;
+        return consumer;
+    }
+
+    internal void RemoveConsumer(Consumer consumer)
+    {
+        if (_bySsrc.TryGetValue(consumer.Parameters.Ssrc, out var current) && ReferenceEquals(current, consumer))
+            _bySsrc.Remove(consumer.Parameters.Ssrc);
+    }
+
+    void ITransportListener.OnRtp(WebRtcTransport transport, Span<byte> packet) =>
+        Worker.Metrics.Dropped(DropReason.UnknownStream); // a subscribe transport carries no media from the client
+
+    void ITransportListener.OnRtcp(WebRtcTransport transport, ReadOnlySpan<byte> compound)
+    {
+        var reader = new RtcpCompoundReader(compound);
+        Span<ushort> lost = stackalloc ushort[256];
+        while (reader.TryReadNext(out var header, out var packet))
+        {
+            switch (header.PacketType)
+            {
+                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtPli && RtcpPli.TryParse(packet, out var pli):
+                    Worker.Metrics.KeyframeRequestReceived();
+                    if (_bySsrc.TryGetValue(pli.MediaSsrc, out var target)) target.RequestKeyframe();
+                    break;
+                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtFir && RtcpFir.TryParse(packet, out var fir):
+                    Worker.Metrics.KeyframeRequestReceived();
+                    for (var i = 0; i < fir.EntryCount; i++)
+                    {
+                        if (_bySsrc.TryGetValue(fir.GetEntry(i).Ssrc, out var firTarget)) firTarget.RequestKeyframe();
+                    }
+                    break;
+                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtApplicationLayer && RtcpRemb.TryParse(packet, out _):
+                    Worker.Metrics.RembReceived();
+                    break;
+                case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtGenericNack && RtcpNack.TryParse(packet, out var nack):
+                    Worker.Metrics.NackReceived();
+                    if (_bySsrc.TryGetValue(nack.MediaSsrc, out var nacked))
+                    {
+                        var count = nack.CopyLostSequenceNumbers(lost);
+                        nacked.Retransmit(lost[..count]);
+                    }
+                    break;
+                case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtTransportWideCc:
+                    Worker.Metrics.TransportCcReceived();
+                    break;
+            }
+        }
+        if (reader.IsMalformed) Worker.Metrics.Dropped(DropReason.Malformed);
+    }
+
+    internal void SendSenderReport(uint ssrc, ulong ntp, uint rtp, uint packets, uint octets)
+    {
+        var buffer = Worker.SendBuffer;
+        if (RtcpSenderReport.TryWrite(buffer, ssrc, ntp, rtp, packets, octets, [], out var length)) Transport.SendRtcp(buffer, length);
+    }
+
+    void ITransportListener.OnPathChanged(WebRtcTransport transport, PathSwitchTrigger trigger)
+    {
+        foreach (var consumer in _bySsrc.Values)
+        {
+            if (consumer.Producer.VideoCodec is not null) consumer.RequestKeyframe();
+        }
+    }
+
+    void ITransportListener.OnTransportActivity(WebRtcTransport transport) => _peer.OnMediaActivity();
+
+    void ITransportListener.OnTransportConnected(WebRtcTransport transport)
+    {
+        foreach (var consumer in _bySsrc.Values) consumer.RequestKeyframe();
+    }
+
+    void ITransportListener.OnTransportFailed(WebRtcTransport transport, string reason) { }
+
+    void ITransportListener.OnConsentLost(WebRtcTransport transport) => _peer.OnMediaPathLost(TransportDirection.Subscribe);
+
+    void ITransportListener.OnTick(WebRtcTransport transport, long now)
+    {
+        foreach (var consumer in _bySsrc.Values) consumer.OnTick(now);
+    }
+
+    public void Dispose()
+    {
+        foreach (var consumer in _bySsrc.Values.ToArray()) consumer.Dispose();
+        Transport.Dispose();
+    }
+}

@@ -1,0 +1,344 @@
+using System.Net;
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Dtls;
+using Sfu.Media.Srtp;
+using Sfu.Media.Stun;
+using Sfu.Media.Worker;
+
+namespace Sfu.Media.Transports;
+
+/// <summary>
+/// One WebRTC transport (a client's PeerConnection, BUNDLEd with rtcp-mux) on the shared UDP port: ICE-lite
+/// with per-path consent, DTLS server role, SRTP in and out. Media goes to exactly one client address, the
+/// selected path, which only an authenticated ICE check can change: nominated by the client, or taking over
+/// from a path that went silent. Lives on the media worker's thread.
+/// </summary>
+public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
+{
+    private const int MaxPaths = 4;
+
+    private readonly MediaWorker _worker;
+    private readonly ITransportListener _listener;
+    private readonly DtlsTransport _dtls;
+    private readonly List<IcePath> _paths = [];
+    private readonly byte[] _stunResponse = new byte[IceStunMessages.MaxMessageLength];
+    private readonly long _silentPathSwitch;
+    private readonly long _consentTimeout;
+    private SrtpContext? _inbound;
+    private SrtpContext? _outbound;
+    private IcePath? _selected;
+    private long _recoveryStartedAt = -1;
+    private long _sendingPausedUntil;
+    private bool _consentLost;
+    private bool _disposed;
+
+    public WebRtcTransport(MediaWorker worker, string id, TransportDirection direction, DtlsContext dtlsContext, ITransportListener listener)
+    {
+        _worker = worker;
+        _listener = listener;
+        Id = id;
+        Direction = direction;
+        LocalIce = IceCredentials.Generate();
+        LocalFingerprint = dtlsContext.Certificate.Fingerprint;
+        _dtls = new DtlsTransport(dtlsContext, this, expectedRemoteFingerprint: null, worker.Time);
+        _dtls.StateChanged += OnDtlsStateChanged;
+        var frequency = worker.Time.TimestampFrequency;
+        _silentPathSwitch = worker.Options.SilentPathSwitchMs * frequency / 1000;
+        _consentTimeout = worker.Options.ConsentTimeoutMs * frequency / 1000;
+        worker.Table.Add(this);
+        worker.Metrics.TransportOpened();
+    }
+
+    public string Id { get; }
+
+    public TransportDirection Direction { get; }
+
+    public IceCredentials LocalIce { get; private set; }
+
+    public DtlsFingerprint LocalFingerprint { get; }
+
+    public bool IsConnected => _outbound is not null;
+
+    /// <summary>Where media to the client goes now; null before the first check and after consent lapsed.</summary>
+    public SocketAddress? SelectedAddress => _selected?.Address;
+
+    /// <summary>The SRTP overhead a caller must leave room for after an RTP packet passed to <see cref="SendRtp"/>.</summary>
+    public const int MaxProtectionOverhead = 32;
+
+    private string DirectionLabel => Direction == TransportDirection.Publish ? "publish" : "subscribe";
+
+    /// <summary>The client's DTLS fingerprint from its SDP; the handshake fails if the certificate differs.</summary>
+    public void SetRemoteFingerprint(DtlsFingerprint fingerprint) => _dtls.SetRemoteFingerprint(fingerprint);
+
+    /// <summary>
+    /// New local ICE credentials (ICE restart). Verified paths stay usable until their consent lapses, so
+    /// media keeps flowing while the client runs its new checks; DTLS and SRTP carry on untouched.
+    /// </summary>
+    public IceCredentials RestartIce()
+    {
+        var old = LocalIce.Ufrag;
+        LocalIce = IceCredentials.Generate();
+        _worker.Table.ReplaceUfrag(this, old);
+        _worker.Metrics.IceRestart(DirectionLabel);
+        return LocalIce;
+    }
+
+    /// <summary>Fault injection: stop sending media to the client for a while.</summary>
+    public void PauseSending(TimeSpan duration) =>
+        _sendingPausedUntil = _worker.Time.GetTimestamp() + (long)(duration.TotalSeconds * _worker.Time.TimestampFrequency);
+
+    /// <summary>Fault injection: forget every verified path, as if the client's address had vanished.</summary>
+    public void ForgetPaths()
+    {
+        foreach (var path in _paths) _worker.Table.UnmapAddress(path.Address, this);
+        _paths.Clear();
+        _selected = null;
+    }
+
+    internal void ReceiveStun(Span<byte> datagram, SocketAddress from)
+    {
+        var known = FindPath(from);
+        if (!StunMessageReader.TryParse(datagram, out var message))
+        {
+            _worker.Metrics.Dropped(DropReason.Malformed);
+            return;
+        }
+        if (message.Class != StunClass.Request || message.Method != StunMethod.Binding)
+        {
+            // ICE-lite sends no requests, so responses are strays; indications carry no proof of anything.
+            _worker.Metrics.Dropped(DropReason.Malformed);
+            return;
+        }
+        if (!Authenticate(message))
+        {
+            _worker.Metrics.Dropped(DropReason.AuthFailure);
+            if (known is null) _worker.Metrics.RebindRefused(message.HasMessageIntegrity ? "wrong-credentials" : "unauthenticated");
+            return;
+        }
+
+        var now = _worker.Time.GetTimestamp();
+        var length = IceStunMessages.WriteBindingSuccess(_stunResponse, message.TransactionId, from, LocalIce.PasswordBytes);
+        if (length > 0) _worker.Send(_stunResponse.AsSpan(0, length), from);
+
+        var path = known ?? AddPath(from, now);
+        path.LastConsent = now;
+        path.LastReceived = now;
+        _consentLost = false;
+        if (_selected is null) Select(path, PathSwitchTrigger.Initial, now);
+        else if (!ReferenceEquals(path, _selected))
+        {
+            if (message.UseCandidate) Select(path, PathSwitchTrigger.Nominated, now);
+            else if (now - _selected.LastReceived >= _silentPathSwitch) Select(path, PathSwitchTrigger.SilentPath, now);
+        }
+        _listener.OnTransportActivity(this);
+    }
+
+    internal void ReceiveDtls(Span<byte> datagram, SocketAddress from)
+    {
+        var path = FindPath(from);
+        if (path is null)
+        {
+            _worker.Metrics.Dropped(DropReason.UnknownSource);
+            return;
+        }
+        path.LastReceived = _worker.Time.GetTimestamp();
+        _dtls.Feed(datagram);
+    }
+
+    internal void ReceiveRtpOrRtcp(Span<byte> datagram, SocketAddress from)
+    {
+        var path = FindPath(from);
+        if (path is null)
+        {
+            _worker.Metrics.Dropped(DropReason.UnknownSource);
+            return;
+        }
+        if (_inbound is null)
+        {
+            _worker.Metrics.Dropped(DropReason.NotConnected);
+            return;
+        }
+        // RFC 5761: with rtcp-mux, RTCP packet types 192-223 occupy the second byte where RTP has M+PT.
+        var isRtcp = datagram.Length >= 2 && datagram[1] is >= 192 and <= 223;
+        var status = isRtcp
+            ? _inbound.UnprotectRtcp(datagram, datagram.Length, out var length)
+            : _inbound.Unprotect(datagram, datagram.Length, out length);
+        if (status != SrtpStatus.Ok)
+        {
+            _worker.Metrics.Dropped(status switch
+            {
+                SrtpStatus.ReplayDuplicate or SrtpStatus.ReplayOld => DropReason.Replay,
+                SrtpStatus.Malformed => DropReason.Malformed,
+                _ => DropReason.SrtpFailure,
+            });
+            return;
+        }
+        path.LastReceived = _worker.Time.GetTimestamp();
+        _listener.OnTransportActivity(this);
+        if (isRtcp) _listener.OnRtcp(this, datagram[..length]);
+        else _listener.OnRtp(this, datagram[..length]);
+    }
+
+    /// <summary>
+    /// Protects an RTP packet in place and sends it to the selected path. <paramref name="buffer"/> must hold
+    /// <see cref="MaxProtectionOverhead"/> spare bytes after <paramref name="length"/>.
+    /// </summary>
+    public bool SendRtp(Span<byte> buffer, int length) => Send(buffer, length, rtcp: false);
+
+    /// <summary>Protects an RTCP compound packet in place and sends it; same buffer rule as <see cref="SendRtp"/>.</summary>
+    public bool SendRtcp(Span<byte> buffer, int length) => Send(buffer, length, rtcp: true);
+
+    private bool Send(Span<byte> buffer, int length, bool rtcp)
+    {
+        if (_outbound is null || _selected is null) return false;
+        if (_sendingPausedUntil != 0)
+        {
+            if (_worker.Time.GetTimestamp() < _sendingPausedUntil) return false;
+            _sendingPausedUntil = 0;
+        }
+        var status = rtcp ? _outbound.ProtectRtcp(buffer, length, out var protectedLength) : _outbound.Protect(buffer, length, out protectedLength);
+        if (status != SrtpStatus.Ok)
+        {
+            _worker.Metrics.Dropped(DropReason.SrtpFailure);
+            return false;
+        }
+        if (!_worker.Send(buffer[..protectedLength], _selected.Address)) return false;
+        if (_recoveryStartedAt >= 0 && !rtcp)
+        {
+            _worker.Metrics.Recovered(_worker.Time.GetElapsedTime(_recoveryStartedAt));
+            _recoveryStartedAt = -1;
+        }
+        return true;
+    }
+
+    void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram)
+    {
+        if (_selected is not null) _worker.Send(datagram, _selected.Address);
+    }
+
+    /// <summary>Timers: DTLS retransmission, consent expiry per path, and the silent-path switch.</summary>
+    internal void OnTick(long now)
+    {
+        if (_disposed) return;
+        if (_dtls.NextTimeout is { } due && _worker.Time.GetUtcNow() >= due) _dtls.HandleTimeout();
+        _listener.OnTick(this, now);
+
+        for (var i = _paths.Count - 1; i >= 0; i--)
+        {
+            var path = _paths[i];
+            if (now - path.LastConsent < _consentTimeout) continue;
+            _paths.RemoveAt(i);
+            _worker.Table.UnmapAddress(path.Address, this);
+            _worker.Metrics.ConsentExpired();
+            if (ReferenceEquals(path, _selected)) _selected = null;
+        }
+
+        if (_selected is null)
+        {
+            var survivor = MostRecentlyVerified();
+            if (survivor is not null) Select(survivor, PathSwitchTrigger.ConsentLapsed, now);
+            else if (!_consentLost && IsConnected)
+            {
+                _consentLost = true;
+                _listener.OnConsentLost(this);
+            }
+            return;
+        }
+
+        // A path verified after the selected one went quiet is where the client is now.
+        if (now - _selected.LastReceived >= _silentPathSwitch)
+        {
+            var newer = MostRecentlyVerified();
+            if (newer is not null && !ReferenceEquals(newer, _selected) && newer.LastConsent > _selected.LastReceived)
+                Select(newer, PathSwitchTrigger.SilentPath, now);
+        }
+    }
+
+    private bool Authenticate(StunMessageReader message)
+    {
+        if (!message.HasMessageIntegrity || !message.TryGetUsername(out var username)) return false;
+        if (!IceUsername.TrySplit(username, out var localUfrag, out _) || !localUfrag.SequenceEqual(LocalIce.UfragBytes)) return false;
+        if (message.HasFingerprint && !message.VerifyFingerprint()) return false;
+        return message.VerifyMessageIntegrity(LocalIce.PasswordBytes);
+    }
+
+    private void Select(IcePath path, PathSwitchTrigger trigger, long now)
+    {
+        var previous = _selected;
+        _selected = path;
+        if (previous is null && trigger == PathSwitchTrigger.Initial) return;
+        _worker.Metrics.Rebind(DirectionLabel, trigger switch
+        {
+            PathSwitchTrigger.Nominated => "nominated",
+            PathSwitchTrigger.SilentPath => "silent-path",
+            PathSwitchTrigger.ConsentLapsed => "consent",
+            _ => "initial",
+        });
+        _recoveryStartedAt = path.FirstVerified <= now ? path.FirstVerified : now;
+        _listener.OnPathChanged(this, trigger);
+    }
+
+    private IcePath AddPath(SocketAddress from, long now)
+    {
+        if (_paths.Count == MaxPaths)
+        {
+            // Forget the stalest path that is not carrying media.
+            var stalest = _paths.Where(p => !ReferenceEquals(p, _selected)).MinBy(p => p.LastConsent)!;
+            _paths.Remove(stalest);
+            _worker.Table.UnmapAddress(stalest.Address, this);
+        }
+        var copy = new SocketAddress(from.Family, from.Size);
+        from.Buffer.Span.CopyTo(copy.Buffer.Span);
+        var path = new IcePath(copy, now);
+        _paths.Add(path);
+        _worker.Table.MapAddress(copy, this);
+        return path;
+    }
+
+    private IcePath? FindPath(SocketAddress from)
+    {
+        foreach (var path in _paths)
+        {
+            if (path.Matches(from)) return path;
+        }
+        return null;
+    }
+
+    private IcePath? MostRecentlyVerified()
+    {
+        IcePath? best = null;
+        foreach (var path in _paths)
+        {
+            if (best is null || path.LastConsent > best.LastConsent) best = path;
+        }
+        return best;
+    }
+
+    private void OnDtlsStateChanged(DtlsTransport dtls, DtlsState state)
+    {
+        switch (state)
+        {
+            case DtlsState.Connected when dtls.SrtpKeys is { } keys:
+                _inbound = new SrtpContext(keys.Remote);
+                _outbound = new SrtpContext(keys.Local);
+                _worker.Metrics.DtlsHandshake("ok");
+                _listener.OnTransportConnected(this);
+                break;
+            case DtlsState.Failed:
+                _worker.Metrics.DtlsHandshake("failed");
+                _listener.OnTransportFailed(this, dtls.FailureReason ?? "DTLS failed");
+                break;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _worker.Table.Remove(this);
+        _dtls.Dispose();
+        _inbound?.Dispose();
+        _outbound?.Dispose();
+        _worker.Metrics.TransportClosed();
+    }
+}

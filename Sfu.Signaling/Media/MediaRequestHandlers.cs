@@ -1,0 +1,139 @@
+using System.Text.Json.Nodes;
+using Sfu.Media.Sdp;
+using Sfu.Signaling.Connections;
+using Sfu.Signaling.Protocol;
+using Sfu.Signaling.Rooms;
+using Sfu.Signaling.Sessions;
+
+namespace Sfu.Signaling.Media;
+
+/// <summary>Shared checks of the media requests: the room has media, and SDP problems become <c>bad_request</c>.</summary>
+internal static class MediaRequests
+{
+    public static RoomMedia MediaOf(Session session) =>
+        session.Peer.Room.Media ?? throw new ProtocolException(ErrorCode.Internal, "this server runs without a media plane");
+
+    public static SessionDescription ParseSdp(string sdp)
+    {
+        try
+        {
+            return SdpParser.Parse(sdp);
+        }
+        catch (SdpParseException ex)
+        {
+            throw new ProtocolException(ErrorCode.BadRequest, $"sdp: {ex.Message}");
+        }
+    }
+
+    /// <summary>Runs a negotiation step, turning what is wrong with the client's SDP into <c>bad_request</c>.</summary>
+    public static async Task<T> NegotiateAsync<T>(Func<Task<T>> step)
+    {
+        try
+        {
+            return await step().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SdpParseException or SdpNegotiationException or FormatException)
+        {
+            throw new ProtocolException(ErrorCode.BadRequest, $"sdp: {ex.Message}");
+        }
+    }
+}
+
+/// <summary><c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's answer.</summary>
+internal sealed class PublishHandler : ISessionRequestHandler
+{
+    public string Type => "publish";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        if (!session.Peer.Rights.CanPublish) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow publishing");
+        var offer = MediaRequests.ParseSdp(request.RequireString("sdp"));
+        var media = MediaRequests.MediaOf(session);
+        var answer = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
+        session.Respond(request.Id, new JsonObject { ["sdp"] = answer });
+    }
+}
+
+internal sealed class UnpublishHandler : ISessionRequestHandler
+{
+    public string Type => "unpublish";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        await MediaRequests.MediaOf(session).UnpublishAsync(session.Peer, request.RequireString("trackId")).ConfigureAwait(false);
+        session.Respond(request.Id, null);
+    }
+}
+
+/// <summary><c>subscribe-answer</c>: the client's answer to the pending <c>subscribe-offer</c> of the same version.</summary>
+internal sealed class SubscribeAnswerHandler : ISessionRequestHandler
+{
+    public string Type => "subscribe-answer";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        var sdp = request.RequireString("sdp");
+        var version = request.RequireInt64("version");
+        var media = MediaRequests.MediaOf(session);
+        await MediaRequests.NegotiateAsync(async () =>
+        {
+            await media.AnswerSubscribeOfferAsync(session.Peer, sdp, version).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+        session.Respond(request.Id, null);
+    }
+}
+
+/// <summary><c>subscribe</c> and <c>unsubscribe</c>: manual control of what the peer receives.</summary>
+internal sealed class SubscriptionHandler(bool subscribe) : ISessionRequestHandler
+{
+    public string Type => subscribe ? "subscribe" : "unsubscribe";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        if (subscribe && !session.Peer.Rights.CanSubscribe) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow subscribing");
+        var trackIds = request.RequireStringArray("trackIds");
+        await MediaRequests.MediaOf(session).ChangeSubscriptionsAsync(session.Peer, trackIds, subscribe).ConfigureAwait(false);
+        session.Respond(request.Id, null);
+    }
+}
+
+/// <summary><c>restart-ice</c>: new ICE credentials for the subscribe transport, in a new <c>subscribe-offer</c>.</summary>
+internal sealed class RestartIceHandler : ISessionRequestHandler
+{
+    public string Type => "restart-ice";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        var transport = request.RequireString("transport");
+        if (transport != "subscribe")
+            throw new ProtocolException(ErrorCode.BadRequest, "field 'transport' must be \"subscribe\"; restart the publish transport with a new publish offer");
+        await MediaRequests.MediaOf(session).RestartSubscribeIceAsync(session.Peer).ConfigureAwait(false);
+        session.Respond(request.Id, null);
+    }
+}
+
+/// <summary>
+/// <c>candidate</c>: trickled client candidates. The server is ICE-lite and learns client addresses from their
+/// authenticated checks, so a well-formed candidate is acknowledged and otherwise not needed.
+/// </summary>
+internal sealed class CandidateHandler : ISessionRequestHandler
+{
+    public string Type => "candidate";
+
+    public ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        var transport = request.RequireString("transport");
+        if (transport is not ("publish" or "subscribe")) throw new ProtocolException(ErrorCode.BadRequest, "field 'transport' must be \"publish\" or \"subscribe\"");
+        request.RequireObject("candidate");
+        session.Respond(request.Id, null);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The media scenarios of <c>simulate</c>: stop sending media for a while, or forget the client's path.</summary>
+internal sealed class MediaFaultInjector : IMediaFaultInjector
+{
+    public Task SimulateAsync(Peer peer, string scenario, TimeSpan duration) =>
+        peer.Room.Media?.SimulateAsync(peer, scenario, duration) ?? Task.CompletedTask;
+}

@@ -1,0 +1,326 @@
+using Microsoft.Extensions.Logging;
+using Sfu.Media.Routing;
+using Sfu.Media.Sdp;
+using Sfu.Signaling.Protocol;
+using Sfu.Signaling.Rooms;
+
+namespace Sfu.Signaling.Media;
+
+/// <summary>
+/// Publishing and subscribing in one room: turns publish offers into producers, keeps every subscriber's
+/// offer/answer cycle going as tracks come and go, and cleans up after peers that leave. Room-wide changes are
+/// serialised by one async gate; packet-path objects are created and changed on the media worker.
+/// </summary>
+public sealed partial class RoomMedia
+{
+    private readonly Room _room;
+    private readonly MediaService _media;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Router _router = new();
+    private readonly Dictionary<string, Peer> _publisherOf = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+
+    internal RoomMedia(Room room, MediaService media)
+    {
+        _room = room;
+        _media = media;
+        _logger = media.LoggerFactory.CreateLogger<RoomMedia>();
+    }
+
+    private Sfu.Media.Worker.MediaWorker Worker => _media.Worker;
+
+    /// <summary>Answers a publish offer (first publish or renegotiation) and announces new and removed tracks.</summary>
+    public async Task<string> PublishAsync(Peer peer, SessionDescription offer)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            var remote = RemoteTransportParameters.FromBundle(offer);
+            var outcome = await Worker.InvokeAsync(() =>
+            {
+                state.Publisher ??= new PublisherMedia(Worker, _media.DtlsContext, $"{peer.Id}/publish", state);
+                var transport = state.Publisher.Transport;
+                if (state.PublishRemoteUfrag is not null && state.PublishRemoteUfrag != remote.IceUfrag) transport.RestartIce();
+                state.PublishRemoteUfrag = remote.IceUfrag;
+                transport.SetRemoteFingerprint(remote.Fingerprint);
+                var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
+                state.PublishOrigin = answer.Answer.Origin;
+
+                var added = new List<TrackInfo>();
+                foreach (var track in answer.Tracks)
+                {
+                    if (state.Publisher.Producers.Any(p => p.Track.Mid == track.Mid)) continue;
+                    var producer = state.Publisher.AddProducer($"{peer.Id}:{track.Mid}", track);
+                    _router.Add(producer);
+                    added.Add(new TrackInfo(producer.Id, track.Kind.ToSdp(), track.Mid, track.Rids));
+                }
+                var removed = new List<string>();
+                foreach (var producer in state.Publisher.Producers.ToArray())
+                {
+                    if (answer.Tracks.Any(t => t.Mid == producer.Track.Mid)) continue;
+                    _router.Remove(producer);
+                    state.Publisher.RemoveProducer(producer);
+                    removed.Add(producer.Id);
+                }
+                return (answer.Sdp, added, removed);
+            }).ConfigureAwait(false);
+
+            foreach (var track in outcome.added) _publisherOf[track.TrackId] = peer;
+            foreach (var trackId in outcome.removed) _publisherOf.Remove(trackId);
+            _room.UpdateTracks(peer, outcome.added, outcome.removed);
+            await UpdateSubscribersAsync(peer, outcome.added.Select(t => t.TrackId), outcome.removed).ConfigureAwait(false);
+            return outcome.Sdp;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stops one of the peer's own tracks.</summary>
+    public async Task UnpublishAsync(Peer peer, string trackId)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_publisherOf.TryGetValue(trackId, out var owner) || owner != peer)
+                throw new ProtocolException(ErrorCode.NotFound, $"you publish no track '{trackId}'");
+            var publisher = MediaOf(peer).Publisher!;
+            await Worker.InvokeAsync(() =>
+            {
+                if (_router.Find(trackId) is not { } producer) return;
+                _router.Remove(producer);
+                publisher.RemoveProducer(producer);
+            }).ConfigureAwait(false);
+            _publisherOf.Remove(trackId);
+            _room.UpdateTracks(peer, [], [trackId]);
+            await UpdateSubscribersAsync(peer, [], [trackId]).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Manual subscription control (<c>subscribe</c> / <c>unsubscribe</c>).</summary>
+    public async Task ChangeSubscriptionsAsync(Peer peer, IReadOnlyList<string> trackIds, bool subscribe)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            foreach (var trackId in trackIds)
+            {
+                if (!_publisherOf.TryGetValue(trackId, out var owner) || owner == peer)
+                    throw new ProtocolException(ErrorCode.NotFound, $"no track '{trackId}' to {(subscribe ? "subscribe to" : "unsubscribe from")}");
+            }
+            var changed = false;
+            foreach (var trackId in trackIds) changed |= subscribe ? state.Subscriptions.Add(trackId) : state.Subscriptions.Remove(trackId);
+            if (changed) await RenegotiateAsync(state).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Applies a subscriber's answer to the pending <c>subscribe-offer</c>: consumers start or stop accordingly.</summary>
+    public async Task AnswerSubscribeOfferAsync(Peer peer, string sdp, long version)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            if (state.PendingOffer is not { } pending || (long)pending.Version != version)
+                throw new ProtocolException(ErrorCode.BadRequest, $"no subscribe-offer with version {version} is waiting for an answer");
+            var answer = SubscribeAnswerReader.Read(pending.Offer, sdp);
+            var subscriber = state.Subscriber!;
+            await Worker.InvokeAsync(() =>
+            {
+                if (answer.Remote is { } remote) subscriber.Transport.SetRemoteFingerprint(remote.Fingerprint);
+                var wanted = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var assignment in pending.Assignments)
+                {
+                    var accepted = answer.Find(assignment.Mid);
+                    if (accepted is not { Accepted: true } || _router.Find(assignment.TrackId) is not { } producer) continue;
+                    wanted.Add(assignment.TrackId);
+                    var parameters = new ConsumerParameters(assignment.Mid, assignment.Ssrc, assignment.RtxSsrc,
+                        accepted.PayloadType ?? assignment.PayloadType, accepted.RtxPayloadType, accepted.Extensions);
+                    if (state.ConsumersByTrack.TryGetValue(assignment.TrackId, out var existing))
+                    {
+                        if (existing.Parameters == parameters && ReferenceEquals(existing.Producer, producer)) continue;
+                        existing.Dispose();
+                    }
+                    state.ConsumersByTrack[assignment.TrackId] = subscriber.Consume(producer, parameters);
+                }
+                foreach (var (trackId, consumer) in state.ConsumersByTrack.ToArray())
+                {
+                    if (wanted.Contains(trackId)) continue;
+                    consumer.Dispose();
+                    state.ConsumersByTrack.Remove(trackId);
+                }
+            }).ConfigureAwait(false);
+            state.OfferState = pending.State;
+            state.PendingOffer = null;
+            if (state.NeedsOffer) await RenegotiateAsync(state).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary><c>restart-ice</c> for the subscribe transport: fresh credentials, sent in a new offer.</summary>
+    public async Task RestartSubscribeIceAsync(Peer peer)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            if (state.Subscriber is not { } subscriber)
+                throw new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
+            await Worker.InvokeAsync(() => subscriber.Transport.RestartIce()).ConfigureAwait(false);
+            await RenegotiateAsync(state, force: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Fault injection for tests: act on the peer's transports on the worker.</summary>
+    internal async Task SimulateAsync(Peer peer, string scenario, TimeSpan duration)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            await Worker.InvokeAsync(() =>
+            {
+                foreach (var transport in new[] { state.Publisher?.Transport, state.Subscriber?.Transport })
+                {
+                    if (transport is null) continue;
+                    if (scenario == "pause-media") transport.PauseSending(duration);
+                    else transport.ForgetPaths();
+                }
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A peer joined: with auto-subscribe it receives every track already published.</summary>
+    internal void OnPeerJoined(Peer peer) => RunInBackground(async () =>
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!peer.AutoSubscribe || !peer.Rights.CanSubscribe || _publisherOf.Count == 0) return;
+            var state = MediaOf(peer);
+            foreach (var trackId in _publisherOf.Keys) state.Subscriptions.Add(trackId);
+            await RenegotiateAsync(state).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    });
+
+    /// <summary>A peer left: its transports close, its tracks disappear from everyone's subscriptions.</summary>
+    internal void OnPeerRemoved(Peer peer) => RunInBackground(async () =>
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (peer.Media is not { } state) return;
+            var removed = _publisherOf.Where(p => p.Value == peer).Select(p => p.Key).ToList();
+            foreach (var trackId in removed) _publisherOf.Remove(trackId);
+            await Worker.InvokeAsync(() =>
+            {
+                if (state.Publisher is { } publisher)
+                {
+                    foreach (var producer in publisher.Producers) _router.Remove(producer);
+                    publisher.Dispose();
+                }
+                state.Subscriber?.Dispose();
+            }).ConfigureAwait(false);
+            peer.Media = null;
+            await UpdateSubscribersAsync(peer, [], removed).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    });
+
+    private async Task UpdateSubscribersAsync(Peer publisher, IEnumerable<string> added, IReadOnlyList<string> removed)
+    {
+        var addedIds = added.ToList();
+        foreach (var peer in _room.Peers)
+        {
+            if (peer == publisher) continue;
+            var autoAdds = peer.AutoSubscribe && peer.Rights.CanSubscribe && addedIds.Count > 0;
+            if (!autoAdds && (peer.Media is null || !removed.Any(peer.Media.Subscriptions.Contains))) continue;
+            var state = MediaOf(peer);
+            var changed = false;
+            if (autoAdds) foreach (var trackId in addedIds) changed |= state.Subscriptions.Add(trackId);
+            foreach (var trackId in removed) changed |= state.Subscriptions.Remove(trackId);
+            if (changed) await RenegotiateAsync(state).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Sends the subscriber a new offer for what it should receive now, unless one is still unanswered (then
+    /// the next offer follows its answer). Mids and SSRCs stay stable across offers.
+    /// </summary>
+    private async Task RenegotiateAsync(PeerMedia state, bool force = false)
+    {
+        if (state.PendingOffer is not null)
+        {
+            state.NeedsOffer = true;
+            return;
+        }
+        var producers = state.Subscriptions.Select(id => _router.Find(id)).OfType<Producer>().ToList();
+        if (producers.Count == 0 && state.OfferState.Slots.Count == 0 && !force) return;
+        var tracks = producers.Select(p => Describe(state, p)).ToList();
+        var offer = await Worker.InvokeAsync(() =>
+        {
+            state.Subscriber ??= new SubscriberMedia(Worker, _media.DtlsContext, $"{state.Peer.Id}/subscribe", state);
+            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(state.Subscriber.Transport), state.OfferState);
+        }).ConfigureAwait(false);
+        state.PendingOffer = offer;
+        state.NeedsOffer = false;
+        state.Peer.Outbox.Emit("subscribe-offer", new System.Text.Json.Nodes.JsonObject { ["sdp"] = offer.Sdp, ["version"] = (long)offer.Version });
+    }
+
+    private SubscribedTrack Describe(PeerMedia subscriber, Producer producer)
+    {
+        if (!subscriber.SsrcsByTrack.TryGetValue(producer.Id, out var ssrcs))
+        {
+            ssrcs = (RandomSsrc(), RandomSsrc());
+            subscriber.SsrcsByTrack[producer.Id] = ssrcs;
+        }
+        var publisherId = _publisherOf.TryGetValue(producer.Id, out var publisher) ? publisher.Id : "unknown";
+        return new SubscribedTrack(producer.Id, producer.Kind, producer.Track.Codec, ssrcs.Ssrc,
+            producer.Track.Codec.RtxPayloadType is null ? null : ssrcs.RtxSsrc, publisherId, publisherId, producer.Id);
+    }
+
+    private static uint RandomSsrc() => (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+
+    private static PeerMedia MediaOf(Peer peer) => peer.Media ??= new PeerMedia(peer);
+
+    private void RunInBackground(Func<Task> work) => _ = Task.Run(async () =>
+    {
+        try { await work().ConfigureAwait(false); }
+        catch (Exception ex) { Log.BackgroundFailed(_logger, ex, _room.Id); }
+    });
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Media update in room {RoomId} failed")]
+        public static partial void BackgroundFailed(ILogger logger, Exception exception, string roomId);
+    }
+}
