@@ -28,7 +28,7 @@ public sealed class SdkPage(string label, IPage page)
                 null,
                 new PageWaitForFunctionOptions { Timeout = (float)(wait ?? DefaultWait).TotalMilliseconds, PollingInterval = 100 });
         }
-        catch (Microsoft.Playwright.TimeoutException)
+        catch (TimeoutException)
         {
             Assert.Fail($"{Label}: timed out waiting for {what}. Events: {await EventsJsonAsync()}");
         }

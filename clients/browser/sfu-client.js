@@ -430,7 +430,7 @@ export class SfuClient extends EventTarget {
 
   #waitForSettledState() {
     return new Promise(resolve => {
-      const off = this.on('state', ({ state }) => {
+      const off = this.on('state', ({ state, reason }) => {
         if (state === State.connected || state === State.failed || state === State.disconnected) { off(); resolve({ state, reason }); }
       });
     });
