@@ -44,7 +44,8 @@ public sealed class BrowserMediaTests : BrowserTestBase
         await StartServerAsync(
             $"Sfu:Media:Port={_mediaPort}",
             "Sfu:Media:BindAddress=127.0.0.1",
-            "Sfu:Media:AnnouncedAddress=127.0.0.1");
+            "Sfu:Media:AnnouncedAddress=127.0.0.1",
+            "Sfu:Signaling:AllowSimulate=true");
     }
 
     [Test]
@@ -89,16 +90,70 @@ public sealed class BrowserMediaTests : BrowserTestBase
         }
     }
 
-    /// <summary>Alice publishes the fake camera and microphone; bob joins after her and receives them.</summary>
-    private async Task<(SdkPage Alice, SdkPage Bob)> PublisherAndSubscriberAsync(string room)
+    [Test]
+    public async Task RestartIce_OnBothConnections_TakesNewCredentials_AndVideoKeepsFlowing()
     {
+        // Bob is there first, so his tracks arrive by a renegotiation of a subscribe connection that already runs.
+        var (alice, bob) = await PublisherAndSubscriberAsync("media-3", subscriberFirst: true);
+        await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
+        var publishUfrag = await RemoteUfragAsync(alice, "publish");
+        var subscribeUfrag = await RemoteUfragAsync(bob, "subscribe");
+
+        await alice.EvaluateAsync<object?>("() => window.demo.client.restartIce()");
+        await bob.EvaluateAsync<object?>("() => window.demo.client.restartIce()");
+
+        Assert.That(await RemoteUfragAsync(alice, "publish"), Is.Not.EqualTo(publishUfrag), "the publish answer carries new ICE credentials");
+        Assert.That(await RemoteUfragAsync(bob, "subscribe"), Is.Not.EqualTo(subscribeUfrag), "the new subscribe offer carries new ICE credentials");
+        await AssertVideoFlowsAsync(bob);
+    }
+
+    [Test]
+    public async Task DroppedSignaling_DoesNotStopMedia()
+    {
+        var (alice, bob) = await PublisherAndSubscriberAsync("media-4");
+        await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
+
+        await alice.EvaluateAsync<object?>("() => window.demo.client.simulate('drop-signal')");
+        await alice.WaitForStateAsync("connected", "rejoin-success");
+
+        await AssertVideoFlowsAsync(bob);
+        Assert.That(await alice.EvaluateAsync<string>("() => window.demo.client.publishConnection.connectionState"), Is.EqualTo("connected"));
+    }
+
+    /// <summary>Alice publishes the fake camera and microphone; bob receives them (joining after her, unless told).</summary>
+    private async Task<(SdkPage Alice, SdkPage Bob)> PublisherAndSubscriberAsync(string room, bool subscriberFirst = false)
+    {
+        SdkPage? bob = null;
+        if (subscriberFirst)
+        {
+            bob = await OpenAsync("bob", room);
+            await bob.WaitForStateAsync("connected");
+        }
         var alice = await OpenAsync("alice", room, publish: true);
         await alice.WaitForEventAsync("published", "true", "alice's publish");
-        var bob = await OpenAsync("bob", room);
+        bob ??= await OpenAsync("bob", room);
         await bob.WaitForStateAsync("connected");
         await bob.WaitForAsync("window.demo.events.filter(e => e.name === 'track').length >= 2", "bob's two remote tracks");
         return (alice, bob);
     }
+
+    private static async Task AssertVideoFlowsAsync(SdkPage page)
+    {
+        var before = Sum(await StatsAsync(page, "subscribe"), "video", "framesDecoded");
+        var deadline = DateTime.UtcNow + SdkPage.DefaultWait;
+        long now;
+        do
+        {
+            await Task.Delay(200);
+            now = Sum(await StatsAsync(page, "subscribe"), "video", "framesDecoded");
+        }
+        while (now < before + 10 && DateTime.UtcNow < deadline);
+        Assert.That(now, Is.GreaterThanOrEqualTo(before + 10), $"{page.Label} decodes new video frames");
+    }
+
+    private static Task<string> RemoteUfragAsync(SdkPage page, string which) =>
+        page.EvaluateAsync<string>(
+            $"() => (window.demo.client.{which}Connection.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/) ?? [])[1]");
 
     private static async Task<JsonElement> StatsAsync(SdkPage page, string which)
     {

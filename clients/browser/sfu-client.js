@@ -184,7 +184,9 @@ export class SfuClient extends EventTarget {
   async restartIce() {
     const work = [];
     if (this.#publishPc) work.push(this.#queuePublish(() => this.#negotiatePublish(this.#publishPc, true)));
-    if (this.#subscribePc) work.push(this.request('restart-ice', { transport: 'subscribe' }));
+    // The server sends the new subscribe offer before its answer to restart-ice, so once answered the offer is
+    // in the subscribe chain: waiting for the chain means waiting for our answer to it.
+    if (this.#subscribePc) work.push(this.request('restart-ice', { transport: 'subscribe' }).then(() => this.#subscribeChain));
     await Promise.all(work);
   }
 
