@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using static Sfu.Tests.EndToEnd.SdkPage;
+using Microsoft.Extensions.DependencyInjection;
+using Sfu.Signaling.Media;
 
 namespace Sfu.Tests.EndToEnd;
 
@@ -40,12 +39,9 @@ public sealed class BrowserMediaTests : BrowserTestBase
     [SetUp]
     public async Task StartServerWithMediaOnLoopback()
     {
-        _mediaPort = FreeUdpPort();
-        await StartServerAsync(
-            $"Sfu:Media:Port={_mediaPort}",
-            "Sfu:Media:BindAddress=127.0.0.1",
-            "Sfu:Media:AnnouncedAddress=127.0.0.1",
-            "Sfu:Signaling:AllowSimulate=true");
+        // The test server's media port is one the OS picked (Port=0) on 127.0.0.1; announce that address too.
+        await StartServerAsync("Sfu:Media:AnnouncedAddress=127.0.0.1", "Sfu:Signaling:AllowSimulate=true");
+        _mediaPort = Server.Services.GetRequiredService<MediaService>().Worker.Port;
     }
 
     [Test]
@@ -164,12 +160,4 @@ public sealed class BrowserMediaTests : BrowserTestBase
 
     private static long Sum(JsonElement stats, string kind, string field) =>
         stats.GetProperty(kind).EnumerateArray().Sum(s => s.GetProperty(field).GetInt64());
-
-    /// <summary>A UDP port free right now, so the test knows the server's media port before it starts.</summary>
-    private static int FreeUdpPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using NUnit.Framework.Interfaces;
 using Sfu.Tests.Infrastructure;
 
@@ -45,9 +46,11 @@ public abstract class BrowserTestBase
     protected async Task StartServerAsync(params string[] settings) => _server = await SfuTestServer.StartAsync(null, settings);
 
     /// <summary>Opens the demo page, which joins <paramref name="room"/> on its own (and publishes when asked).</summary>
-    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false)
+    /// <param name="beforeLoad">Runs on the new page before it loads, e.g. to route its WebSocket.</param>
+    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false, Func<IPage, Task>? beforeLoad = null)
     {
         var page = await Browser.NewPageAsync(label);
+        if (beforeLoad is not null) await beforeLoad(page);
         var url = new Uri(Server.HttpBase, $"/?room={Uri.EscapeDataString(room)}&name={Uri.EscapeDataString(label)}&publish={(publish ? 1 : 0)}&autostart=1");
         await page.GotoAsync(url.ToString());
         return new SdkPage(label, page);

@@ -250,7 +250,17 @@ export class SfuClient extends EventTarget {
   #handshakeOn(socket, fields) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#handshake = { id, resolve, reject };
+      const handshake = { id };
+      const settle = fn => value => {
+        clearTimeout(timer);
+        if (this.#handshake === handshake) this.#handshake = null;
+        fn(value);
+      };
+      handshake.resolve = settle(resolve);
+      handshake.reject = settle(reject);
+      // A server that accepted the socket but never answers must not stall reconnecting forever.
+      const timer = setTimeout(() => handshake.reject(new Error(`no answer to ${fields.type}`)), this.#options.openTimeoutMs);
+      this.#handshake = handshake;
       socket.send(JSON.stringify({ ...fields, id }));
     });
   }
@@ -427,7 +437,7 @@ export class SfuClient extends EventTarget {
   #end(state, reason) {
     this.#wantConnected = false;
     this.#teardown(CLOSE_RECONNECT, reason);
-    this.#setState(state, reason);
+    this.#setState(state, reason, state === State.failed ? this.#lastError : undefined);
   }
 
   #waitForSettledState() {
@@ -438,10 +448,10 @@ export class SfuClient extends EventTarget {
     });
   }
 
-  #setState(state, reason) {
+  #setState(state, reason, error) {
     const previous = this.#state;
     this.#state = state;
-    this.#emit('state', { state, reason, previous, peerId: this.#peerId });
+    this.#emit('state', { state, reason, previous, peerId: this.#peerId, ...(error ? { error: String(error) } : {}) });
   }
 
   #emit(name, detail) {
