@@ -95,8 +95,8 @@ public sealed class BrowserMediaTests : BrowserTestBase
         var publishUfrag = await RemoteUfragAsync(alice, "publish");
         var subscribeUfrag = await RemoteUfragAsync(bob, "subscribe");
 
-        await alice.EvaluateAsync<object?>("() => window.demo.client.restartIce()");
-        await bob.EvaluateAsync<object?>("() => window.demo.client.restartIce()");
+        await alice.CallAsync("window.demo.client.restartIce()");
+        await bob.CallAsync("window.demo.client.restartIce()");
 
         Assert.That(await RemoteUfragAsync(alice, "publish"), Is.Not.EqualTo(publishUfrag), "the publish answer carries new ICE credentials");
         Assert.That(await RemoteUfragAsync(bob, "subscribe"), Is.Not.EqualTo(subscribeUfrag), "the new subscribe offer carries new ICE credentials");
@@ -109,7 +109,7 @@ public sealed class BrowserMediaTests : BrowserTestBase
         var (alice, bob) = await PublisherAndSubscriberAsync("media-4");
         await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
 
-        await alice.EvaluateAsync<object?>("() => window.demo.client.simulate('drop-signal')");
+        await alice.CallAsync("window.demo.client.simulate('drop-signal')");
         await alice.WaitForStateAsync("connected", "rejoin-success");
 
         await AssertVideoFlowsAsync(bob);

@@ -22,7 +22,7 @@ public sealed class BrowserSignalingTests : BrowserTestBase
         Assert.That(bobSees, Is.EqualTo(new[] { aliceId }), "the join response lists the peers already there");
         Assert.That(await alice.StatesAsync(), Is.EqualTo(new (string, string?)[] { ("connecting", null), ("connected", "join-success") }));
 
-        await bob.EvaluateAsync<object?>("() => window.demo.client.leave()");
+        await bob.CallAsync("window.demo.client.leave()");
 
         await alice.WaitForEventAsync("peer-left", $"e.detail.peerId === {Js(bobId)} && e.detail.reason === 'leave'", "bob's peer-left (leave)");
         Assert.That((await bob.StatesAsync())[^1], Is.EqualTo(("disconnected", (string?)"leave")));
@@ -43,7 +43,7 @@ public sealed class BrowserSignalingTests : BrowserTestBase
 
         // The server answers, then aborts the socket: the answer may or may not arrive first. Either way the
         // request settles, because an unanswered one is repeated (same id) after the resume.
-        await alice.EvaluateAsync<object?>("() => window.demo.client.simulate('drop-signal')");
+        await alice.CallAsync("window.demo.client.simulate('drop-signal')");
 
         await alice.WaitForStateAsync("connected", "rejoin-success");
         Assert.That(await alice.StatesAsync(), Is.EqualTo(new (string, string?)[]
@@ -84,7 +84,7 @@ public sealed class BrowserSignalingTests : BrowserTestBase
         await tap.CutAsync();
 
         await alice.WaitForStateAsync("connected", "rejoin-success");
-        var response = await alice.EvaluateAsync<JsonElement>("() => window.lostRequest");
+        var response = (await alice.CallAsync("window.lostRequest"))!.Value;
         Assert.That(response.GetProperty("ok").GetBoolean(), Is.True);
         var sends = tap.Sent.Where(s => IsCandidate(s.Message)).ToList();
         Assert.That(sends.Select(s => s.Socket), Is.EqualTo(new[] { 1, 2 }), "sent on the first socket, lost, then again on the resumed one");
@@ -107,7 +107,7 @@ public sealed class BrowserSignalingTests : BrowserTestBase
         var bob = await OpenAsync("bob", "room-4");
         await bob.WaitForStateAsync("connected");
         await alice.WaitForEventAsync("peer-joined", "true", "bob's peer-joined");
-        await bob.EvaluateAsync<object?>("() => window.demo.client.leave()");
+        await bob.CallAsync("window.demo.client.leave()");
         await alice.WaitForEventAsync("peer-left", "true", "bob's peer-left");
         // Let any repeat of peer-left arrive before counting.
         var seq = await alice.EvaluateAsync<long>("() => window.demo.client.lastSeq");

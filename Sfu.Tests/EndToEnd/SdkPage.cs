@@ -62,6 +62,22 @@ public sealed class SdkPage(string label, IPage page)
 
     public Task<T> EvaluateAsync<T>(string expression) => Page.EvaluateAsync<T>(expression);
 
+    /// <summary>
+    /// Evaluates <paramref name="expression"/> (e.g. <c>window.demo.client.leave()</c>) and waits for its promise,
+    /// at most <see cref="DefaultWait"/>: a promise that never settles fails the test instead of hanging it.
+    /// </summary>
+    public async Task<JsonElement?> CallAsync(string expression)
+    {
+        var ms = (int)DefaultWait.TotalMilliseconds;
+        return await Page.EvaluateAsync($$"""
+            async () => {
+              let timer;
+              const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no outcome after {{ms}} ms: ' + {{Js(expression)}})), {{ms}}); });
+              try { return (await Promise.race([({{expression}}), timeout])) ?? null; } finally { clearTimeout(timer); }
+            }
+            """);
+    }
+
     private async Task<string> EventsJsonAsync()
     {
         try
