@@ -90,6 +90,7 @@ export class SfuClient extends EventTarget {
     super();
     this.#url = url;
     this.#options = { ...DEFAULTS, ...options };
+    if (!this.#options.room) throw new TypeError('options.room is required');
     if (typeof window !== 'undefined') window.addEventListener('online', () => this.#networkChanged());
   }
 
