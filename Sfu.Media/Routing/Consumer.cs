@@ -68,7 +68,8 @@ public sealed class Consumer : IDisposable
     {
         if (_waitingForKeyframe)
         {
-            if (!isKeyframe)
+            // A keyframe the subscriber cannot receive yet would be wasted: keep waiting (and asking).
+            if (!isKeyframe || !_owner.Transport.CanSend)
             {
                 Producer.RequestKeyframe();
                 return;

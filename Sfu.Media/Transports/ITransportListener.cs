@@ -48,4 +48,7 @@ public enum PathSwitchTrigger
 
     /// <summary>The current path's consent lapsed and another live path took over.</summary>
     ConsentLapsed,
+
+    /// <summary>Every path had been lost (consent lapsed, or forgotten) and the client is back.</summary>
+    Restored,
 }

@@ -30,6 +30,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     private long _recoveryStartedAt = -1;
     private long _sendingPausedUntil;
     private bool _consentLost;
+    private bool _hadPath;
     private bool _disposed;
 
     public WebRtcTransport(MediaWorker worker, string id, TransportDirection direction, DtlsContext dtlsContext, ITransportListener listener)
@@ -58,6 +59,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     public DtlsFingerprint LocalFingerprint { get; }
 
     public bool IsConnected => _outbound is not null;
+
+    /// <summary>Whether a packet sent now would go out: keyed, with a selected path.</summary>
+    public bool CanSend => _outbound is not null && _selected is not null;
 
     /// <summary>Where media to the client goes now; null before the first check and after consent lapsed.</summary>
     public SocketAddress? SelectedAddress => _selected?.Address;
@@ -124,7 +128,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         path.LastConsent = now;
         path.LastReceived = now;
         _consentLost = false;
-        if (_selected is null) Select(path, PathSwitchTrigger.Initial, now);
+        if (_selected is null) Select(path, _hadPath ? PathSwitchTrigger.Restored : PathSwitchTrigger.Initial, now);
         else if (!ReferenceEquals(path, _selected))
         {
             if (message.UseCandidate) Select(path, PathSwitchTrigger.Nominated, now);
@@ -264,14 +268,18 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     private void Select(IcePath path, PathSwitchTrigger trigger, long now)
     {
-        var previous = _selected;
         _selected = path;
-        if (previous is null && trigger == PathSwitchTrigger.Initial) return;
+        if (trigger == PathSwitchTrigger.Initial)
+        {
+            _hadPath = true;
+            return;
+        }
         _worker.Metrics.Rebind(DirectionLabel, trigger switch
         {
             PathSwitchTrigger.Nominated => "nominated",
             PathSwitchTrigger.SilentPath => "silent-path",
             PathSwitchTrigger.ConsentLapsed => "consent",
+            PathSwitchTrigger.Restored => "restored",
             _ => "initial",
         });
         _recoveryStartedAt = path.FirstVerified <= now ? path.FirstVerified : now;

@@ -48,7 +48,7 @@ internal sealed class PrometheusExporter : IDisposable
 
     private sealed class InstrumentSeries(Instrument instrument)
     {
-        private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<TagKey, Series> _series = new();
         private readonly Kind _kind = KindOf(instrument);
         private readonly double[] _buckets = BucketsOf(instrument);
 
@@ -56,7 +56,11 @@ internal sealed class PrometheusExporter : IDisposable
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var series = _series.GetOrAdd(Labels(tags), static (_, buckets) => new Series(buckets.Length), _buckets);
+            // The key holds the tag values themselves, so finding an existing series allocates nothing;
+            // the label text is built once, when a series first appears.
+            var key = new TagKey(tags);
+            if (!_series.TryGetValue(key, out var series))
+                series = _series.GetOrAdd(key, new Series(_buckets.Length, Labels(tags.ToArray())));
             switch (_kind)
             {
                 case Kind.Sum: series.Add(value); break;
@@ -77,10 +81,10 @@ internal sealed class PrometheusExporter : IDisposable
                 _ => "gauge",
             };
             text.Append("# TYPE ").Append(Name).Append(' ').Append(type).Append('\n');
-            foreach (var (labels, series) in _series.OrderBy(p => p.Key, StringComparer.Ordinal))
+            foreach (var series in _series.Values.OrderBy(s => s.Labels, StringComparer.Ordinal))
             {
-                if (_kind == Kind.Histogram) series.WriteHistogram(text, Name, labels, _buckets);
-                else text.Append(Name).Append(Braced(labels)).Append(' ').Append(Format(series.Value)).Append('\n');
+                if (_kind == Kind.Histogram) series.WriteHistogram(text, Name, _buckets);
+                else text.Append(Name).Append(Braced(series.Labels)).Append(' ').Append(Format(series.Value)).Append('\n');
             }
         }
 
@@ -108,10 +112,9 @@ internal sealed class PrometheusExporter : IDisposable
             return name.ToString();
         }
 
-        private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        private static string Labels(KeyValuePair<string, object?>[] pairs)
         {
-            if (tags.IsEmpty) return "";
-            var pairs = tags.ToArray();
+            if (pairs.Length == 0) return "";
             Array.Sort(pairs, (a, b) => string.CompareOrdinal(a.Key, b.Key));
             var text = new StringBuilder();
             foreach (var (key, value) in pairs)
@@ -130,8 +133,35 @@ internal sealed class PrometheusExporter : IDisposable
         }
     }
 
-    private sealed class Series(int bucketCount)
+    /// <summary>Up to three tag pairs compared by value; more tags than that share one series per key set.</summary>
+    private readonly struct TagKey : IEquatable<TagKey>
     {
+        private readonly int _count;
+        private readonly KeyValuePair<string, object?> _a, _b, _c;
+
+        public TagKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            _count = tags.Length;
+            if (tags.Length > 0) _a = tags[0];
+            if (tags.Length > 1) _b = tags[1];
+            if (tags.Length > 2) _c = tags[2];
+        }
+
+        public bool Equals(TagKey other) =>
+            _count == other._count && Same(_a, other._a) && Same(_b, other._b) && Same(_c, other._c);
+
+        public override bool Equals(object? obj) => obj is TagKey other && Equals(other);
+
+        public override int GetHashCode() => HashCode.Combine(_count, _a.Key, _a.Value, _b.Value, _c.Value);
+
+        private static bool Same(KeyValuePair<string, object?> x, KeyValuePair<string, object?> y) =>
+            string.Equals(x.Key, y.Key, StringComparison.Ordinal) && Equals(x.Value, y.Value);
+    }
+
+    private sealed class Series(int bucketCount, string labels)
+    {
+        public string Labels { get; } = labels;
+
         private readonly object _gate = new();
         private readonly long[] _bucketCounts = new long[bucketCount];
         private double _value;
@@ -164,8 +194,9 @@ internal sealed class PrometheusExporter : IDisposable
             }
         }
 
-        public void WriteHistogram(StringBuilder text, string name, string labels, double[] buckets)
+        public void WriteHistogram(StringBuilder text, string name, double[] buckets)
         {
+            var labels = Labels;
             lock (_gate)
             {
                 long cumulative = 0;

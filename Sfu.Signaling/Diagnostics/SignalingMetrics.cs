@@ -24,6 +24,7 @@ public sealed class SignalingMetrics
     private readonly Counter<long> _roomsClosed;
     private readonly Counter<long> _limitRejections;
     private readonly Counter<long> _socketsClosed;
+    private readonly Histogram<double> _outages;
 
     public SignalingMetrics(IMeterFactory meterFactory)
     {
@@ -41,6 +42,9 @@ public sealed class SignalingMetrics
         _roomsClosed = meter.CreateCounter<long>("sfu.rooms.closed", description: "Rooms closed, by reason (empty, admin).");
         _limitRejections = meter.CreateCounter<long>("sfu.limit.rejections", description: "Requests or sockets refused by a protective limit, by limit.");
         _socketsClosed = meter.CreateCounter<long>("sfu.sockets.closed", description: "Signaling sockets closed by the server, by close code.");
+        _outages = meter.CreateHistogram("sfu.peer.outage", unit: "s",
+            description: "How long an interrupted peer was silent before the server heard from it again.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [4, 5, 6, 8, 10, 12, 15, 20] });
     }
 
     public void RoomOpened() => _rooms.Add(1);
@@ -81,6 +85,8 @@ public sealed class SignalingMetrics
     {
         if (count > 0) _replayedMessages.Add(count);
     }
+
+    public void PeerRecovered(TimeSpan outage) => _outages.Record(outage.TotalSeconds);
 
     public void LimitHit(string limit) => _limitRejections.Add(1, new KeyValuePair<string, object?>("limit", limit));
 

@@ -66,8 +66,9 @@ public sealed class Peer
     /// </summary>
     public void MarkAlive()
     {
-        Volatile.Write(ref _lastHeard, _time.GetTimestamp());
-        if (Volatile.Read(ref _state) == Interrupted) Room.OnPeerActivity(this);
+        var now = _time.GetTimestamp();
+        var previous = Interlocked.Exchange(ref _lastHeard, now);
+        if (Volatile.Read(ref _state) == Interrupted) Room.OnPeerActivity(this, _time.GetElapsedTime(previous, now));
     }
 
     /// <summary>Flips the interrupted flag; true when this call changed it. Called under the room's lock.</summary>

@@ -10,6 +10,9 @@ public interface IRoomListener
 
     void OnPeerRemoved(Room room, Peer peer, PeerLeftReason reason);
 
+    /// <summary>An interrupted peer was heard again after <paramref name="outage"/> of silence.</summary>
+    void OnPeerRecovered(Room room, Peer peer, TimeSpan outage);
+
     /// <summary>The room's next liveness deadline may now be earlier than the one the clock waits for.</summary>
     void OnDeadlineChanged(long deadline);
 }
@@ -108,13 +111,14 @@ public sealed class Room
     }
 
     /// <summary>Data arrived from an interrupted peer: tell the others it is back.</summary>
-    internal void OnPeerActivity(Peer peer)
+    internal void OnPeerActivity(Peer peer, TimeSpan outage)
     {
         lock (_gate)
         {
             if (!_peers.Contains(peer) || !peer.TrySetInterrupted(false)) return;
             BroadcastLocked(peer, "peer-state", new JsonObject { ["peerId"] = peer.Id, ["state"] = "active" });
         }
+        _listener.OnPeerRecovered(this, peer, outage);
         _listener.OnDeadlineChanged(peer.LastHeard + _policy.InterruptedAfter);
     }
 

@@ -87,6 +87,12 @@ public sealed partial class RoomRegistry : IRoomListener, IDisposable
         Log.PeerLeft(_logger, room.Id, peer.Id, reason.ToWire());
     }
 
+    void IRoomListener.OnPeerRecovered(Room room, Peer peer, TimeSpan outage)
+    {
+        _metrics.PeerRecovered(outage);
+        Log.PeerRecovered(_logger, room.Id, peer.Id, outage.TotalMilliseconds);
+    }
+
     void IRoomListener.OnDeadlineChanged(long deadline) => _clock.Request(deadline);
 
     private Room GetOrOpen(string roomId)
@@ -155,5 +161,8 @@ public sealed partial class RoomRegistry : IRoomListener, IDisposable
 
         [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Peer {PeerId} left room {RoomId} ({Reason})")]
         public static partial void PeerLeft(ILogger logger, string roomId, string peerId, string reason);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Peer {PeerId} in room {RoomId} is back after {OutageMs} ms of silence")]
+        public static partial void PeerRecovered(ILogger logger, string roomId, string peerId, double outageMs);
     }
 }

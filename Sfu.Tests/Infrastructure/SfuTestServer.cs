@@ -25,6 +25,9 @@ public sealed class SfuTestServer : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
+    /// <summary>The UDP port of the media plane (the OS picked it).</summary>
+    public int MediaPort => Services.GetRequiredService<Sfu.Signaling.Media.MediaService>().Worker.Port;
+
     /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c>.</param>
     public static async Task<SfuTestServer> StartAsync(TimeProvider? clock = null, params string[] settings)
     {

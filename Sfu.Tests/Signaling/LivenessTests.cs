@@ -49,10 +49,13 @@ public sealed class LivenessTests
         await AdvanceAsync(TimeSpan.FromSeconds(3), observer);
         await silent.RequestAsync(new { type = "ping" });
         var active = await observer.NextAsync();
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
         Assert.Multiple(() =>
         {
             Assert.That(active.Event(), Is.EqualTo("peer-state"));
             Assert.That(active.Str("state"), Is.EqualTo("active"));
+            Assert.That(metrics["sfu_peer_outage_seconds_count"], Is.EqualTo(1));
+            Assert.That(metrics["sfu_peer_outage_seconds_sum"], Is.EqualTo(7.0), "the outage as the server saw it: 7 s on the manual clock");
         });
     }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 using Sfu.Media.Sdp;
 using Sfu.Media.Stun;
 using Sfu.Tests.Infrastructure;
@@ -100,13 +99,10 @@ public sealed class MalformedDatagramTests
         return packet;
     }
 
-    private async Task<Dictionary<string, long>> ReadDropsAsync()
+    private async Task<Dictionary<string, double>> ReadDropsAsync()
     {
-        using var http = new HttpClient { BaseAddress = _server.HttpBase };
-        var text = await http.GetStringAsync("/metrics");
-        var drops = new Dictionary<string, long>();
-        foreach (Match match in Regex.Matches(text, "^sfu_media_dropped_total\\{reason=\"([a-z-]+)\"\\} (\\d+)$", RegexOptions.Multiline))
-            drops[match.Groups[1].Value] = long.Parse(match.Groups[2].Value);
-        return drops;
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        return new[] { "auth-failure", "unknown-source", "malformed", "not-connected", "srtp-failure" }
+            .ToDictionary(reason => reason, reason => metrics[$"sfu_media_dropped_total{{reason=\"{reason}\"}}"]);
     }
 }

@@ -18,7 +18,7 @@ internal static class SdpFixtures
 
     public static readonly string[] PublishOffers = [ChromeSendOnly, ChromeSimulcast, FirefoxSendOnly, FirefoxSimulcast, SafariSendOnly];
 
-    private static readonly Lazy<string> Folder = new(FindFolder);
+    private static readonly Lazy<string> Folder = new(() => Infrastructure.RepositoryFiles.PathOf("Sfu.Tests", "Media", "Sdp", "Fixtures"));
 
     /// <summary>The fixture's text with '#' comment lines (provenance notes) removed; CRLF kept.</summary>
     public static string Load(string name)
@@ -29,17 +29,4 @@ internal static class SdpFixtures
     }
 
     public static Sfu.Media.Sdp.SessionDescription Parse(string name) => Sfu.Media.Sdp.SdpParser.Parse(Load(name));
-
-    private static string FindFolder()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Sfu.sln")))
-            {
-                return Path.Combine(dir.FullName, "Sfu.Tests", "Media", "Sdp", "Fixtures");
-            }
-        }
-
-        throw new DirectoryNotFoundException("Sfu.sln not found above " + TestContext.CurrentContext.TestDirectory);
-    }
 }

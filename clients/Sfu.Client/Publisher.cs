@@ -1,0 +1,335 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using Sfu.Client.Media;
+using Sfu.Client.Negotiation;
+using Sfu.Client.Signaling;
+using Sfu.Client.Transport;
+using Sfu.Media.Rtcp;
+using Sfu.Media.Rtp;
+using Sfu.Media.Sdp;
+
+namespace Sfu.Client;
+
+public sealed class PublisherOptions
+{
+    public bool Audio { get; init; } = true;
+
+    public bool Video { get; init; } = true;
+
+    public int VideoBitrate { get; init; } = 1_500_000;
+
+    public int FrameRate { get; init; } = 30;
+
+    /// <summary>Audio packets per second (20 ms Opus frames: 50).</summary>
+    public int AudioPacketsPerSecond { get; init; } = 50;
+
+    /// <summary>Start sending synthetic media as soon as the transport connects.</summary>
+    public bool AutoStartMedia { get; init; } = true;
+
+    public ClientTransportOptions Transport { get; init; } = new();
+}
+
+/// <summary>
+/// A publishing PeerConnection: offers sendonly Opus and/or VP8 (+RTX), applies the server's answer, and
+/// once connected sends synthetic RTP at a real pace (30 fps video at the configured bitrate, 50 pps
+/// audio). Like a browser's encoder it sends a keyframe first and on every PLI or FIR, and answers NACKs
+/// from its send history over RTX.
+/// </summary>
+public sealed class Publisher : IClientMediaListener, IDisposable
+{
+    private const int MaxPayloadPerPacket = 1100;
+
+    private readonly PublisherOptions _options;
+    private readonly SendHistory _videoHistory = new();
+    private readonly byte[] _packet = new byte[ClientTransport.MaxDatagramSize];
+    private readonly byte[] _retransmission = new byte[ClientTransport.MaxDatagramSize];
+
+    // Only the transport's receive loop handles RTCP, so one scratch array serves every NACK.
+    private readonly ushort[] _lost = new ushort[1024];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _rtxGate = new();
+    private Task? _mediaLoop;
+    private ushort _videoSequence;
+    private ushort _audioSequence;
+    private ushort _rtxSequence;
+    private int _transportSequence;
+    private uint _videoTimestamp;
+    private uint _audioTimestamp;
+    private ushort _pictureId;
+    private int _keyframeRequested = 1;
+
+    private long _plis;
+    private long _firs;
+    private long _nacks;
+    private long _nackedPackets;
+    private long _retransmissions;
+    private long _keyframes;
+    private long _frames;
+    private long _videoPackets;
+    private long _audioPackets;
+
+    public Publisher(PublisherOptions? options = null)
+    {
+        _options = options ?? new PublisherOptions();
+        Transport = new ClientTransport(_options.Transport) { Listener = this };
+        Streams = new PublishStreams(
+            _options.Audio ? RandomSsrc() : null,
+            _options.Video ? RandomSsrc() : null,
+            _options.Video ? RandomSsrc() : null,
+            Cname: "client-" + RandomSsrc().ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            StreamId: Guid.NewGuid().ToString("N"),
+            AudioTrackId: Guid.NewGuid().ToString("N"),
+            VideoTrackId: Guid.NewGuid().ToString("N"));
+        _videoSequence = (ushort)Random.Shared.Next(0, 65536);
+        _audioSequence = (ushort)Random.Shared.Next(0, 65536);
+        _rtxSequence = (ushort)Random.Shared.Next(0, 65536);
+        _videoTimestamp = (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+        _audioTimestamp = (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+        _pictureId = (ushort)Random.Shared.Next(0, 0x8000);
+        if (_options.AutoStartMedia)
+        {
+            Transport.Connected += _ => StartMedia();
+        }
+    }
+
+    public ClientTransport Transport { get; }
+
+    public PublishStreams Streams { get; }
+
+    /// <summary>The offer sent, once <see cref="PublishAsync"/> ran.</summary>
+    public SessionDescription? Offer { get; private set; }
+
+    /// <summary>The server's answer.</summary>
+    public SessionDescription? Answer { get; private set; }
+
+    public long PlisReceived => Interlocked.Read(ref _plis);
+
+    public long FirsReceived => Interlocked.Read(ref _firs);
+
+    public long NacksReceived => Interlocked.Read(ref _nacks);
+
+    /// <summary>Sequence numbers asked for across all NACKs.</summary>
+    public long NackedPackets => Interlocked.Read(ref _nackedPackets);
+
+    public long Retransmissions => Interlocked.Read(ref _retransmissions);
+
+    public long KeyframesSent => Interlocked.Read(ref _keyframes);
+
+    public long FramesSent => Interlocked.Read(ref _frames);
+
+    public long VideoPacketsSent => Interlocked.Read(ref _videoPackets);
+
+    public long AudioPacketsSent => Interlocked.Read(ref _audioPackets);
+
+    /// <summary>
+    /// Sends the offer as <c>publish</c>, applies the answer and starts ICE. Media starts once connected
+    /// (unless <see cref="PublisherOptions.AutoStartMedia"/> is off).
+    /// </summary>
+    /// <param name="sendTo">Send to this address instead of the server's candidate (a relay).</param>
+    public async Task PublishAsync(SignalingClient signaling, IPEndPoint? sendTo = null)
+    {
+        Offer = ClientSdp.PublishOffer(Transport, Streams);
+        var answerText = await signaling.PublishAsync(SdpWriter.Write(Offer));
+        Answer = SdpParser.Parse(answerText);
+        Transport.Start(RemoteTransport.FromSdp(Answer), sendTo);
+    }
+
+    /// <summary>Starts the synthetic media pump (idempotent).</summary>
+    public void StartMedia()
+    {
+        lock (_stopping)
+        {
+            _mediaLoop ??= Task.Run(MediaLoopAsync);
+        }
+    }
+
+    /// <summary>Makes the next video frame a keyframe, as a PLI would.</summary>
+    public void RequestKeyframe() => Volatile.Write(ref _keyframeRequested, 1);
+
+    public void OnRtp(ClientTransport transport, Span<byte> packet)
+    {
+        // A publish transport receives no media.
+    }
+
+    public void OnRtcp(ClientTransport transport, Span<byte> compound)
+    {
+        var reader = new RtcpCompoundReader(compound);
+        while (reader.TryReadNext(out RtcpHeader header, out ReadOnlySpan<byte> packet))
+        {
+            if (header.PacketType == RtcpPacketType.PayloadFeedback && RtcpPli.TryParse(packet, out RtcpPli pli))
+            {
+                if (pli.MediaSsrc == Streams.VideoSsrc)
+                {
+                    Interlocked.Increment(ref _plis);
+                    RequestKeyframe();
+                }
+            }
+            else if (header.PacketType == RtcpPacketType.PayloadFeedback && RtcpFir.TryParse(packet, out RtcpFir fir))
+            {
+                for (int i = 0; i < fir.EntryCount; i++)
+                {
+                    if (fir.GetEntry(i).Ssrc == Streams.VideoSsrc)
+                    {
+                        Interlocked.Increment(ref _firs);
+                        RequestKeyframe();
+                    }
+                }
+            }
+            else if (header.PacketType == RtcpPacketType.TransportFeedback && RtcpNack.TryParse(packet, out RtcpNack nack) && nack.MediaSsrc == Streams.VideoSsrc)
+            {
+                Interlocked.Increment(ref _nacks);
+                int count = nack.CopyLostSequenceNumbers(_lost);
+                Interlocked.Add(ref _nackedPackets, count);
+                foreach (ushort sequence in _lost.AsSpan(0, count))
+                {
+                    Retransmit(sequence);
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        try
+        {
+            _mediaLoop?.Wait(TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException)
+        {
+        }
+
+        Transport.Dispose();
+    }
+
+    private static uint RandomSsrc() => BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)) | 1;
+
+    private async Task MediaLoopAsync()
+    {
+        // One clock for both streams; each sends whatever fell due since the last tick, so a late tick
+        // catches up instead of drifting.
+        long frequency = Stopwatch.Frequency;
+        long frameInterval = frequency / _options.FrameRate;
+        long audioInterval = frequency / _options.AudioPacketsPerSecond;
+        long start = Stopwatch.GetTimestamp();
+        long nextFrame = start;
+        long nextAudio = start;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        try
+        {
+            do
+            {
+                long now = Stopwatch.GetTimestamp();
+                while (Streams.VideoSsrc is not null && nextFrame <= now)
+                {
+                    SendFrame();
+                    nextFrame += frameInterval;
+                }
+
+                while (Streams.AudioSsrc is not null && nextAudio <= now)
+                {
+                    SendAudio();
+                    nextAudio += audioInterval;
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stopping.Token));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void SendFrame()
+    {
+        bool keyframe = Interlocked.Exchange(ref _keyframeRequested, 0) == 1;
+        int frameBytes = Math.Max(Vp8Payload.MaxHeaderLength, _options.VideoBitrate / 8 / _options.FrameRate);
+        int packets = (frameBytes + MaxPayloadPerPacket - 1) / MaxPayloadPerPacket;
+        for (int i = 0; i < packets; i++)
+        {
+            int payloadLength = i == packets - 1 ? frameBytes - (i * MaxPayloadPerPacket) : MaxPayloadPerPacket;
+            int at = WriteHeader(ClientSdp.Vp8PayloadType, _videoSequence, _videoTimestamp, Streams.VideoSsrc!.Value, marker: i == packets - 1, ClientSdp.VideoMid);
+            at += Vp8Payload.Write(_packet.AsSpan(at), payloadLength, _pictureId, startOfFrame: i == 0, keyframe, fill: (byte)_videoSequence);
+            _videoHistory.Store(_videoSequence, _packet.AsSpan(0, at));
+            if (Transport.SendRtp(_packet.AsSpan(0, at)))
+            {
+                Interlocked.Increment(ref _videoPackets);
+            }
+
+            _videoSequence++;
+        }
+
+        _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
+        _videoTimestamp += (uint)(90000 / _options.FrameRate);
+        Interlocked.Increment(ref _frames);
+        if (keyframe)
+        {
+            Interlocked.Increment(ref _keyframes);
+        }
+    }
+
+    private void SendAudio()
+    {
+        int at = WriteHeader(ClientSdp.OpusPayloadType, _audioSequence, _audioTimestamp, Streams.AudioSsrc!.Value, marker: false, ClientSdp.AudioMid);
+        _packet.AsSpan(at, 60).Fill((byte)_audioSequence);
+        if (Transport.SendRtp(_packet.AsSpan(0, at + 60)))
+        {
+            Interlocked.Increment(ref _audioPackets);
+        }
+
+        _audioSequence++;
+        _audioTimestamp += (uint)(48000 / _options.AudioPacketsPerSecond);
+    }
+
+    private int WriteHeader(int payloadType, ushort sequence, uint timestamp, uint ssrc, bool marker, string mid)
+    {
+        var header = new RtpHeaderWriter(_packet, (byte)payloadType, sequence, timestamp, ssrc, marker);
+        WriteExtensions(ref header, mid, NextTransportSequence());
+        return header.Finish();
+    }
+
+    // Transport-wide: media and retransmissions (on different threads) share one sequence.
+    private ushort NextTransportSequence() => (ushort)Interlocked.Increment(ref _transportSequence);
+
+    private static void WriteExtensions(ref RtpHeaderWriter header, string mid, ushort transportSequence)
+    {
+        Span<byte> value = stackalloc byte[3];
+
+        // abs-send-time: seconds in 6.18 fixed point, 24 bits.
+        long ticks = Stopwatch.GetTimestamp();
+        ulong absSendTime = (ulong)((UInt128)(ulong)ticks * (1UL << 18) / (ulong)Stopwatch.Frequency) & 0xFFFFFF;
+        value[0] = (byte)(absSendTime >> 16);
+        value[1] = (byte)(absSendTime >> 8);
+        value[2] = (byte)absSendTime;
+        header.AddExtension(ClientSdp.AbsSendTimeId, value);
+        BinaryPrimitives.WriteUInt16BigEndian(value, transportSequence);
+        header.AddExtension(ClientSdp.TransportWideCcId, value[..2]);
+        value[0] = (byte)mid[0];
+        header.AddExtension(ClientSdp.MidId, value[..1]);
+    }
+
+    /// <summary>Resends one packet from history over RTX (RFC 4588: original sequence number, then the payload).</summary>
+    private void Retransmit(ushort sequence)
+    {
+        lock (_rtxGate)
+        {
+            Span<byte> original = stackalloc byte[ClientTransport.MaxDatagramSize];
+            int length = _videoHistory.TryCopy(sequence, original);
+            if (length == 0 || !RtpPacket.TryParse(original[..length], out RtpPacket packet))
+            {
+                return;
+            }
+
+            var header = new RtpHeaderWriter(_retransmission, ClientSdp.RtxPayloadType, _rtxSequence++, packet.Timestamp, Streams.VideoRtxSsrc!.Value, packet.Marker);
+            WriteExtensions(ref header, ClientSdp.VideoMid, NextTransportSequence());
+            int at = header.Finish();
+            BinaryPrimitives.WriteUInt16BigEndian(_retransmission.AsSpan(at), sequence);
+            packet.Payload.CopyTo(_retransmission.AsSpan(at + 2));
+            if (Transport.SendRtp(_retransmission.AsSpan(0, at + 2 + packet.Payload.Length)))
+            {
+                Interlocked.Increment(ref _retransmissions);
+            }
+        }
+    }
+}

@@ -1,0 +1,472 @@
+using System.Net;
+using System.Net.Sockets;
+using Sfu.Media.Dtls;
+using Sfu.Media.Srtp;
+using Sfu.Media.Stun;
+
+namespace Sfu.Client.Transport;
+
+/// <summary>
+/// One PeerConnection's worth of transport, as a browser runs it against our ICE-lite server: its own UDP
+/// socket, ICE checks in the controlling role (nominating), consent checks every few seconds (RFC 7675),
+/// DTLS in the client role (<c>a=setup:active</c>), then SRTP both ways. Received media is decrypted in the
+/// receive buffer and handed to <see cref="Listener"/>.
+/// </summary>
+/// <remarks>
+/// <para>For tests it can do what a browser does not let you choose: move to a new socket mid-call
+/// (<see cref="RebindAsync"/>, a NAT rebinding as the server sees it), leave USE-CANDIDATE out, stop
+/// checking, and send arbitrary datagrams from its socket.</para>
+/// <para>Threads: one async receive loop per socket; the shared <see cref="ClientHeartbeat"/> for timers;
+/// sends come from any thread and take no lock (per-thread buffers, SRTP contexts lock themselves).</para>
+/// </remarks>
+public sealed class ClientTransport : IDtlsPacketSink, IDisposable
+{
+    /// <summary>Largest datagram the transport builds; RTP handed to <see cref="SendRtp"/> must leave room for the SRTP tag.</summary>
+    public const int MaxDatagramSize = 1500;
+
+    [ThreadStatic]
+    private static byte[]? t_sendBuffer;
+
+    private readonly ClientTransportOptions _options;
+    private readonly Lock _iceGate = new();
+    private readonly IceAgent _ice;
+    private readonly DtlsTransport _dtls;
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _checkInterval;
+    private readonly long _consentInterval;
+    private Socket _socket;
+    private SocketAddress _remote;
+    private CancellationTokenSource _receiving = new();
+    private SrtpContext? _outbound;
+    private SrtpContext? _inbound;
+    private long _nextCheckAt;
+    private long _lastResponseAt;
+    private bool _started;
+    private bool _disposed;
+
+    // Counters are written by the receive loop or senders and read by tests.
+    private long _checksSent;
+    private long _checkResponses;
+    private long _badResponses;
+    private long _rtpSent;
+    private long _rtcpSent;
+    private long _rtpReceived;
+    private long _rtcpReceived;
+    private long _srtpFailures;
+
+    public ClientTransport(ClientTransportOptions? options = null)
+    {
+        _options = options ?? new ClientTransportOptions();
+        _socket = Bind(_options.LocalEndPoint);
+        _remote = new SocketAddress(_socket.AddressFamily);
+        _ice = new IceAgent(IceCredentials.Generate());
+        var frequency = TimeProvider.System.TimestampFrequency;
+        _checkInterval = (long)(_options.CheckInterval.TotalSeconds * frequency);
+        _consentInterval = (long)(_options.ConsentInterval.TotalSeconds * frequency);
+        LocalFingerprint = ClientDtls.Context(_options.SrtpProfiles).Certificate.Fingerprint;
+        _dtls = new DtlsTransport(ClientDtls.Context(_options.SrtpProfiles), this);
+        _dtls.StateChanged += OnDtlsStateChanged;
+    }
+
+    /// <summary>Raised once SRTP keys exist (DTLS connected and the server's fingerprint matched).</summary>
+    public event Action<ClientTransport>? Connected;
+
+    /// <summary>Gets decrypted RTP and RTCP. Set it before <see cref="Start"/>.</summary>
+    public IClientMediaListener? Listener { get; set; }
+
+    /// <summary>This end's ICE ufrag and password, for the local SDP.</summary>
+    public IceCredentials LocalIce => _ice.Local;
+
+    /// <summary>This end's DTLS certificate fingerprint, for the local SDP.</summary>
+    public DtlsFingerprint LocalFingerprint { get; }
+
+    /// <summary>The local socket's address now (changes with <see cref="RebindAsync"/>).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)Volatile.Read(ref _socket).LocalEndPoint!;
+
+    /// <summary>Where checks, DTLS and media go: the server's candidate unless overridden (e.g. a relay).</summary>
+    public IPEndPoint? RemoteEndPoint { get; private set; }
+
+    /// <summary>Whether checks carry USE-CANDIDATE (aggressive nomination, the default).</summary>
+    public bool UseCandidate { get; set; } = true;
+
+    /// <summary>Clear to stop all ICE checks (consent lapses at the server after its timeout).</summary>
+    public bool ChecksEnabled { get; set; } = true;
+
+    public bool IsIceConnected => Interlocked.Read(ref _lastResponseAt) != 0;
+
+    public bool IsConnected => Volatile.Read(ref _outbound) is not null;
+
+    public DtlsState DtlsState => _dtls.State;
+
+    public string? DtlsFailureReason => _dtls.FailureReason;
+
+    public SrtpProfile? SrtpProfile => _dtls.SrtpProfile;
+
+    /// <summary>Our address as the server saw it on the last verified Binding response.</summary>
+    public IPEndPoint? MappedEndPoint
+    {
+        get
+        {
+            lock (_iceGate)
+            {
+                return _ice.MappedEndPoint;
+            }
+        }
+    }
+
+    /// <summary>When the last verified Binding response arrived (<see cref="TimeProvider.GetTimestamp"/>), 0 before any.</summary>
+    public long LastResponseTimestamp => Interlocked.Read(ref _lastResponseAt);
+
+    public long ChecksSent => Interlocked.Read(ref _checksSent);
+
+    public long CheckResponses => Interlocked.Read(ref _checkResponses);
+
+    /// <summary>STUN datagrams that were not a verified answer to one of our checks.</summary>
+    public long BadResponses => Interlocked.Read(ref _badResponses);
+
+    public long RtpSent => Interlocked.Read(ref _rtpSent);
+
+    public long RtcpSent => Interlocked.Read(ref _rtcpSent);
+
+    public long RtpReceived => Interlocked.Read(ref _rtpReceived);
+
+    public long RtcpReceived => Interlocked.Read(ref _rtcpReceived);
+
+    public long SrtpFailures => Interlocked.Read(ref _srtpFailures);
+
+    /// <summary>
+    /// Starts checking the server and, once a check succeeds, the DTLS handshake.
+    /// </summary>
+    /// <param name="remote">The server's parameters from its SDP.</param>
+    /// <param name="sendTo">Where to send instead of the server's candidate (a relay in front of it).</param>
+    public void Start(RemoteTransport remote, IPEndPoint? sendTo = null)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        lock (_iceGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_started)
+            {
+                throw new InvalidOperationException("already started; use RestartIce for new credentials");
+            }
+
+            _started = true;
+            _ice.SetCredentials(_ice.Local, remote.Ice);
+            RemoteEndPoint = sendTo ?? remote.Candidate;
+            _remote = RemoteEndPoint.Serialize();
+        }
+
+        _dtls.SetRemoteFingerprint(remote.Fingerprint);
+        _ = ReceiveLoopAsync(_socket, _receiving.Token);
+        ClientHeartbeat.Register(this);
+        SendCheck();
+    }
+
+    /// <summary>
+    /// ICE restart: new credentials on both sides (the caller puts <paramref name="local"/> in its SDP).
+    /// DTLS and SRTP carry on; the next check uses the new credentials at once.
+    /// </summary>
+    public void RestartIce(IceCredentials remote, IceCredentials? local = null)
+    {
+        lock (_iceGate)
+        {
+            _ice.SetCredentials(local ?? _ice.Local, remote);
+        }
+
+        SendCheck();
+    }
+
+    /// <summary>New local ICE credentials for a restart offer, not used until <see cref="RestartIce"/>.</summary>
+    public static IceCredentials NewIceCredentials() => IceCredentials.Generate();
+
+    /// <summary>Waits until SRTP keys exist; throws if DTLS fails or the time runs out.</summary>
+    public Task WaitConnectedAsync(TimeSpan timeout) => _connected.Task.WaitAsync(timeout);
+
+    /// <summary>
+    /// Moves to a new socket (by default on the same address, a new port): exactly a NAT rebinding from the
+    /// server's side. The old socket is closed, so anything the server still sends there is lost; a check
+    /// goes out from the new socket at once (with USE-CANDIDATE if <see cref="UseCandidate"/>).
+    /// </summary>
+    public Task<IPEndPoint> RebindAsync(IPEndPoint? newLocalEndPoint = null)
+    {
+        var fresh = Bind(newLocalEndPoint ?? new IPEndPoint(LocalEndPoint.Address, 0));
+        var receiving = new CancellationTokenSource();
+        var old = Interlocked.Exchange(ref _socket, fresh);
+        var oldReceiving = Interlocked.Exchange(ref _receiving, receiving);
+        oldReceiving.Cancel();
+        old.Dispose();
+        oldReceiving.Dispose();
+        if (_started)
+        {
+            _ = ReceiveLoopAsync(fresh, receiving.Token);
+            SendCheck();
+        }
+
+        return Task.FromResult((IPEndPoint)fresh.LocalEndPoint!);
+    }
+
+    /// <summary>Sends one connectivity check now, whatever the schedule.</summary>
+    public void SendCheck() => SendCheck(UseCandidate);
+
+    public void SendCheck(bool useCandidate)
+    {
+        Span<byte> buffer = stackalloc byte[IceStunMessages.MaxMessageLength];
+        int length;
+        lock (_iceGate)
+        {
+            if (_ice.Remote is null)
+            {
+                return;
+            }
+
+            length = _ice.WriteCheck(buffer, useCandidate);
+            _nextCheckAt = TimeProvider.System.GetTimestamp() + (IsIceConnected ? _consentInterval : _checkInterval);
+        }
+
+        if (length > 0 && SendRaw(buffer[..length]))
+        {
+            Interlocked.Increment(ref _checksSent);
+        }
+    }
+
+    /// <summary>Protects and sends one RTP packet; false when not connected yet or the packet is not RTP.</summary>
+    public bool SendRtp(ReadOnlySpan<byte> packet)
+    {
+        var srtp = Volatile.Read(ref _outbound);
+        byte[] buffer = t_sendBuffer ??= new byte[MaxDatagramSize + 64];
+        if (srtp is null || packet.Length > MaxDatagramSize)
+        {
+            return false;
+        }
+
+        packet.CopyTo(buffer);
+        if (srtp.Protect(buffer, packet.Length, out int length) != SrtpStatus.Ok || !SendRaw(buffer.AsSpan(0, length)))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _rtpSent);
+        return true;
+    }
+
+    /// <summary>Protects and sends one (compound) RTCP packet.</summary>
+    public bool SendRtcp(ReadOnlySpan<byte> compound)
+    {
+        var srtp = Volatile.Read(ref _outbound);
+        byte[] buffer = t_sendBuffer ??= new byte[MaxDatagramSize + 64];
+        if (srtp is null || compound.Length > MaxDatagramSize)
+        {
+            return false;
+        }
+
+        compound.CopyTo(buffer);
+        if (srtp.ProtectRtcp(buffer, compound.Length, out int length) != SrtpStatus.Ok || !SendRaw(buffer.AsSpan(0, length)))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _rtcpSent);
+        return true;
+    }
+
+    /// <summary>Sends a datagram as is, from the transport's socket to the server (or its override).</summary>
+    public bool SendRaw(ReadOnlySpan<byte> datagram)
+    {
+        try
+        {
+            return Volatile.Read(ref _socket).SendTo(datagram, SocketFlags.None, _remote) == datagram.Length;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends a datagram as is, from the transport's socket to any address.</summary>
+    public bool SendRawTo(ReadOnlySpan<byte> datagram, IPEndPoint destination)
+    {
+        try
+        {
+            return Volatile.Read(ref _socket).SendTo(datagram, SocketFlags.None, destination) == datagram.Length;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram) => SendRaw(datagram);
+
+    public void Dispose()
+    {
+        lock (_iceGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        ClientHeartbeat.Unregister(this);
+        _dtls.Dispose();
+        _receiving.Cancel();
+        Volatile.Read(ref _socket).Dispose();
+        Volatile.Read(ref _outbound)?.Dispose();
+        Volatile.Read(ref _inbound)?.Dispose();
+        _connected.TrySetException(new ObjectDisposedException(nameof(ClientTransport)));
+    }
+
+    internal void OnHeartbeat(long now)
+    {
+        if (ChecksEnabled && now >= Volatile.Read(ref _nextCheckAt))
+        {
+            SendCheck();
+        }
+
+        if (_dtls.NextTimeout is { } due && due <= TimeProvider.System.GetUtcNow())
+        {
+            _dtls.HandleTimeout();
+        }
+    }
+
+    private static Socket Bind(IPEndPoint local)
+    {
+        var socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+        {
+            ReceiveBufferSize = 1 << 20,
+            SendBufferSize = 1 << 20,
+        };
+        socket.Bind(local);
+        return socket;
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stopping)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var from = new SocketAddress(socket.AddressFamily);
+        while (!stopping.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, stopping);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                // An ICMP error for an earlier send, or an oversized datagram: nothing to read, keep going.
+                continue;
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            try
+            {
+                OnDatagram(buffer.AsSpan(0, length));
+            }
+            catch (Exception) when (!stopping.IsCancellationRequested)
+            {
+                // A listener that throws must not end the loop; the datagram is simply lost.
+            }
+        }
+    }
+
+    /// <summary>Demultiplexes by first byte (RFC 7983): STUN, DTLS, then RTP or RTCP (RFC 5761).</summary>
+    private void OnDatagram(Span<byte> datagram)
+    {
+        if (datagram.IsEmpty)
+        {
+            return;
+        }
+
+        byte first = datagram[0];
+        if (first <= 3)
+        {
+            OnStun(datagram);
+        }
+        else if (first is >= 20 and <= 63)
+        {
+            _dtls.Feed(datagram);
+        }
+        else if (first is >= 128 and <= 191 && datagram.Length >= 12)
+        {
+            OnSrtp(datagram);
+        }
+    }
+
+    private void OnStun(ReadOnlySpan<byte> datagram)
+    {
+        IceResponse result;
+        lock (_iceGate)
+        {
+            result = _ice.HandleResponse(datagram);
+        }
+
+        if (result != IceResponse.Success)
+        {
+            Interlocked.Increment(ref _badResponses);
+            return;
+        }
+
+        Interlocked.Increment(ref _checkResponses);
+        bool first = Interlocked.Exchange(ref _lastResponseAt, TimeProvider.System.GetTimestamp()) == 0;
+        if (first)
+        {
+            // Like a browser, DTLS waits for a working ICE pair, and checks slow down to the consent pace.
+            Volatile.Write(ref _nextCheckAt, TimeProvider.System.GetTimestamp() + _consentInterval);
+            _dtls.Start();
+        }
+    }
+
+    private void OnSrtp(Span<byte> datagram)
+    {
+        var inbound = Volatile.Read(ref _inbound);
+        if (inbound is null)
+        {
+            Interlocked.Increment(ref _srtpFailures);
+            return;
+        }
+
+        // RTCP packet types 192..223 sit where RTP would have marker + payload type 64..95 (RFC 5761 section 4).
+        bool rtcp = datagram[1] is >= 192 and <= 223;
+        int length;
+        SrtpStatus status = rtcp
+            ? inbound.UnprotectRtcp(datagram, datagram.Length, out length)
+            : inbound.Unprotect(datagram, datagram.Length, out length);
+        if (status != SrtpStatus.Ok)
+        {
+            Interlocked.Increment(ref _srtpFailures);
+            return;
+        }
+
+        if (rtcp)
+        {
+            Interlocked.Increment(ref _rtcpReceived);
+            Listener?.OnRtcp(this, datagram[..length]);
+        }
+        else
+        {
+            Interlocked.Increment(ref _rtpReceived);
+            Listener?.OnRtp(this, datagram[..length]);
+        }
+    }
+
+    private void OnDtlsStateChanged(DtlsTransport dtls, DtlsState state)
+    {
+        switch (state)
+        {
+            case DtlsState.Connected when dtls.SrtpKeys is { } keys:
+                Volatile.Write(ref _inbound, new SrtpContext(keys.Remote));
+                Volatile.Write(ref _outbound, new SrtpContext(keys.Local));
+                _connected.TrySetResult();
+                Connected?.Invoke(this);
+                break;
+            case DtlsState.Failed or DtlsState.Closed:
+                _connected.TrySetException(new InvalidOperationException($"DTLS {state}: {dtls.FailureReason}"));
+                break;
+        }
+    }
+}

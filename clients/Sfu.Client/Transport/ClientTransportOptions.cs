@@ -1,0 +1,18 @@
+using System.Net;
+
+namespace Sfu.Client.Transport;
+
+public sealed class ClientTransportOptions
+{
+    /// <summary>The local socket's address: 127.0.0.1, 127.0.0.2, an address inside a network namespace...</summary>
+    public IPEndPoint LocalEndPoint { get; init; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>Pace of checks until the first one succeeds (RFC 8445's Ta is 50 ms).</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Pace of consent checks once connected (RFC 7675 asks for about 5 s; Chrome pings more often).</summary>
+    public TimeSpan ConsentInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>DTLS-SRTP profiles offered, OpenSSL names, most preferred first.</summary>
+    public string SrtpProfiles { get; init; } = ClientDtls.DefaultSrtpProfiles;
+}
