@@ -9,6 +9,8 @@ RUN dotnet restore Sfu.Server/Sfu.Server.csproj
 COPY Sfu.Media/ Sfu.Media/
 COPY Sfu.Signaling/ Sfu.Signaling/
 COPY Sfu.Server/ Sfu.Server/
+# The browser SDK is served from the server's wwwroot (Sfu.Server.csproj links it in).
+COPY clients/browser/ clients/browser/
 RUN dotnet publish Sfu.Server/Sfu.Server.csproj -c Release -o /app --no-restore
 
 # Runtime stage: ASP.NET Core runtime plus the native libraries the media plane loads (OpenSSL 3).
