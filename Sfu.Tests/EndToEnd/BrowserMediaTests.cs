@@ -116,6 +116,24 @@ public sealed class BrowserMediaTests : BrowserTestBase
         Assert.That(await alice.EvaluateAsync<string>("() => window.demo.client.publishConnection.connectionState"), Is.EqualTo("connected"));
     }
 
+    [Test]
+    public async Task SubscriberWhoseSignalingTheServerCuts_RestartsIce_KeepsDecoding_AndThePublisherNeverSeesPeerLeft()
+    {
+        var (alice, bob) = await PublisherAndSubscriberAsync("media-5");
+        await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
+        var subscribeUfrag = await RemoteUfragAsync(bob, "subscribe");
+
+        // The server drops bob's socket without a close frame; his SDK resumes, then restarts ICE as a client
+        // that changed networks would.
+        await bob.CallAsync("window.demo.client.simulate('drop-signal')");
+        await bob.WaitForStateAsync("connected", "rejoin-success");
+        await bob.CallAsync("window.demo.client.restartIce()");
+
+        Assert.That(await RemoteUfragAsync(bob, "subscribe"), Is.Not.EqualTo(subscribeUfrag), "a new subscribe offer with fresh credentials");
+        await AssertVideoFlowsAsync(bob);
+        Assert.That(await alice.EventsAsync("peer-left"), Is.Empty, "the publisher never saw bob leave");
+    }
+
     /// <summary>Alice publishes the fake camera and microphone; bob receives them (joining after her, unless told).</summary>
     private async Task<(SdkPage Alice, SdkPage Bob)> PublisherAndSubscriberAsync(string room, bool subscriberFirst = false)
     {
