@@ -83,6 +83,7 @@ export class SfuClient extends EventTarget {
   #publishChain = Promise.resolve();
   #subscribePc = null;
   #subscribeChain = Promise.resolve();
+  #offerWaiters = []; // resolved when the next subscribe-offer is queued
   #msidByMid = new Map();
   #remoteTracks = new Map(); // mid -> { mid, track, stream, streamId, msidTrackId, surfaced }
 
@@ -185,9 +186,12 @@ export class SfuClient extends EventTarget {
   async restartIce() {
     const work = [];
     if (this.#publishPc) work.push(this.#queuePublish(() => this.#negotiatePublish(this.#publishPc, true)));
-    // The server sends the new subscribe offer before its answer to restart-ice, so once answered the offer is
-    // in the subscribe chain: waiting for the chain means waiting for our answer to it.
-    if (this.#subscribePc) work.push(this.request('restart-ice', { transport: 'subscribe' }).then(() => this.#subscribeChain));
+    // The server answers restart-ice, then sends the new subscribe offer: wait for that offer to be queued
+    // (the waiter is set before asking, so either order works), then for our answer to it.
+    if (this.#subscribePc) {
+      const offered = this.#nextSubscribeOffer();
+      work.push(this.request('restart-ice', { transport: 'subscribe' }).then(() => offered).then(() => this.#subscribeChain));
+    }
     await Promise.all(work);
   }
 
@@ -509,6 +513,12 @@ export class SfuClient extends EventTarget {
     this.#subscribeChain = this.#subscribeChain
       .then(() => this.#answerSubscribeOffer(sdp, version))
       .catch(error => this.#emit('error', { error }));
+    for (const resolve of this.#offerWaiters.splice(0)) resolve();
+  }
+
+  /** A promise settled when the next subscribe-offer has been put in the subscribe chain. */
+  #nextSubscribeOffer() {
+    return new Promise(resolve => this.#offerWaiters.push(resolve));
   }
 
   async #answerSubscribeOffer(sdp, version) {
