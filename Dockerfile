@@ -9,12 +9,15 @@ RUN dotnet restore Sfu.Server/Sfu.Server.csproj
 COPY Sfu.Media/ Sfu.Media/
 COPY Sfu.Signaling/ Sfu.Signaling/
 COPY Sfu.Server/ Sfu.Server/
+# The browser SDK is served from the server's wwwroot (Sfu.Server.csproj links it in).
+COPY clients/browser/ clients/browser/
 RUN dotnet publish Sfu.Server/Sfu.Server.csproj -c Release -o /app --no-restore
 
-# Runtime stage: ASP.NET Core runtime plus the native libraries the media plane loads (OpenSSL 3).
+# Runtime stage: the ASP.NET Core runtime image already carries OpenSSL 3 (libssl.so.3, libcrypto.so.3), which
+# the media plane's DTLS loads; curl is only for the health check.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl3 curl \
+    && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .

@@ -34,6 +34,9 @@ public static class SfuServer
         app.Services.GetRequiredService<PrometheusExporter>();
         app.Services.GetRequiredService<MediaService>();
 
+        // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
         app.MapGet("/metrics", (PrometheusExporter exporter) =>

@@ -78,7 +78,7 @@ public sealed partial class SignalingConnection
             }
             catch (Exception ex)
             {
-                Log.RequestFailed(_logger, ex, request.Type, _session?.Id);
+                Log.RequestFailed(_logger, ex, request.Type, _session?.Id, _session?.Peer.Id, _session?.Peer.Room.Id);
                 Answer(request.Id, ErrorCode.Internal, "the server failed to handle this request");
             }
         }
@@ -131,12 +131,8 @@ public sealed partial class SignalingConnection
             throw new ProtocolException(ErrorCode.AlreadyJoined, "this socket already carries a session");
         var handler = _service.FindHandler(request.Type) ?? throw UnknownType(request.Type);
         if (!_session.TryBeginRequest(request.Id)) return;
-        using var scope = _logger.BeginScope(new Dictionary<string, object>
-        {
-            ["SessionId"] = _session.Id,
-            ["PeerId"] = _session.Peer.Id,
-            ["RoomId"] = _session.Peer.Room.Id,
-        });
+        // No logging scope per request: this path runs for every ping. Log lines name their session, peer and
+        // room themselves.
         await handler.HandleAsync(_session, request).ConfigureAwait(false);
     }
 
@@ -316,7 +312,7 @@ public sealed partial class SignalingConnection
         [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Closed socket from {RemoteEndpoint} (session {SessionId}) for repeated invalid messages")]
         public static partial void ClosedForViolations(ILogger logger, string remoteEndpoint, string? sessionId);
 
-        [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Request {RequestType} of session {SessionId} failed")]
-        public static partial void RequestFailed(ILogger logger, Exception exception, string requestType, string? sessionId);
+        [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Request {RequestType} of session {SessionId} (peer {PeerId} in room {RoomId}) failed")]
+        public static partial void RequestFailed(ILogger logger, Exception exception, string requestType, string? sessionId, string? peerId, string? roomId);
     }
 }

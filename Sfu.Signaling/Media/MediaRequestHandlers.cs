@@ -93,8 +93,8 @@ internal sealed class SubscriptionHandler(bool subscribe) : ISessionRequestHandl
     {
         if (subscribe && !session.Peer.Rights.CanSubscribe) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow subscribing");
         var trackIds = request.RequireStringArray("trackIds");
-        await MediaRequests.MediaOf(session).ChangeSubscriptionsAsync(session.Peer, trackIds, subscribe).ConfigureAwait(false);
-        session.Respond(request.Id, null);
+        await MediaRequests.MediaOf(session).ChangeSubscriptionsAsync(session.Peer, trackIds, subscribe, () => session.Respond(request.Id, null))
+            .ConfigureAwait(false);
     }
 }
 
@@ -108,8 +108,7 @@ internal sealed class RestartIceHandler : ISessionRequestHandler
         var transport = request.RequireString("transport");
         if (transport != "subscribe")
             throw new ProtocolException(ErrorCode.BadRequest, "field 'transport' must be \"subscribe\"; restart the publish transport with a new publish offer");
-        await MediaRequests.MediaOf(session).RestartSubscribeIceAsync(session.Peer).ConfigureAwait(false);
-        session.Respond(request.Id, null);
+        await MediaRequests.MediaOf(session).RestartSubscribeIceAsync(session.Peer, () => session.Respond(request.Id, null)).ConfigureAwait(false);
     }
 }
 

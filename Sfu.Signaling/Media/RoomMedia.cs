@@ -103,8 +103,11 @@ public sealed partial class RoomMedia
         }
     }
 
-    /// <summary>Manual subscription control (<c>subscribe</c> / <c>unsubscribe</c>).</summary>
-    public async Task ChangeSubscriptionsAsync(Peer peer, IReadOnlyList<string> trackIds, bool subscribe)
+    /// <summary>
+    /// Manual subscription control (<c>subscribe</c> / <c>unsubscribe</c>). <paramref name="accepted"/> runs once the
+    /// request is known to succeed and before the new offer goes out, so the client gets its response first.
+    /// </summary>
+    public async Task ChangeSubscriptionsAsync(Peer peer, IReadOnlyList<string> trackIds, bool subscribe, Action accepted)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -117,6 +120,7 @@ public sealed partial class RoomMedia
             }
             var changed = false;
             foreach (var trackId in trackIds) changed |= subscribe ? state.Subscriptions.Add(trackId) : state.Subscriptions.Remove(trackId);
+            accepted();
             if (changed) await RenegotiateAsync(state).ConfigureAwait(false);
         }
         finally
@@ -171,8 +175,8 @@ public sealed partial class RoomMedia
         }
     }
 
-    /// <summary><c>restart-ice</c> for the subscribe transport: fresh credentials, sent in a new offer.</summary>
-    public async Task RestartSubscribeIceAsync(Peer peer)
+    /// <summary><c>restart-ice</c> for the subscribe transport: fresh credentials, sent in a new offer after <paramref name="accepted"/>.</summary>
+    public async Task RestartSubscribeIceAsync(Peer peer, Action accepted)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -181,6 +185,7 @@ public sealed partial class RoomMedia
             if (state.Subscriber is not { } subscriber)
                 throw new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
             await Worker.InvokeAsync(() => subscriber.Transport.RestartIce()).ConfigureAwait(false);
+            accepted();
             await RenegotiateAsync(state, force: true).ConfigureAwait(false);
         }
         finally

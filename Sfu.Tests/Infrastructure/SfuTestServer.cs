@@ -28,7 +28,8 @@ public sealed class SfuTestServer : IAsyncDisposable
     /// <summary>The UDP port of the media plane (the OS picked it).</summary>
     public int MediaPort => Services.GetRequiredService<Sfu.Signaling.Media.MediaService>().Worker.Port;
 
-    /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c>.</param>
+    /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c> or <c>"urls=http://0.0.0.0:0"</c>
+    /// (the last value of a key wins).</param>
     public static async Task<SfuTestServer> StartAsync(TimeProvider? clock = null, params string[] settings)
     {
         string[] args =
@@ -43,8 +44,10 @@ public sealed class SfuTestServer : IAsyncDisposable
         ];
         var app = SfuServer.Build(args, clock);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return new SfuTestServer(app, new Uri(address));
+        var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+        // Listening on every address (a test that needs other interfaces): the test's own clients use loopback.
+        if (address.Host is "0.0.0.0" or "[::]") address.Host = "127.0.0.1";
+        return new SfuTestServer(app, address.Uri);
     }
 
     public Task<TestClient> ConnectAsync(string? localAddress = null, string? subProtocol = "sfu.v1") =>

@@ -21,8 +21,8 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_FromAnotherEndpoint_ReplaysExactlyTheMissedMessagesInOrder_AndOldSocketGetsNothingMore()
     {
-        var (socketA, join) = await _server.JoinAsync("seed", "phone", localAddress: "127.0.0.1");
-        await using var _ = socketA;
+        await using var socketA = await _server.ConnectAsync("127.0.0.1");
+        var join = await socketA.RequestAsync(new { type = "join", room = "seed", name = "phone", autoSubscribe = false });
         var lastSeqSeenByPhone = join.Seq()!.Value;
 
         // The phone's network goes away: socket A stays open (no close frame) but the phone hears nothing more.
@@ -56,19 +56,27 @@ public sealed class ResumeTests
             Assert.That(replayed[2].Str("peerId"), Is.EqualTo(carolJoin.Str("peerId")));
         });
 
-        // A request on B whose effect reaches the client later: its response and the events that follow go to B only.
-        var ping = await socketB.RequestAsync(new { type = "ping", lastSeq = 4 });
+        // A request on B whose effect reaches the client later: bob publishes, the phone subscribes to his track on
+        // B; the response and the subscribe-offer that follows arrive on B, numbered on, and nothing on A.
+        var published = await bob.RequestAsync(new { type = "publish", sdp = Media.Sdp.SdpFixtures.Load(Media.Sdp.SdpFixtures.ChromeSendOnly) });
+        Assert.That(published.Ok(), Is.True, published.ToString());
+        var audioPublished = await socketB.NextEventAsync("track-published");
+        var videoPublished = await socketB.NextEventAsync("track-published");
+        Assert.That(videoPublished.GetProperty("track").Str("kind"), Is.EqualTo("video"));
+        var trackId = videoPublished.GetProperty("track").Str("trackId");
+        var subscribed = await socketB.RequestAsync(new { type = "subscribe", trackIds = new[] { trackId } });
+        var offer = await socketB.NextEventAsync("subscribe-offer");
         var (dave, _) = await _server.JoinAsync("seed", "dave");
         await using var ___ = dave;
         var daveJoined = await socketB.NextEventAsync("peer-joined");
-        await bob.RequestAsync(new { type = "leave" });
-        var bobLeft = await socketB.NextEventAsync("peer-left");
 
         Assert.Multiple(async () =>
         {
-            Assert.That(ping.Seq(), Is.EqualTo(5));
-            Assert.That(daveJoined.Seq(), Is.EqualTo(6));
-            Assert.That(bobLeft.Seq(), Is.EqualTo(7));
+            Assert.That(subscribed.Ok(), Is.True, subscribed.ToString());
+            Assert.That(new[] { audioPublished.Seq(), videoPublished.Seq(), subscribed.Seq(), offer.Seq(), daveJoined.Seq() },
+                Is.EqualTo(new long?[] { 5, 6, 7, 8, 9 }),
+                "everything after the resume continues the same numbering, on B: the response, then the offer it caused");
+            Assert.That(offer.Str("sdp"), Does.Contain("m=video"));
             Assert.That(await socketA.Closed, Is.EqualTo((WebSocketCloseStatus)4001), "the old socket is told it was superseded");
             Assert.That(socketA.History, Has.Count.EqualTo(sentToAOnResume), "nothing was written to A after the resume");
         });

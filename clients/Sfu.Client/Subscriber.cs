@@ -44,6 +44,8 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
     private readonly uint _ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
     private readonly SemaphoreSlim _negotiating = new(1, 1);
     private int _midExtensionId;
+    private bool _started;
+    private string? _remoteUfrag; // the server's ICE ufrag in the last offer that carried a transport
     private long _offersAnswered;
 
     public Subscriber(SignalingClient signaling, SubscriberOptions? options = null)
@@ -97,16 +99,24 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         {
             var offer = SdpParser.Parse(e.GetString("sdp") ?? throw new InvalidOperationException("subscribe-offer without sdp"));
             var version = e.Message.GetProperty("version").GetInt64();
-            var remote = RemoteTransport.FromSdp(offer);
             Learn(offer);
-            if (Offer is null)
+            // An offer whose every m-line is closed (all its tracks went away) carries no transport: nothing to
+            // start or restart, only an answer that closes the same lines.
+            if (offer.Media.Any(m => !m.IsRejected))
             {
-                Transport.Start(remote, _options.SendTo);
-            }
-            else if (RemoteTransport.FromSdp(Offer).Ice.Ufrag != remote.Ice.Ufrag)
-            {
-                // ICE restart: both sides take new credentials (RFC 8445 9); DTLS and SRTP carry on.
-                Transport.RestartIce(remote.Ice, IceCredentials.Generate());
+                var remote = RemoteTransport.FromSdp(offer);
+                if (!_started)
+                {
+                    Transport.Start(remote, _options.SendTo);
+                    _started = true;
+                    _remoteUfrag = remote.Ice.Ufrag;
+                }
+                else if (_remoteUfrag != remote.Ice.Ufrag)
+                {
+                    // ICE restart: both sides take new credentials (RFC 8445 9); DTLS and SRTP carry on.
+                    Transport.RestartIce(remote.Ice, IceCredentials.Generate());
+                    _remoteUfrag = remote.Ice.Ufrag;
+                }
             }
 
             var answer = ClientSdp.SubscribeAnswer(offer, Transport, Answer?.Origin);

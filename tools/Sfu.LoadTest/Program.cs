@@ -37,6 +37,8 @@ var rtts = clients.SelectMany(c => c.RoundTrips).Order().ToArray();
 var alive = clients.Count(c => c.Joined && c.Socket.State == WebSocketState.Open);
 double Percentile(double p) => rtts.Length == 0 ? double.NaN : rtts[Math.Min(rtts.Length - 1, (int)(p * rtts.Length))];
 Console.WriteLine($"sessions held at the end: {alive}");
+foreach (var group in clients.Where(c => c.Joined && c.Socket.State != WebSocketState.Open).GroupBy(c => $"{c.Socket.State} {c.Socket.CloseStatus} {c.LastError}"))
+    Console.WriteLine($"  not open: {group.Count()} x {group.Key}");
 Console.WriteLine($"pings: {rtts.Length}, failures: {clients.Sum(c => c.Failures)}");
 Console.WriteLine($"ping round trip ms: p50 {Percentile(0.50):F2}  p90 {Percentile(0.90):F2}  p99 {Percentile(0.99):F2}  max {(rtts.Length > 0 ? rtts[^1] : double.NaN):F2}");
 foreach (var client in clients) client.Socket.Abort();
@@ -90,8 +92,11 @@ sealed class LoadClient
         catch (Exception ex) when (ex is WebSocketException or IOException or InvalidOperationException)
         {
             Failures++;
+            LastError = ex.Message;
         }
     }
+
+    public string? LastError { get; private set; }
 
     /// <summary>Sends a request and reads until its response (events in between are skipped).</summary>
     private async Task<JsonElement> RequestAsync(string body, CancellationToken cancel)

@@ -22,7 +22,7 @@ public sealed class SignalingClient : IAsyncDisposable
     public const string SubProtocol = "sfu.v1";
 
     private readonly Uri _uri;
-    private readonly string? _localAddress;
+    private readonly Func<Socket> _createSocket;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _pending = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private readonly EventLog _events = new();
@@ -32,10 +32,10 @@ public sealed class SignalingClient : IAsyncDisposable
     private long _lastSeq;
     private Task? _pingLoop;
 
-    private SignalingClient(Uri uri, string? localAddress)
+    private SignalingClient(Uri uri, Func<Socket> createSocket)
     {
         _uri = uri;
-        _localAddress = localAddress;
+        _createSocket = createSocket;
     }
 
     /// <summary>Raised for each new event, in seq order, on the dispatch task.</summary>
@@ -64,9 +64,16 @@ public sealed class SignalingClient : IAsyncDisposable
 
     /// <param name="uri">The server's <c>ws://host:port/ws</c>.</param>
     /// <param name="localAddress">Local IP to bind the TCP connection to (127.0.0.2, an address in a namespace).</param>
-    public static async Task<SignalingClient> ConnectAsync(Uri uri, string? localAddress = null, CancellationToken cancellation = default)
+    public static Task<SignalingClient> ConnectAsync(Uri uri, string? localAddress = null, CancellationToken cancellation = default) =>
+        ConnectAsync(uri, () => NewTcpSocket(localAddress), cancellation);
+
+    /// <param name="uri">The server's <c>ws://host:port/ws</c>.</param>
+    /// <param name="createSocket">Makes each TCP socket, unconnected: the first one and each one <see cref="ResumeAsync"/>
+    /// opens. A socket belongs to the network namespace it was created in, so a test can put the client inside one.</param>
+    public static async Task<SignalingClient> ConnectAsync(Uri uri, Func<Socket> createSocket, CancellationToken cancellation = default)
     {
-        var client = new SignalingClient(uri, localAddress);
+        ArgumentNullException.ThrowIfNull(createSocket);
+        var client = new SignalingClient(uri, createSocket);
         await client.OpenSocketAsync(cancellation);
         _ = client.DispatchLoopAsync();
         return client;
@@ -180,12 +187,8 @@ public sealed class SignalingClient : IAsyncDisposable
         {
             ConnectCallback = async (context, token) =>
             {
-                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                if (_localAddress is not null)
-                {
-                    tcp.Bind(new IPEndPoint(IPAddress.Parse(_localAddress), 0));
-                }
-
+                var tcp = _createSocket();
+                tcp.NoDelay = true;
                 await tcp.ConnectAsync(context.DnsEndPoint, token);
                 return new NetworkStream(tcp, ownsSocket: true);
             },
@@ -195,6 +198,17 @@ public sealed class SignalingClient : IAsyncDisposable
         var closed = new TaskCompletionSource<WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
         Closed = closed.Task;
         _ = ReceiveLoopAsync(socket, closed);
+    }
+
+    private static Socket NewTcpSocket(string? localAddress)
+    {
+        var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        if (localAddress is not null)
+        {
+            tcp.Bind(new IPEndPoint(IPAddress.Parse(localAddress), 0));
+        }
+
+        return tcp;
     }
 
     private async Task SendTextAsync(string text)

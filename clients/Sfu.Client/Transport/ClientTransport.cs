@@ -57,7 +57,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     public ClientTransport(ClientTransportOptions? options = null)
     {
         _options = options ?? new ClientTransportOptions();
-        _socket = Bind(_options.LocalEndPoint);
+        _socket = Bind(_options.LocalEndPoint, _options.CreateSocket);
         _remote = new SocketAddress(_socket.AddressFamily);
         _ice = new IceAgent(IceCredentials.Generate());
         var frequency = TimeProvider.System.TimestampFrequency;
@@ -189,7 +189,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// </summary>
     public Task<IPEndPoint> RebindAsync(IPEndPoint? newLocalEndPoint = null)
     {
-        var fresh = Bind(newLocalEndPoint ?? new IPEndPoint(LocalEndPoint.Address, 0));
+        var fresh = Bind(newLocalEndPoint ?? new IPEndPoint(LocalEndPoint.Address, 0), _options.CreateSocket);
         var receiving = new CancellationTokenSource();
         var old = Interlocked.Exchange(ref _socket, fresh);
         var oldReceiving = Interlocked.Exchange(ref _receiving, receiving);
@@ -331,13 +331,11 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
     }
 
-    private static Socket Bind(IPEndPoint local)
+    private static Socket Bind(IPEndPoint local, Func<AddressFamily, Socket>? create)
     {
-        var socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
-        {
-            ReceiveBufferSize = 1 << 20,
-            SendBufferSize = 1 << 20,
-        };
+        var socket = create?.Invoke(local.AddressFamily) ?? new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.ReceiveBufferSize = 1 << 20;
+        socket.SendBufferSize = 1 << 20;
         socket.Bind(local);
         return socket;
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Sfu.Client.Transport;
 
@@ -6,6 +7,13 @@ public sealed class ClientTransportOptions
 {
     /// <summary>The local socket's address: 127.0.0.1, 127.0.0.2, an address inside a network namespace...</summary>
     public IPEndPoint LocalEndPoint { get; init; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>
+    /// Makes the transport's UDP socket, unbound (the transport binds it to <see cref="LocalEndPoint"/>), for the
+    /// first socket and every <see cref="ClientTransport.RebindAsync"/>. Null: a plain socket. A socket belongs to
+    /// the network namespace it was created in, so a test can put the client inside one by creating it there.
+    /// </summary>
+    public Func<AddressFamily, Socket>? CreateSocket { get; init; }
 
     /// <summary>Pace of checks until the first one succeeds (RFC 8445's Ta is 50 ms).</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);

@@ -1,0 +1,71 @@
+using System.Buffers.Binary;
+using Sfu.Tests.Infrastructure;
+using Sfu.Tests.Media.Rebinding;
+
+namespace Sfu.Tests.Media.Forwarding;
+
+/// <summary>RTCP feedback through the server: NACKs answered from the producer's cache as RTX, PLIs reach the publisher.</summary>
+[Category("Media")]
+[NonParallelizable]
+public sealed class FeedbackTests
+{
+    [Test]
+    public async Task PacketsLostOnTheWayToTheSubscriber_AreRetransmittedAsRtx_WhenItSendsNacks()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        await using var call = await RebindingCall.StartAsync(server, subscriberBehindRelay: true);
+        var video = call.Subscriber.Offer!.Media.First(m => m.Kind == "video" && !m.IsRejected);
+        var videoSsrc = video.Ssrcs[0].Ssrc;
+
+        // Lose every 40th video packet on the way to the subscriber, ten times, remembering which.
+        var dropped = new List<ushort>();
+        call.Relay!.ServerToClient.DropWhen = datagram =>
+        {
+            var bytes = datagram.Span;
+            if (bytes.Length < 12 || bytes[0] < 128 || bytes[1] is >= 192 and <= 223) return false;
+            if (BinaryPrimitives.ReadUInt32BigEndian(bytes[8..]) != videoSsrc) return false;
+            var sequence = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
+            lock (dropped)
+            {
+                if (dropped.Count >= 10 || sequence % 40 != 0) return false;
+                dropped.Add(sequence);
+                return true;
+            }
+        };
+        await call.UntilAsync(() => { lock (dropped) return dropped.Count == 10; }, "ten packets were lost");
+        var lostBefore = call.Subscriber.FindStream(videoSsrc)!.Lost;
+
+        ushort[] nacked;
+        lock (dropped) nacked = [.. dropped];
+        call.Subscriber.SendNack(videoSsrc, nacked);
+        await call.UntilAsync(() => call.Subscriber.FindStream(videoSsrc)!.Retransmissions >= 10, "every lost packet came back");
+
+        var stream = call.Subscriber.FindStream(videoSsrc)!;
+        var metrics = await MetricsSnapshot.ScrapeAsync(server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(lostBefore, Is.EqualTo(10), "the relay's losses showed as gaps");
+            Assert.That(stream.Lost, Is.Zero, "retransmissions filled every gap");
+            Assert.That(metrics["sfu_media_nacks_received_total"], Is.GreaterThanOrEqualTo(1));
+            Assert.That(metrics["sfu_media_retransmissions_total"], Is.EqualTo(10));
+            Assert.That(call.Publisher.NacksReceived, Is.Zero, "answered from the server's cache, not by the publisher");
+        });
+    }
+
+    [Test]
+    public async Task PliFromTheSubscriber_ReachesThePublisher_WhichSendsAKeyframe()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        await using var call = await RebindingCall.StartAsync(server, subscriberBehindRelay: false);
+        var videoSsrc = call.Subscriber.Offer!.Media.First(m => m.Kind == "video" && !m.IsRejected).Ssrcs[0].Ssrc;
+        await Task.Delay(1100); // past the once-a-second throttle of the first keyframe request
+        var plis = call.Publisher.PlisReceived;
+        var keyframes = call.Subscriber.FindStream(videoSsrc)!.Keyframes;
+
+        call.Subscriber.RequestKeyframe(videoSsrc);
+        await call.UntilAsync(() => call.Publisher.PlisReceived > plis, "the PLI reaches the publisher");
+        await call.UntilAsync(() => call.Subscriber.FindStream(videoSsrc)!.Keyframes > keyframes, "a fresh keyframe reaches the subscriber");
+
+        Assert.That(await call.MetricAsync("sfu_media_keyframe_requests_received_total"), Is.GreaterThanOrEqualTo(1));
+    }
+}

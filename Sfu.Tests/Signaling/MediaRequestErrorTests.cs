@@ -1,0 +1,85 @@
+using Sfu.Tests.Infrastructure;
+using Sfu.Tests.Media.Sdp;
+
+namespace Sfu.Tests.Signaling;
+
+/// <summary>The media requests' errors, provoked one by one against the real server.</summary>
+public sealed class MediaRequestErrorTests
+{
+    private SfuTestServer _server = null!;
+
+    [SetUp]
+    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
+
+    [TearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task UnpublishingATrackYouDoNotPublish_IsNotFound()
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "unpublish", trackId = "nobody:0" });
+        Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
+    }
+
+    [Test]
+    public async Task SubscribingToAnUnknownTrack_IsNotFound()
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "subscribe", trackIds = new[] { "ghost:1" } });
+        Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
+    }
+
+    [Test]
+    public async Task RestartIceBeforeThereIsASubscribeTransport_IsNotFound()
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "restart-ice", transport = "subscribe" });
+        Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
+    }
+
+    [TestCase("v=0\r\nnot sdp at all\r\n", TestName = "PublishWithMalformedSdp_IsBadRequest")]
+    [TestCase("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", TestName = "PublishWithoutMedia_IsBadRequest")]
+    public async Task PublishWithUnusableSdp_IsBadRequest(string sdp)
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "publish", sdp });
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.ErrorCode(), Is.EqualTo("bad_request"));
+            Assert.That(response.GetProperty("error").Str("message"), Does.StartWith("sdp:"));
+        });
+    }
+
+    [Test]
+    public async Task SubscribeAnswerWithoutAPendingOffer_IsBadRequest()
+    {
+        var (client, _) = await _server.JoinAsync("r");
+        await using var _ = client;
+        var response = await client.RequestAsync(new { type = "subscribe-answer", sdp = SdpFixtures.Load(SdpFixtures.ChromeSubscribeAnswer), version = 3 });
+        Assert.That(response.ErrorCode(), Is.EqualTo("bad_request"));
+    }
+
+    [Test]
+    public async Task PublishWithATokenThatForbidsIt_IsForbidden()
+    {
+        const string secret = "a-secret-that-is-long-enough-for-hs256-signing!";
+        await using var server = await SfuTestServer.StartAsync(null, $"Sfu:Auth:TokenSecret={secret}");
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["room"] = "r", ["sub"] = "viewer", ["publish"] = false },
+            Expires = DateTime.UtcNow.AddMinutes(5),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(secret)),
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
+        await using var client = await server.ConnectAsync();
+        Assert.That((await client.RequestAsync(new { type = "join", room = "r", token })).Ok(), Is.True);
+        var response = await client.RequestAsync(new { type = "publish", sdp = SdpFixtures.Load(SdpFixtures.ChromeSendOnly) });
+        Assert.That(response.ErrorCode(), Is.EqualTo("forbidden"));
+    }
+}
