@@ -21,6 +21,8 @@ internal sealed partial class WebSocketGateway(
 {
     public const string SubProtocol = "sfu.v1";
 
+    private const int SmallBufferBytes = 4096;
+
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _open = new();
     private long _nextId;
 
@@ -88,7 +90,10 @@ internal sealed partial class WebSocketGateway(
     private async Task<int?> ReadMessagesAsync(WebSocket socket, SignalingConnection protocol)
     {
         var limit = options.Value.MaxMessageBytes;
-        var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
+        // Most messages are small: start each socket with a small pooled buffer and grow it only for the message
+        // that needs more. A 64 KiB buffer per socket for its whole life would put thousands of large-object-heap
+        // arrays under the GC and stall every session when it collects them.
+        var buffer = ArrayPool<byte>.Shared.Rent(SmallBufferBytes);
         try
         {
             while (true)
@@ -98,8 +103,15 @@ internal sealed partial class WebSocketGateway(
                 ValueWebSocketReceiveResult result;
                 do
                 {
-                    // Past the limit, keep reading into the spare end of the buffer only to find the message's end.
-                    var target = oversized ? buffer.AsMemory(limit) : buffer.AsMemory(length, limit + 1 - length);
+                    if (!oversized && length == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 4, limit + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    // Past the limit, keep reading into the buffer's spare room only to find the message's end.
+                    var target = oversized ? buffer.AsMemory() : buffer.AsMemory(length, Math.Min(buffer.Length, limit + 1) - length);
                     result = await socket.ReceiveAsync(target, CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close) return (int?)socket.CloseStatus;
                     if (!oversized)
@@ -112,6 +124,12 @@ internal sealed partial class WebSocketGateway(
                 if (oversized) protocol.OnOversizedMessage();
                 else if (result.MessageType == WebSocketMessageType.Binary) protocol.OnBinaryMessage();
                 else await protocol.OnTextMessageAsync(buffer.AsMemory(0, length));
+
+                if (buffer.Length > SmallBufferBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(SmallBufferBytes);
+                }
             }
         }
         finally

@@ -4,18 +4,24 @@ namespace Sfu.Signaling.Sessions;
 /// The messages a session sent that the client has not acknowledged yet, by <c>seq</c>, so that a client
 /// that reconnects gets exactly what it missed. Bounded: when full, the oldest message is forgotten and a
 /// resume that needs it fails (the client then joins again) instead of silently skipping it.
+/// The ring starts small and grows to its capacity only for a client that stays away while messages pile up:
+/// thousands of idle sessions must not each hold (and make the GC scan) a full-size array.
 /// Not thread-safe; the owning session serialises access.
 /// </summary>
 internal sealed class ReplayLog
 {
-    private readonly (long Seq, byte[] Message)[] _ring;
+    private const int InitialSize = 16;
+
+    private readonly int _capacity;
+    private (long Seq, byte[] Message)[] _ring;
     private int _start;
     private int _count;
 
     public ReplayLog(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new (long, byte[])[capacity];
+        _capacity = capacity;
+        _ring = new (long, byte[])[Math.Min(capacity, InitialSize)];
     }
 
     public int Count => _count;
@@ -25,6 +31,7 @@ internal sealed class ReplayLog
 
     public void Append(long seq, byte[] message)
     {
+        if (_count == _ring.Length && _ring.Length < _capacity) Grow();
         if (_count == _ring.Length)
         {
             ForgottenUpTo = _ring[_start].Seq;
@@ -34,6 +41,14 @@ internal sealed class ReplayLog
         }
         _ring[(_start + _count) % _ring.Length] = (seq, message);
         _count++;
+    }
+
+    private void Grow()
+    {
+        var larger = new (long, byte[])[Math.Min(_capacity, _ring.Length * 2)];
+        for (var i = 0; i < _count; i++) larger[i] = _ring[(_start + i) % _ring.Length];
+        _ring = larger;
+        _start = 0;
     }
 
     /// <summary>Drops messages the client says it has (<c>seq &lt;= lastSeq</c>).</summary>

@@ -1,5 +1,7 @@
-// Signaling load generator: opens N WebSocket sessions against a running server, joins them into rooms,
-// then has each ping on the protocol's interval, and prints sessions held, join rate and ping round trips.
+// Signaling load generator: opens N WebSocket sessions against a running server, joins them into rooms, and has
+// each ping on the protocol's interval from the moment it joined (as real clients do, so nobody looks silent).
+// Once every session has joined and a warm-up has passed, it records ping round trips for the measured period,
+// then prints sessions held, join rate and round-trip percentiles.
 // Usage: dotnet run -c Release --project tools/Sfu.LoadTest -- [url] [sessions] [peersPerRoom] [seconds] [pingMs]
 using System.Diagnostics;
 using System.Net.WebSockets;
@@ -13,8 +15,11 @@ var seconds = int.Parse(args.ElementAtOrDefault(3) ?? "30");
 var pingMs = int.Parse(args.ElementAtOrDefault(4) ?? "1000");
 const int ConnectConcurrency = 64;
 
-ThreadPool.SetMinThreads(256, 256);
+var warmUp = TimeSpan.FromSeconds(3);
+
 var clients = new LoadClient[sessions];
+var pingers = new List<Task>();
+using var stop = new CancellationTokenSource();
 var joinWatch = Stopwatch.StartNew();
 using (var gate = new SemaphoreSlim(ConnectConcurrency))
 {
@@ -23,14 +28,19 @@ using (var gate = new SemaphoreSlim(ConnectConcurrency))
         await gate.WaitAsync();
         try { clients[i] = await LoadClient.JoinAsync(url, $"load-{i / peersPerRoom}"); }
         finally { gate.Release(); }
+        if (clients[i].Joined)
+        {
+            lock (pingers) pingers.Add(clients[i].PingLoopAsync(pingMs, stop.Token));
+        }
     }));
 }
 joinWatch.Stop();
 var joined = clients.Count(c => c.Joined);
 Console.WriteLine($"joined {joined}/{sessions} sessions in {joinWatch.Elapsed.TotalSeconds:F1} s ({joined / joinWatch.Elapsed.TotalSeconds:F0} joins/s)");
 
-using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-var pingers = clients.Where(c => c.Joined).Select(c => c.PingLoopAsync(pingMs, stop.Token)).ToArray();
+await Task.Delay(warmUp);
+foreach (var client in clients) client.Measuring = true;
+stop.CancelAfter(TimeSpan.FromSeconds(seconds));
 await Task.WhenAll(pingers);
 
 var rtts = clients.SelectMany(c => c.RoundTrips).Order().ToArray();
@@ -45,13 +55,16 @@ foreach (var client in clients) client.Socket.Abort();
 
 sealed class LoadClient
 {
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly byte[] _buffer = new byte[16 * 1024]; // under the large-object heap threshold
     private long _nextId;
 
     private LoadClient(ClientWebSocket socket) => Socket = socket;
 
     public ClientWebSocket Socket { get; }
     public bool Joined { get; private set; }
+
+    /// <summary>Round trips are recorded only while set (after every session joined and the warm-up).</summary>
+    public volatile bool Measuring;
     public List<double> RoundTrips { get; } = [];
     public int Failures { get; private set; }
 
@@ -84,7 +97,7 @@ sealed class LoadClient
             {
                 var watch = Stopwatch.StartNew();
                 await RequestAsync("{\"type\":\"ping\"}", stop);
-                RoundTrips.Add(watch.Elapsed.TotalMilliseconds);
+                if (Measuring) RoundTrips.Add(watch.Elapsed.TotalMilliseconds);
                 await Task.Delay(intervalMs, stop);
             }
         }
