@@ -12,26 +12,18 @@ namespace Sfu.Tests.Client;
 /// media port) on loopback: what one sends, the other receives, rewritten as the subscribe offer said.
 /// </summary>
 [NonParallelizable]
-public sealed class ClientServerIntegrationTests
+public sealed class ClientServerIntegrationTests : ServerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
-
-    private SfuTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
 
     [Test]
     public async Task SubscriberReceivesThePublishersAudioAndVideo_Continuous_AsNegotiated()
     {
-        await using var subscriberSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var subscriberSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         using var subscriber = new Subscriber(subscriberSignaling);
         await subscriberSignaling.JoinAsync("media-room", "sub");
 
-        await using var publisherSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var publisherSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         await publisherSignaling.JoinAsync("media-room", "pub");
         using var publisher = new Publisher();
         await publisher.PublishAsync(publisherSignaling);
@@ -68,10 +60,10 @@ public sealed class ClientServerIntegrationTests
     [Test]
     public async Task PublisherRebindsItsSocket_TheServerFollows_AndTheSubscriberKeepsReceiving()
     {
-        await using var subscriberSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var subscriberSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         using var subscriber = new Subscriber(subscriberSignaling);
         await subscriberSignaling.JoinAsync("rebind-room", "sub");
-        await using var publisherSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var publisherSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         await publisherSignaling.JoinAsync("rebind-room", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -97,7 +89,7 @@ public sealed class ClientServerIntegrationTests
     [Test]
     public async Task NatRebindingInFrontOfTheSubscriber_MediaFollowsTheNextCheck()
     {
-        await using var subscriberSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var subscriberSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         await using var relay = new UdpRelay(await MediaEndPointAsync());
         using var subscriber = new Subscriber(subscriberSignaling, new SubscriberOptions
         {
@@ -105,7 +97,7 @@ public sealed class ClientServerIntegrationTests
             Transport = new ClientTransportOptions { ConsentInterval = TimeSpan.FromMilliseconds(200) },
         });
         await subscriberSignaling.JoinAsync("nat-room", "sub");
-        await using var publisherSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var publisherSignaling = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         await publisherSignaling.JoinAsync("nat-room", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -132,7 +124,7 @@ public sealed class ClientServerIntegrationTests
     /// <summary>The server's media address, read from a throwaway publish answer's candidate.</summary>
     private async Task<System.Net.IPEndPoint> MediaEndPointAsync()
     {
-        await using var probe = await SignalingClient.ConnectAsync(_server.WebSocketUri);
+        await using var probe = await SignalingClient.ConnectAsync(Server.WebSocketUri);
         await probe.JoinAsync("probe-room", "probe");
         using var transport = new ClientTransport();
         var offer = Sfu.Client.Negotiation.ClientSdp.PublishOffer(transport, new Sfu.Client.Negotiation.PublishStreams(1, null, null, "c", "s", "a", "v"));

@@ -5,20 +5,12 @@ using Sfu.Tests.Infrastructure;
 namespace Sfu.Tests.Signaling;
 
 /// <summary>The v1 envelope, join and the basic requests, against the real server over real WebSockets.</summary>
-public sealed class JoinAndEnvelopeTests
+public sealed class JoinAndEnvelopeTests : ServerTest
 {
-    private SfuTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task Join_ReturnsSessionResumeTokenTimingAndSeqOne()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         var join = await client.RequestAsync(new { type = "join", room = "r1", name = "alice" });
 
         Assert.Multiple(() =>
@@ -42,8 +34,8 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task SecondJoin_ListsFirstPeer_AndFirstPeerGetsPeerJoined()
     {
-        var (alice, aliceJoin) = await _server.JoinAsync("r1", "alice");
-        var (bob, bobJoin) = await _server.JoinAsync("r1", "bob");
+        var (alice, aliceJoin) = await Server.JoinAsync("r1", "alice");
+        var (bob, bobJoin) = await Server.JoinAsync("r1", "bob");
         await using var _ = alice;
         await using var __ = bob;
 
@@ -63,10 +55,10 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task Seq_IsSharedByResponsesAndEvents_AndIncreasesByOne()
     {
-        var (alice, _) = await _server.JoinAsync("r1");
+        var (alice, _) = await Server.JoinAsync("r1");
         await using var __ = alice;
         await alice.RequestAsync(new { type = "ping" });
-        var (bob, _) = await _server.JoinAsync("r1");
+        var (bob, _) = await Server.JoinAsync("r1");
         await using var ___ = bob;
         await alice.NextEventAsync("peer-joined");
         await alice.RequestAsync(new { type = "ping" });
@@ -78,7 +70,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task RequestBeforeJoin_IsNotJoined_WithoutSeq()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         var response = await client.RequestAsync(new { type = "ping" });
         Assert.Multiple(() =>
         {
@@ -90,7 +82,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task JoinTwice_IsAlreadyJoined()
     {
-        var (client, _) = await _server.JoinAsync("r1");
+        var (client, _) = await Server.JoinAsync("r1");
         await using var _ = client;
         var again = await client.RequestAsync(new { type = "join", room = "r2" });
         Assert.That(again.ErrorCode(), Is.EqualTo("already_joined"));
@@ -99,7 +91,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task UnknownType_IsUnknownType_AndSessionContinues()
     {
-        var (client, _) = await _server.JoinAsync("r1");
+        var (client, _) = await Server.JoinAsync("r1");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "teleport" });
         var ping = await client.RequestAsync(new { type = "ping" });
@@ -117,7 +109,7 @@ public sealed class JoinAndEnvelopeTests
     [TestCase("{\"id\":{},\"type\":\"ping\"}", TestName = "MalformedJson_IsBadRequestWithNullId(object id)")]
     public async Task MalformedMessage_IsBadRequestWithNullId(string text)
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.SendTextAsync(text);
         var response = await client.NextAsync();
         Assert.Multiple(() =>
@@ -130,7 +122,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task MissingField_IsBadRequestNamingTheField()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         var response = await client.RequestAsync(new { type = "join" });
         Assert.Multiple(() =>
         {
@@ -142,7 +134,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task BinaryFrame_IsBadRequest_AndSocketStaysUsable()
     {
-        var (client, _) = await _server.JoinAsync("r1");
+        var (client, _) = await Server.JoinAsync("r1");
         await using var _ = client;
         await client.SendBytesAsync([1, 2, 3], WebSocketMessageType.Binary);
         var error = await client.NextAsync();
@@ -157,7 +149,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task OversizedMessage_IsTooLarge_AndSocketStaysUsable()
     {
-        var (client, _) = await _server.JoinAsync("r1");
+        var (client, _) = await Server.JoinAsync("r1");
         await using var _ = client;
         var huge = "{\"id\":1,\"type\":\"ping\",\"pad\":\"" + new string('x', 70 * 1024) + "\"}";
         await client.SendTextAsync(huge);
@@ -173,7 +165,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task MessageJustUnderLimit_IsAccepted()
     {
-        var (client, _) = await _server.JoinAsync("r1");
+        var (client, _) = await Server.JoinAsync("r1");
         await using var _ = client;
         var text = "{\"id\":77,\"type\":\"ping\",\"pad\":\"";
         text += new string('x', 64 * 1024 - text.Length - 2) + "\"}";
@@ -186,8 +178,8 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task RepeatedRequestId_GetsStoredResponseWithOriginalSeq_AndIsNotExecutedAgain()
     {
-        var (alice, _) = await _server.JoinAsync("r1");
-        var (bob, _) = await _server.JoinAsync("r1");
+        var (alice, _) = await Server.JoinAsync("r1");
+        var (bob, _) = await Server.JoinAsync("r1");
         await using var _ = alice;
         await using var __ = bob;
         await bob.SendTextAsync("{\"id\":\"x-1\",\"type\":\"leave\"}");
@@ -202,7 +194,7 @@ public sealed class JoinAndEnvelopeTests
         });
 
         // Same id again on a live session: the stored response comes back, the request does not run twice.
-        var (carol, _) = await _server.JoinAsync("r1");
+        var (carol, _) = await Server.JoinAsync("r1");
         await using var ___ = carol;
         await carol.SendTextAsync("{\"id\":5,\"type\":\"ping\"}");
         var ping1 = await carol.NextAsync();
@@ -219,8 +211,8 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task Leave_AnswersThenClosesWith1000_AndOthersSeePeerLeft()
     {
-        var (alice, _) = await _server.JoinAsync("r1");
-        var (bob, bobJoin) = await _server.JoinAsync("r1");
+        var (alice, _) = await Server.JoinAsync("r1");
+        var (bob, bobJoin) = await Server.JoinAsync("r1");
         await using var _ = alice;
         await using var __ = bob;
         var response = await bob.RequestAsync(new { type = "leave" });
@@ -237,8 +229,8 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task ClientCloseWith1000_CountsAsLeave()
     {
-        var (alice, _) = await _server.JoinAsync("r1");
-        var (bob, _) = await _server.JoinAsync("r1");
+        var (alice, _) = await Server.JoinAsync("r1");
+        var (bob, _) = await Server.JoinAsync("r1");
         await using var _ = alice;
         await using var __ = bob;
         await bob.CloseAsync();
@@ -249,7 +241,7 @@ public sealed class JoinAndEnvelopeTests
     [Test]
     public async Task HttpRequestToWs_IsRejectedWith400()
     {
-        using var http = new HttpClient { BaseAddress = _server.HttpBase };
+        using var http = new HttpClient { BaseAddress = Server.HttpBase };
         var response = await http.GetAsync("/ws");
         Assert.That((int)response.StatusCode, Is.EqualTo(400));
     }

@@ -4,20 +4,12 @@ using Sfu.Tests.Media.Sdp;
 namespace Sfu.Tests.Signaling;
 
 /// <summary>The media requests' errors, provoked one by one against the real server.</summary>
-public sealed class MediaRequestErrorTests
+public sealed class MediaRequestErrorTests : ServerTest
 {
-    private SfuTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task UnpublishingATrackYouDoNotPublish_IsNotFound()
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "unpublish", trackId = "nobody:0" });
         Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
@@ -26,7 +18,7 @@ public sealed class MediaRequestErrorTests
     [Test]
     public async Task SubscribingToAnUnknownTrack_IsNotFound()
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "subscribe", trackIds = new[] { "ghost:1" } });
         Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
@@ -35,7 +27,7 @@ public sealed class MediaRequestErrorTests
     [Test]
     public async Task RestartIceBeforeThereIsASubscribeTransport_IsNotFound()
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "restart-ice", transport = "subscribe" });
         Assert.That(response.ErrorCode(), Is.EqualTo("not_found"));
@@ -45,7 +37,7 @@ public sealed class MediaRequestErrorTests
     [TestCase("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", TestName = "PublishWithoutMedia_IsBadRequest")]
     public async Task PublishWithUnusableSdp_IsBadRequest(string sdp)
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "publish", sdp });
         Assert.Multiple(() =>
@@ -58,7 +50,7 @@ public sealed class MediaRequestErrorTests
     [Test]
     public async Task SubscribeAnswerWithoutAPendingOffer_IsBadRequest()
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "subscribe-answer", sdp = SdpFixtures.Load(SdpFixtures.ChromeSubscribeAnswer), version = 3 });
         Assert.That(response.ErrorCode(), Is.EqualTo("bad_request"));

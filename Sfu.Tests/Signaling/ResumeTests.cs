@@ -8,27 +8,19 @@ namespace Sfu.Tests.Signaling;
 /// Sessions outlive sockets. The first test is the seed scenario: the Janus bug where, after a reconnect,
 /// responses went to the new socket and events to the dead old one.
 /// </summary>
-public sealed class ResumeTests
+public sealed class ResumeTests : ServerTest
 {
-    private SfuTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task Resume_FromAnotherEndpoint_ReplaysExactlyTheMissedMessagesInOrder_AndOldSocketGetsNothingMore()
     {
-        await using var socketA = await _server.ConnectAsync("127.0.0.1");
+        await using var socketA = await Server.ConnectAsync("127.0.0.1");
         var join = await socketA.RequestAsync(new { type = "join", room = "seed", name = "phone", autoSubscribe = false });
         var lastSeqSeenByPhone = join.Seq()!.Value;
 
         // The phone's network goes away: socket A stays open (no close frame) but the phone hears nothing more.
         // Meanwhile the room changes: two peers join and one leaves.
-        var (bob, _) = await _server.JoinAsync("seed", "bob");
-        var (carol, carolJoin) = await _server.JoinAsync("seed", "carol");
+        var (bob, _) = await Server.JoinAsync("seed", "bob");
+        var (carol, carolJoin) = await Server.JoinAsync("seed", "carol");
         await using var __ = bob;
         await carol.RequestAsync(new { type = "leave" });
         await carol.Closed;
@@ -37,7 +29,7 @@ public sealed class ResumeTests
         var sentToAOnResume = socketA.History.Count;
 
         // The phone comes back on socket B, from another local address, and resumes with what it last saw.
-        await using var socketB = await _server.ConnectAsync(localAddress: "127.0.0.2");
+        await using var socketB = await Server.ConnectAsync(localAddress: "127.0.0.2");
         var resume = await socketB.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = lastSeqSeenByPhone,
@@ -66,7 +58,7 @@ public sealed class ResumeTests
         var trackId = videoPublished.GetProperty("track").Str("trackId");
         var subscribed = await socketB.RequestAsync(new { type = "subscribe", trackIds = new[] { trackId } });
         var offer = await socketB.NextEventAsync("subscribe-offer");
-        var (dave, _) = await _server.JoinAsync("seed", "dave");
+        var (dave, _) = await Server.JoinAsync("seed", "dave");
         await using var ___ = dave;
         var daveJoined = await socketB.NextEventAsync("peer-joined");
 
@@ -85,15 +77,15 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_AfterSocketDropped_GetsEventsThatHappenedWhileAway()
     {
-        var (observer, _) = await _server.JoinAsync("r");
-        var (phone, join) = await _server.JoinAsync("r");
+        var (observer, _) = await Server.JoinAsync("r");
+        var (phone, join) = await Server.JoinAsync("r");
         await using var _ = observer;
         phone.Abort();
 
-        var (other, _) = await _server.JoinAsync("r");
+        var (other, _) = await Server.JoinAsync("r");
         await using var __ = other;
 
-        await using var back = await _server.ConnectAsync();
+        await using var back = await Server.ConnectAsync();
         var resume = await back.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
@@ -110,13 +102,13 @@ public sealed class ResumeTests
     [Test]
     public async Task RepeatedRequestAfterResume_GetsItsOriginalResponse()
     {
-        var (phone, join) = await _server.JoinAsync("r");
+        var (phone, join) = await Server.JoinAsync("r");
         await phone.SendTextAsync("{\"id\":\"p-1\",\"type\":\"ping\"}");
         var original = await phone.NextAsync();
         phone.Abort();
 
         // The client does not know whether "p-1" arrived, so it repeats it after resuming.
-        await using var back = await _server.ConnectAsync();
+        await using var back = await Server.ConnectAsync();
         await back.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 2,
@@ -129,9 +121,9 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_WithWrongToken_IsBadResumeToken_Closes4003_AndSessionIsUntouched()
     {
-        var (phone, join) = await _server.JoinAsync("r");
+        var (phone, join) = await Server.JoinAsync("r");
         await using var _ = phone;
-        await using var attacker = await _server.ConnectAsync();
+        await using var attacker = await Server.ConnectAsync();
         var response = await attacker.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lastSeq = 0,
@@ -148,7 +140,7 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_OfUnknownSession_IsSessionExpired_Closes4004()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         var response = await client.RequestAsync(new { type = "resume", sessionId = "nope", resumeToken = "nope", lastSeq = 0 });
         Assert.Multiple(async () =>
         {
@@ -161,9 +153,9 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_WithLastSeqBeyondTheStream_IsBadRequest()
     {
-        var (phone, join) = await _server.JoinAsync("r");
+        var (phone, join) = await Server.JoinAsync("r");
         await using var _ = phone;
-        await using var back = await _server.ConnectAsync();
+        await using var back = await Server.ConnectAsync();
         var response = await back.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 99,
@@ -174,20 +166,20 @@ public sealed class ResumeTests
     [Test]
     public async Task Resume_WhenReplayLogOverflowed_IsSessionExpired_AndPeerIsRemoved()
     {
-        await _server.DisposeAsync();
-        _server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:ReplayLogCapacity=2");
-        var (observer, _) = await _server.JoinAsync("r");
-        var (phone, join) = await _server.JoinAsync("r");
+        await Server.DisposeAsync();
+        Server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:ReplayLogCapacity=2");
+        var (observer, _) = await Server.JoinAsync("r");
+        var (phone, join) = await Server.JoinAsync("r");
         await using var _ = observer;
         phone.Abort();
         for (var i = 0; i < 3; i++)
         {
-            var (c, _) = await _server.JoinAsync("r");
+            var (c, _) = await Server.JoinAsync("r");
             await c.RequestAsync(new { type = "leave" });
             await c.DisposeAsync();
         }
 
-        await using var back = await _server.ConnectAsync();
+        await using var back = await Server.ConnectAsync();
         var response = await back.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
@@ -203,7 +195,7 @@ public sealed class ResumeTests
     [Test]
     public async Task SimulateDropSignal_IsForbiddenByDefault()
     {
-        var (client, _) = await _server.JoinAsync("r");
+        var (client, _) = await Server.JoinAsync("r");
         await using var _ = client;
         var response = await client.RequestAsync(new { type = "simulate", scenario = "drop-signal" });
         Assert.That(response.ErrorCode(), Is.EqualTo("forbidden"));
@@ -212,13 +204,13 @@ public sealed class ResumeTests
     [Test]
     public async Task SimulateDropSignal_WhenEnabled_DropsTheSocketWithoutCloseFrame_AndResumeRecovers()
     {
-        await _server.DisposeAsync();
-        _server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:AllowSimulate=true");
-        var (client, join) = await _server.JoinAsync("r");
+        await Server.DisposeAsync();
+        Server = await SfuTestServer.StartAsync(null, "Sfu:Signaling:AllowSimulate=true");
+        var (client, join) = await Server.JoinAsync("r");
         await client.SendTextAsync("{\"id\":9,\"type\":\"simulate\",\"scenario\":\"drop-signal\"}");
         Assert.That(await client.Closed, Is.Null, "no close frame: the connection just broke");
 
-        await using var back = await _server.ConnectAsync();
+        await using var back = await Server.ConnectAsync();
         var resume = await back.RequestAsync(new
         {
             type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,

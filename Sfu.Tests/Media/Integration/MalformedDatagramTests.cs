@@ -12,20 +12,12 @@ namespace Sfu.Tests.Media.Integration;
 /// Bad datagrams of every kind thrown at a live transport on the real server's UDP port: each is dropped and
 /// counted by reason, nothing crashes, and the transport still answers a correct ICE check afterwards.
 /// </summary>
-public sealed class MalformedDatagramTests
+public sealed class MalformedDatagramTests : ServerTest
 {
-    private SfuTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await SfuTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task GarbageAndForgedDatagrams_AreDroppedAndCounted_AndTheTransportStillAnswersChecks()
     {
-        var (publisher, _) = await _server.JoinAsync("r");
+        var (publisher, _) = await Server.JoinAsync("r");
         await using var _ = publisher;
         var response = await publisher.RequestAsync(new { type = "publish", sdp = SdpFixtures.Load(SdpFixtures.ChromeSendOnly) });
         Assert.That(response.Ok(), Is.True, response.ToString());
@@ -101,7 +93,7 @@ public sealed class MalformedDatagramTests
 
     private async Task<Dictionary<string, double>> ReadDropsAsync()
     {
-        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        var metrics = await MetricsSnapshot.ScrapeAsync(Server);
         return new[] { "auth-failure", "unknown-source", "malformed", "not-connected", "srtp-failure" }
             .ToDictionary(reason => reason, reason => metrics[$"sfu_media_dropped_total{{reason=\"{reason}\"}}"]);
     }
