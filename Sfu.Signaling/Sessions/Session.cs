@@ -79,7 +79,9 @@ public sealed class Session : IPeerOutbox
                 case ResponseCache.Lookup.New:
                     return true;
                 case ResponseCache.Lookup.Answered:
-                    _connection?.TrySend(stored!);
+                    // Re-sent as it was, original seq and all; an acknowledged one the client already has.
+                    if (stored is null) return false;
+                    _connection?.TrySend(stored);
                     _metrics.MessageSent("response");
                     return false;
                 default:
@@ -103,7 +105,12 @@ public sealed class Session : IPeerOutbox
     /// <summary>The client has every message up to <paramref name="lastSeq"/>; they need not be kept for replay.</summary>
     public void Acknowledge(long lastSeq)
     {
-        lock (_gate) _replayLog.AcknowledgeUpTo(Math.Min(lastSeq, _seq));
+        lock (_gate)
+        {
+            var acknowledged = Math.Min(lastSeq, _seq);
+            _replayLog.AcknowledgeUpTo(acknowledged);
+            _responses.Acknowledge(acknowledged);
+        }
     }
 
     /// <summary>
@@ -127,6 +134,7 @@ public sealed class Session : IPeerOutbox
             connection.TrySend(buildResponse(replayed));
             foreach (var message in missed) connection.TrySend(message);
             _replayLog.AcknowledgeUpTo(lastSeq);
+            _responses.Acknowledge(lastSeq);
         }
         if (previous is not null && !ReferenceEquals(previous, connection)) previous.Supersede();
         _metrics.Replayed(replayed);
@@ -165,7 +173,7 @@ public sealed class Session : IPeerOutbox
             var seq = ++_seq;
             var message = build(seq);
             _replayLog.Append(seq, message);
-            if (answering.IsPresent) _responses.Complete(answering, message);
+            if (answering.IsPresent) _responses.Complete(answering, seq, message);
             _connection?.TrySend(message);
         }
         _metrics.MessageSent(kind);

@@ -100,22 +100,29 @@ public sealed class ResumeTests : ServerTest
     }
 
     [Test]
-    public async Task RepeatedRequestAfterResume_GetsItsOriginalResponse()
+    public async Task RepeatedRequestAfterResume_GetsItsOriginalResponse_NotASecondExecution()
     {
         var (phone, join) = await Server.JoinAsync("r");
         await phone.SendTextAsync("{\"id\":\"p-1\",\"type\":\"ping\"}");
         var original = await phone.NextAsync();
         phone.Abort();
 
-        // The client does not know whether "p-1" arrived, so it repeats it after resuming.
+        // The client never saw p-1's answer (it resumes from seq 1), so it repeats the request after resuming.
         await using var back = await Server.ConnectAsync();
         await back.RequestAsync(new
         {
-            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 2,
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken = join.Str("resumeToken"), lastSeq = 1,
         });
+        var replayed = await back.NextAsync();
         await back.SendTextAsync("{\"id\":\"p-1\",\"type\":\"ping\"}");
         var repeated = await back.NextAsync();
-        Assert.That(repeated.GetRawText(), Is.EqualTo(original.GetRawText()));
+        var next = await back.RequestAsync(new { type = "ping" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(replayed.GetRawText(), Is.EqualTo(original.GetRawText()), "the missed answer is replayed");
+            Assert.That(repeated.GetRawText(), Is.EqualTo(original.GetRawText()), "the repeat gets the stored answer, same seq");
+            Assert.That(next.Seq(), Is.EqualTo(original.Seq() + 1), "nothing was executed twice");
+        });
     }
 
     [Test]

@@ -57,6 +57,7 @@ sealed class LoadClient
 {
     private readonly byte[] _buffer = new byte[16 * 1024]; // under the large-object heap threshold
     private long _nextId;
+    private long _lastSeq;
 
     private LoadClient(ClientWebSocket socket) => Socket = socket;
 
@@ -96,7 +97,8 @@ sealed class LoadClient
             while (!stop.IsCancellationRequested)
             {
                 var watch = Stopwatch.StartNew();
-                await RequestAsync("{\"type\":\"ping\"}", stop);
+                // Like a real client, the ping says what it has received, so the server can let go of it.
+                await RequestAsync($"{{\"type\":\"ping\",\"lastSeq\":{_lastSeq}}}", stop);
                 if (Measuring) RoundTrips.Add(watch.Elapsed.TotalMilliseconds);
                 await Task.Delay(intervalMs, stop);
             }
@@ -128,6 +130,7 @@ sealed class LoadClient
                 length += result.Count;
             } while (!result.EndOfMessage);
             var message = JsonDocument.Parse(_buffer.AsMemory(0, length)).RootElement;
+            if (message.TryGetProperty("seq", out var seq)) _lastSeq = Math.Max(_lastSeq, seq.GetInt64());
             if (message.GetProperty("type").GetString() == "response" && message.GetProperty("id").GetInt64() == id) return message.Clone();
         }
     }
