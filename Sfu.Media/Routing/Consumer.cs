@@ -34,6 +34,7 @@ public sealed class Consumer : IDisposable
     private readonly ushort[] _sourceSequence = new ushort[HistorySize];
     private readonly uint[] _sentTimestamp = new uint[HistorySize];
     private readonly bool[] _sentValid = new bool[HistorySize];
+    private readonly long[] _sentAt = new long[HistorySize];
     private readonly long _reportInterval;
     private bool _waitingForKeyframe;
     private ushort _rtxSequence;
@@ -83,6 +84,7 @@ public sealed class Consumer : IDisposable
         _sourceSequence[slot] = source.SequenceNumber;
         _sentTimestamp[slot] = timestamp;
         _sentValid[slot] = true;
+        _sentAt[slot] = now;
 
         var buffer = _owner.Worker.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
@@ -114,6 +116,28 @@ public sealed class Consumer : IDisposable
                 : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
             if (length > 0 && _owner.Transport.SendRtp(buffer, length)) _owner.Worker.Metrics.Retransmitted();
         }
+    }
+
+    /// <summary>
+    /// Media moved to a new client address: what was sent since <paramref name="since"/> most likely went to the old,
+    /// dead one, so send it again (at most <paramref name="max"/> packets, oldest first) to the new address at once.
+    /// The client fills its gaps instead of waiting for NACKs, and its new path carries media in the same loop
+    /// turn as the check that moved it. Only what the producer still caches can be re-sent (video).
+    /// </summary>
+    internal void ResendSince(long since, int max)
+    {
+        if (_packetsSent == 0) return;
+        Span<ushort> recent = stackalloc ushort[Math.Min(max, HistorySize)];
+        var count = 0;
+        var sequence = _rewriter.LastSequenceNumber;
+        while (count < recent.Length)
+        {
+            var slot = sequence % HistorySize;
+            if (!_sentValid[slot] || _sentSequence[slot] != sequence || _sentAt[slot] < since) break;
+            recent[count++] = sequence--;
+        }
+        recent[..count].Reverse();
+        Retransmit(recent[..count]);
     }
 
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>

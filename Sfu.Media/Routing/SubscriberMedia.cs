@@ -17,6 +17,11 @@ public sealed class SubscriberMedia : ITransportListener, IDisposable
     private readonly Dictionary<uint, Consumer> _bySsrc = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
 
+    // What a consumer sends again to a new client address: the last few hundred milliseconds, about one or two
+    // frames' worth of packets, which most likely went to the address the client just left.
+    private static readonly TimeSpan RecentWindow = TimeSpan.FromMilliseconds(300);
+    private const int MaxResentPerTrack = 64;
+
     public SubscriberMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
         Worker = worker;
@@ -92,9 +97,12 @@ public sealed class SubscriberMedia : ITransportListener, IDisposable
 
     void ITransportListener.OnPathChanged(WebRtcTransport transport, PathSwitchTrigger trigger)
     {
+        var since = Worker.Time.GetTimestamp() - (long)(RecentWindow.TotalSeconds * Worker.Time.TimestampFrequency);
         foreach (var consumer in _bySsrc.Values)
         {
-            if (consumer.Producer.VideoCodec is not null) consumer.RequestKeyframe();
+            if (consumer.Producer.VideoCodec is null) continue;
+            consumer.ResendSince(since, MaxResentPerTrack);
+            consumer.RequestKeyframe();
         }
     }
 

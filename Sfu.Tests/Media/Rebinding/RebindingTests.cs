@@ -30,9 +30,13 @@ public sealed class RebindingTests
         await call.UntilAsync(() => call.VideoPackets > packetsAtSwitch + 60, "video arrives through the new port");
         await call.UntilAsync(() => call.Publisher.PlisReceived > plisBefore, "the publisher is asked for a keyframe");
 
+        var video = call.Subscriber.Streams.First(s => !s.IsRtx && s.Mid is not null && s.Packets > 100);
+        TestContext.Out.WriteLine($"{video}; sent to the old port while the client was gone: {staleAtSwitch}");
         Assert.Multiple(async () =>
         {
             Assert.That(relay.StaleUpstreamReceived, Is.EqualTo(staleAtSwitch), "nothing more went to the old port after the switch");
+            Assert.That(staleAtSwitch, Is.GreaterThan(0), "some media did go to the old port before the check from the new one");
+            Assert.That(video.Lost, Is.Zero, "what went to the old port was sent again to the new one");
             Assert.That(await call.MetricAsync(NominatedRebinds), Is.EqualTo(1));
             Assert.That(await call.MetricAsync("sfu_media_recovery_time_seconds_count"), Is.EqualTo(1));
         });
