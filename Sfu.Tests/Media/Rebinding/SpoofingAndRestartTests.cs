@@ -49,6 +49,31 @@ public sealed class SpoofingAndRestartTests
     }
 
     [Test]
+    public async Task ReplayedSrtcpFromTheClientsOwnAddress_IsDroppedAsReplay_AndMediaIsUnaffected()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        await using var call = await RebindingCall.StartAsync(server, subscriberBehindRelay: true);
+        byte[]? captured = null;
+        // Copy (and let through) one of the subscriber's SRTCP packets on its way to the server.
+        call.Relay!.ClientToServer.DropWhen = datagram =>
+        {
+            var bytes = datagram.Span;
+            if (captured is null && bytes.Length > 8 && bytes[0] >= 128 && bytes[1] is >= 200 and <= 206) captured = bytes.ToArray();
+            return false;
+        };
+        await call.UntilAsync(() => captured is not null, "the subscriber sent RTCP");
+        var before = await call.MetricAsync("sfu_media_dropped_total{reason=\"replay\"}");
+
+        call.Subscriber.Transport.SendRaw(captured);
+        call.Subscriber.Transport.SendRaw(captured);
+        await call.UntilMetricAsync("sfu_media_dropped_total{reason=\"replay\"}", before + 2);
+        var packets = call.VideoPackets;
+        await call.UntilAsync(() => call.VideoPackets > packets + 30, "video keeps flowing");
+
+        Assert.That((await MetricsSnapshot.ScrapeAsync(server)).Sum("sfu_media_rebinds_total"), Is.Zero, "a replay moves nothing");
+    }
+
+    [Test]
     public async Task RestartIceOnTheSubscribeTransport_NewCredentialsInANewOffer_MediaContinues_WithoutANewDtlsHandshake()
     {
         await using var server = await SfuTestServer.StartAsync();
