@@ -47,12 +47,8 @@ public sealed class Producer : IDisposable
     /// <summary>The media SSRC, signalled in SDP or learned from the first packet (by mid or rid).</summary>
     public uint? Ssrc { get; internal set; }
 
-    internal ReceptionStatistics Reception => _reception;
-
     /// <summary>The publisher's last sender report: (NTP time, RTP time), to translate for subscribers.</summary>
     internal (ulong Ntp, uint Rtp)? LastSenderReport { get; private set; }
-
-    internal IReadOnlyList<Consumer> Consumers => _consumers;
 
     internal void AddConsumer(Consumer consumer) => _consumers.Add(consumer);
 

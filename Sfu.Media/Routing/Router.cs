@@ -8,8 +8,6 @@ public sealed class Router
 {
     private readonly Dictionary<string, Producer> _producers = new(StringComparer.Ordinal);
 
-    public IReadOnlyCollection<Producer> Producers => _producers.Values;
-
     public void Add(Producer producer) => _producers[producer.Id] = producer;
 
     public void Remove(Producer producer)

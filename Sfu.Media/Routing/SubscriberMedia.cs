@@ -31,8 +31,6 @@ public sealed class SubscriberMedia : ITransportListener, IDisposable
 
     public WebRtcTransport Transport { get; }
 
-    public IEnumerable<Consumer> Consumers => _bySsrc.Values;
-
     internal MediaWorker Worker { get; }
 
     public Consumer Consume(Producer producer, ConsumerParameters parameters)

@@ -57,8 +57,6 @@ public sealed partial class MediaWorker : IDisposable
     /// <summary>The IP written into ICE candidates.</summary>
     public IPAddress AnnouncedAddress { get; }
 
-    public bool IsWorkerThread => Thread.CurrentThread == _thread;
-
     internal TransportTable Table => _table;
 
     /// <summary>

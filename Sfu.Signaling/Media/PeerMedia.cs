@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Sfu.Media.Routing;
 using Sfu.Media.Sdp;
 using Sfu.Media.Transports;
@@ -9,7 +10,7 @@ namespace Sfu.Signaling.Media;
 /// One peer's media state: its publish and subscribe transports (worker-owned), what it subscribes to, and
 /// where its subscribe negotiation stands. Fields are changed only while the room's media gate is held.
 /// </summary>
-internal sealed class PeerMedia(Peer peer) : IMediaPeerListener
+internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerListener
 {
     public Peer Peer { get; } = peer;
 
@@ -40,13 +41,16 @@ internal sealed class PeerMedia(Peer peer) : IMediaPeerListener
 
     void IMediaPeerListener.OnMediaActivity() => Peer.MarkAlive();
 
-    void IMediaPeerListener.OnMediaPathLost(TransportDirection direction)
-    {
-        // A dead path is not a dead peer: the client may come back from another address (or restart ICE)
-        // within the offline window. Liveness still ends the peer if nothing at all arrives for that long.
-        PathsLost++;
-    }
+    // A dead path is not a dead peer: the client may come back from another address (or restart ICE) within the
+    // offline window, so the room keeps it; liveness still ends the peer if nothing at all arrives for that long.
+    // The operator sees the lapse here and in sfu_media_consent_expired_total.
+    void IMediaPeerListener.OnMediaPathLost(TransportDirection direction) =>
+        Log.PathLost(logger, Peer.Room.Id, Peer.Id, direction);
 
-    /// <summary>How many times one of this peer's transports lost every path (for diagnostics and tests).</summary>
-    public int PathsLost { get; private set; }
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 601, Level = LogLevel.Information,
+            Message = "Peer {PeerId} in room {RoomId} lost every {Direction} media path (consent lapsed); it stays in the room")]
+        public static partial void PathLost(ILogger logger, string roomId, string peerId, TransportDirection direction);
+    }
 }

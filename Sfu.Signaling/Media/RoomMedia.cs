@@ -315,7 +315,7 @@ public sealed partial class RoomMedia
 
     private static uint RandomSsrc() => (uint)Random.Shared.NextInt64(1, uint.MaxValue);
 
-    private static PeerMedia MediaOf(Peer peer) => peer.Media ??= new PeerMedia(peer);
+    private PeerMedia MediaOf(Peer peer) => peer.Media ??= new PeerMedia(peer, _logger);
 
     private void RunInBackground(Func<Task> work) => _ = Task.Run(async () =>
     {

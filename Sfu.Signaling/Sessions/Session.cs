@@ -31,7 +31,7 @@ public sealed class Session : IPeerOutbox
         Id = id;
         _resumeToken = resumeToken;
         _replayLog = new ReplayLog(replayCapacity);
-        _responses = new ResponseCache(capacity: 256);
+        _responses = new ResponseCache(capacity: 64);
         _metrics = metrics;
     }
 
@@ -42,11 +42,6 @@ public sealed class Session : IPeerOutbox
 
     /// <summary>The room member this session speaks for; set once when the join is admitted.</summary>
     public Peer Peer { get; internal set; } = null!;
-
-    public bool HasEnded
-    {
-        get { lock (_gate) return _ended; }
-    }
 
     /// <summary>The socket the session writes to now, or null while the client is away.</summary>
     public ISessionConnection? Connection
@@ -79,9 +74,7 @@ public sealed class Session : IPeerOutbox
                 case ResponseCache.Lookup.New:
                     return true;
                 case ResponseCache.Lookup.Answered:
-                    // Re-sent as it was, original seq and all; an acknowledged one the client already has.
-                    if (stored is null) return false;
-                    _connection?.TrySend(stored);
+                    _connection?.TrySend(stored!);
                     _metrics.MessageSent("response");
                     return false;
                 default:
@@ -105,12 +98,7 @@ public sealed class Session : IPeerOutbox
     /// <summary>The client has every message up to <paramref name="lastSeq"/>; they need not be kept for replay.</summary>
     public void Acknowledge(long lastSeq)
     {
-        lock (_gate)
-        {
-            var acknowledged = Math.Min(lastSeq, _seq);
-            _replayLog.AcknowledgeUpTo(acknowledged);
-            _responses.Acknowledge(acknowledged);
-        }
+        lock (_gate) _replayLog.AcknowledgeUpTo(Math.Min(lastSeq, _seq));
     }
 
     /// <summary>
@@ -134,7 +122,6 @@ public sealed class Session : IPeerOutbox
             connection.TrySend(buildResponse(replayed));
             foreach (var message in missed) connection.TrySend(message);
             _replayLog.AcknowledgeUpTo(lastSeq);
-            _responses.Acknowledge(lastSeq);
         }
         if (previous is not null && !ReferenceEquals(previous, connection)) previous.Supersede();
         _metrics.Replayed(replayed);
@@ -173,7 +160,7 @@ public sealed class Session : IPeerOutbox
             var seq = ++_seq;
             var message = build(seq);
             _replayLog.Append(seq, message);
-            if (answering.IsPresent) _responses.Complete(answering, seq, message);
+            if (answering.IsPresent) _responses.Complete(answering, message);
             _connection?.TrySend(message);
         }
         _metrics.MessageSent(kind);
