@@ -6,7 +6,8 @@ using System.Text;
 namespace Sfu.Server.Metrics;
 
 /// <summary>
-/// Collects every instrument of the server's meters (names starting with <c>Sfu.</c>) and renders them in the
+/// Collects every instrument of the server's meters (names starting with <c>Sfu.</c>) and of the runtime's own
+/// (<c>System.Runtime</c>: garbage-collection pauses and counts, heap, CPU, thread pool) and renders them in the
 /// Prometheus text exposition format (version 0.0.4). Counters become <c>_total</c> series, up-down counters and
 /// observable gauges become gauges, histograms get cumulative <c>_bucket</c>, <c>_sum</c> and <c>_count</c>.
 /// Hot paths should publish through observable instruments, which cost nothing until a scrape.
@@ -23,7 +24,7 @@ internal sealed class PrometheusExporter : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (!instrument.Meter.Name.StartsWith("Sfu.", StringComparison.Ordinal)) return;
+            if (!IsExported(instrument.Meter)) return;
             _instruments.TryAdd(instrument, new InstrumentSeries(instrument));
             listener.EnableMeasurementEvents(instrument, _instruments[instrument]);
         };
@@ -32,6 +33,15 @@ internal sealed class PrometheusExporter : IDisposable
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, state) => ((InstrumentSeries)state!).Record(value, tags));
         _listener.Start();
     }
+
+    /// <summary>
+    /// The server's meters, and the runtime's: a latency-sensitive server wants its GC pauses graphed next to its
+    /// own figures (<c>dotnet_gc_pause_time_seconds_total</c>).
+    /// </summary>
+    private static bool IsExported(Meter meter) =>
+        meter.Name.StartsWith("Sfu.", StringComparison.Ordinal) || meter.Name == RuntimeMeterName;
+
+    private const string RuntimeMeterName = "System.Runtime";
 
     public string Scrape()
     {
@@ -107,6 +117,7 @@ internal sealed class PrometheusExporter : IDisposable
             var name = new StringBuilder(instrument.Name.Length + 8);
             foreach (var c in instrument.Name) name.Append(char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '_');
             if (instrument.Unit is "s") name.Append("_seconds");
+            else if (instrument.Unit is "By") name.Append("_bytes");
             if (instrument is Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long> or ObservableCounter<double>)
                 name.Append("_total");
             return name.ToString();

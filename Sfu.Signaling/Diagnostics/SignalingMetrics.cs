@@ -91,11 +91,5 @@ public sealed class SignalingMetrics
     public void LimitHit(string limit) => _limitRejections.Add(1, new KeyValuePair<string, object?>("limit", limit));
 
     /// <summary>Request types outside the protocol are counted under one label, so a client cannot grow the series.</summary>
-    public static string TypeLabel(string type) => KnownTypes.Contains(type) ? type : "unknown";
-
-    private static readonly HashSet<string> KnownTypes =
-    [
-        "join", "resume", "ping", "publish", "unpublish", "subscribe-answer", "subscribe", "unsubscribe",
-        "restart-ice", "candidate", "leave", "simulate",
-    ];
+    public static string TypeLabel(string type) => RequestTypes.IsKnown(type) ? type : "unknown";
 }

@@ -9,6 +9,8 @@ namespace Sfu.Signaling.Protocol;
 /// </summary>
 public sealed class ClientRequest : IDisposable
 {
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 32 };
+
     private readonly JsonDocument _document;
 
     private ClientRequest(JsonDocument document, RequestId id, string type)
@@ -34,7 +36,7 @@ public sealed class ClientRequest : IDisposable
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 32 });
+            document = JsonDocument.Parse(utf8, ParseOptions);
         }
         catch (JsonException ex)
         {
@@ -51,7 +53,7 @@ public sealed class ClientRequest : IDisposable
             idIfKnown = id;
             if (!root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
                 throw new ProtocolException(ErrorCode.BadRequest, "field 'type' must be a string");
-            return new ClientRequest(document, id, typeElement.GetString()!);
+            return new ClientRequest(document, id, RequestTypes.Read(typeElement));
         }
         catch
         {

@@ -8,41 +8,49 @@ namespace Sfu.Signaling.Protocol;
 /// Writes server-to-client messages in the v1 envelope. A message is serialized once, into the exact bytes
 /// that are sent, logged for replay and re-sent for a repeated request id.
 /// </summary>
+/// <remarks>
+/// Thousands of sessions each answer a ping a second, so building a message allocates nothing but its bytes:
+/// each thread reuses one buffer and one <see cref="Utf8JsonWriter"/>, and bodies receive their state as an
+/// argument instead of capturing it in a closure.
+/// </remarks>
 public static class ServerMessage
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false };
+    private const int LargeMessageBytes = 16 * 1024;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
     /// <summary>A successful response; <paramref name="result"/>'s fields are spread into the envelope.</summary>
     public static byte[] Response(RequestId id, long? seq, JsonObject? result) =>
-        Write(writer =>
+        Write((id, seq, result), static (writer, state) =>
         {
             writer.WriteString("type", "response");
-            id.WriteTo(writer, "id");
-            if (seq is { } s) writer.WriteNumber("seq", s);
+            state.id.WriteTo(writer, "id");
+            if (state.seq is { } s) writer.WriteNumber("seq", s);
             writer.WriteBoolean("ok", true);
-            WriteFields(writer, result);
+            WriteFields(writer, state.result);
         });
 
     public static byte[] Error(RequestId id, long? seq, ErrorCode code, string message) =>
-        Write(writer =>
+        Write((id, seq, code, message), static (writer, state) =>
         {
             writer.WriteString("type", "response");
-            id.WriteTo(writer, "id");
-            if (seq is { } s) writer.WriteNumber("seq", s);
+            state.id.WriteTo(writer, "id");
+            if (state.seq is { } s) writer.WriteNumber("seq", s);
             writer.WriteBoolean("ok", false);
             writer.WriteStartObject("error");
-            writer.WriteString("code", code.ToWire());
-            writer.WriteString("message", message);
+            writer.WriteString("code", state.code.ToWire());
+            writer.WriteString("message", state.message);
             writer.WriteEndObject();
         });
 
     public static byte[] Event(long seq, string name, JsonObject? fields) =>
-        Write(writer =>
+        Write((seq, name, fields), static (writer, state) =>
         {
             writer.WriteString("type", "event");
-            writer.WriteNumber("seq", seq);
-            writer.WriteString("event", name);
-            WriteFields(writer, fields);
+            writer.WriteNumber("seq", state.seq);
+            writer.WriteString("event", state.name);
+            WriteFields(writer, state.fields);
         });
 
     private static void WriteFields(Utf8JsonWriter writer, JsonObject? fields)
@@ -56,15 +64,20 @@ public static class ServerMessage
         }
     }
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    private static byte[] Write<TState>(TState state, Action<Utf8JsonWriter, TState> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer, state);
+        writer.WriteEndObject();
+        writer.Flush();
+        var message = buffer.WrittenSpan.ToArray();
+        // A large message (an SDP offer) must not pin its buffer's size to this thread for good.
+        if (buffer.Capacity > LargeMessageBytes) t_buffer = null;
+        return message;
     }
+
 }

@@ -74,7 +74,7 @@ public sealed class Session : IPeerOutbox
                 case ResponseCache.Lookup.New:
                     return true;
                 case ResponseCache.Lookup.Answered:
-                    _connection?.TrySend(stored!);
+                    _connection?.TrySend(stored.ToMessage(id));
                     _metrics.MessageSent("response");
                     return false;
                 default:
@@ -84,16 +84,16 @@ public sealed class Session : IPeerOutbox
     }
 
     public void Respond(RequestId id, JsonObject? result) =>
-        Send(seq => ServerMessage.Response(id, seq, result), "response", id);
+        Send((id, result), static (seq, state) => ServerMessage.Response(state.id, seq, state.result), "response", id, bareOk: result is null);
 
     public void Fail(RequestId id, ErrorCode code, string message)
     {
         _metrics.ErrorSent(code);
-        Send(seq => ServerMessage.Error(id, seq, code, message), "error", id);
+        Send((id, code, message), static (seq, state) => ServerMessage.Error(state.id, seq, state.code, state.message), "error", id, bareOk: false);
     }
 
     public void Emit(string eventName, JsonObject? fields) =>
-        Send(seq => ServerMessage.Event(seq, eventName, fields), eventName, RequestId.None);
+        Send((eventName, fields), static (seq, state) => ServerMessage.Event(seq, state.eventName, state.fields), eventName, RequestId.None, bareOk: false);
 
     /// <summary>The client has every message up to <paramref name="lastSeq"/>; they need not be kept for replay.</summary>
     public void Acknowledge(long lastSeq)
@@ -152,15 +152,19 @@ public sealed class Session : IPeerOutbox
         _onEnded(this);
     }
 
-    private void Send(Func<long, byte[]> build, string kind, RequestId answering)
+    /// <summary>
+    /// Numbers, logs and queues one message; <paramref name="build"/> writes it once its seq is taken. A response
+    /// is remembered for its request id, as bytes unless it is a bare ok (<paramref name="bareOk"/>).
+    /// </summary>
+    private void Send<TState>(TState state, Func<long, TState, byte[]> build, string kind, RequestId answering, bool bareOk)
     {
         lock (_gate)
         {
             if (_ended) return;
             var seq = ++_seq;
-            var message = build(seq);
+            var message = build(seq, state);
             _replayLog.Append(seq, message);
-            if (answering.IsPresent) _responses.Complete(answering, message);
+            if (answering.IsPresent) _responses.Complete(answering, new StoredResponse(seq, bareOk ? null : message));
             _connection?.TrySend(message);
         }
         _metrics.MessageSent(kind);

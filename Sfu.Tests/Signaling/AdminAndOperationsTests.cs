@@ -138,6 +138,19 @@ public sealed class AdminAndOperationsTests
     }
 
     [Test]
+    public async Task Metrics_IncludeTheRuntimesGarbageCollectionFigures()
+    {
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics["dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}"], Is.GreaterThan(0));
+            Assert.That(metrics["dotnet_gc_pause_time_seconds_total"], Is.GreaterThan(0));
+            Assert.That(metrics["dotnet_process_memory_working_set_bytes"], Is.GreaterThan(1_000_000));
+        });
+    }
+
+    [Test]
     public async Task Health_And_Readiness_AreOk()
     {
         using var anonymous = new HttpClient { BaseAddress = _server.HttpBase };

@@ -1,3 +1,4 @@
+using System.Text;
 using Sfu.Signaling.Protocol;
 using Sfu.Signaling.Sessions;
 
@@ -13,12 +14,26 @@ public sealed class ResponseCacheTests
 
         Assert.That(cache.Begin(id, out _), Is.EqualTo(ResponseCache.Lookup.New));
         Assert.That(cache.Begin(id, out _), Is.EqualTo(ResponseCache.Lookup.InFlight));
-        cache.Complete(id, [1, 2, 3]);
+        cache.Complete(id, new StoredResponse(Seq: 4, Bytes: [1, 2, 3]));
         Assert.Multiple(() =>
         {
             Assert.That(cache.Begin(id, out var stored), Is.EqualTo(ResponseCache.Lookup.Answered));
-            Assert.That(stored, Is.EqualTo(new byte[] { 1, 2, 3 }));
+            Assert.That(stored.ToMessage(id), Is.EqualTo(new byte[] { 1, 2, 3 }));
         });
+    }
+
+    [Test]
+    public void BareOk_KeptAsItsSeq_IsWrittenAgainByteForByte()
+    {
+        var cache = new ResponseCache(capacity: 8);
+        var id = RequestId.FromText("ping-9");
+        var original = ServerMessage.Response(id, seq: 42, result: null);
+
+        cache.Begin(id, out _);
+        cache.Complete(id, new StoredResponse(Seq: 42, Bytes: null));
+        cache.Begin(id, out var stored);
+
+        Assert.That(Encoding.UTF8.GetString(stored.ToMessage(id)), Is.EqualTo(Encoding.UTF8.GetString(original)));
     }
 
     [Test]

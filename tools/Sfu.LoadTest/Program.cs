@@ -1,10 +1,16 @@
 // Signaling load generator: opens N WebSocket sessions against a running server, joins them into rooms, and has
 // each ping on the protocol's interval from the moment it joined (as real clients do, so nobody looks silent).
 // Once every session has joined and a warm-up has passed, it records ping round trips for the measured period,
-// then prints sessions held, join rate and round-trip percentiles.
+// then prints sessions held, join rate and round-trip percentiles, and its own garbage-collection pauses (a pause
+// here delays every round trip in flight, so it is part of what the percentiles show).
 // Usage: dotnet run -c Release --project tools/Sfu.LoadTest -- [url] [sessions] [peersPerRoom] [seconds] [pingMs]
+using System.Buffers;
+using System.Buffers.Text;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.WebSockets;
+using System.Runtime;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -14,12 +20,12 @@ var peersPerRoom = int.Parse(args.ElementAtOrDefault(2) ?? "10");
 var seconds = int.Parse(args.ElementAtOrDefault(3) ?? "30");
 var pingMs = int.Parse(args.ElementAtOrDefault(4) ?? "1000");
 const int ConnectConcurrency = 64;
+const long NoGcBudgetBytes = 240L * 1024 * 1024;
 
 var warmUp = TimeSpan.FromSeconds(3);
 
 var clients = new LoadClient[sessions];
 var pingers = new List<Task>();
-using var stop = new CancellationTokenSource();
 var joinWatch = Stopwatch.StartNew();
 using (var gate = new SemaphoreSlim(ConnectConcurrency))
 {
@@ -30,7 +36,7 @@ using (var gate = new SemaphoreSlim(ConnectConcurrency))
         finally { gate.Release(); }
         if (clients[i].Joined)
         {
-            lock (pingers) pingers.Add(clients[i].PingLoopAsync(pingMs, stop.Token));
+            lock (pingers) pingers.Add(clients[i].PingLoopAsync(TimeSpan.FromMilliseconds(pingMs)));
         }
     }));
 }
@@ -39,8 +45,22 @@ var joined = clients.Count(c => c.Joined);
 Console.WriteLine($"joined {joined}/{sessions} sessions in {joinWatch.Elapsed.TotalSeconds:F1} s ({joined / joinWatch.Elapsed.TotalSeconds:F0} joins/s)");
 
 await Task.Delay(warmUp);
+// The tool is the measuring instrument: a collection of its own would show up as server latency. It allocates little
+// per ping, so it asks the runtime not to collect at all while it measures (and says below whether that held).
+var noGcRegion = GC.TryStartNoGCRegion(NoGcBudgetBytes);
+using var http = new HttpClient { BaseAddress = new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http", Path = "/" }.Uri };
+var serverBefore = await ServerGc.ScrapeAsync(http);
+var pausesBefore = GC.GetTotalPauseDuration();
+var collectionsBefore = GC.CollectionCount(0);
 foreach (var client in clients) client.Measuring = true;
-stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+await Task.Delay(TimeSpan.FromSeconds(seconds));
+foreach (var client in clients) client.Measuring = false;
+var pauses = GC.GetTotalPauseDuration() - pausesBefore;
+var collections = GC.CollectionCount(0) - collectionsBefore;
+var serverAfter = await ServerGc.ScrapeAsync(http);
+if (noGcRegion && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+// Pings in flight finish; no request is cancelled half-way (that would abort its socket).
+foreach (var client in clients) client.Stop();
 await Task.WhenAll(pingers);
 
 var rtts = clients.SelectMany(c => c.RoundTrips).Order().ToArray();
@@ -50,12 +70,20 @@ Console.WriteLine($"sessions held at the end: {alive}");
 foreach (var group in clients.Where(c => c.Joined && c.Socket.State != WebSocketState.Open).GroupBy(c => $"{c.Socket.State} {c.Socket.CloseStatus} {c.LastError}"))
     Console.WriteLine($"  not open: {group.Count()} x {group.Key}");
 Console.WriteLine($"pings: {rtts.Length}, failures: {clients.Sum(c => c.Failures)}");
-Console.WriteLine($"ping round trip ms: p50 {Percentile(0.50):F2}  p90 {Percentile(0.90):F2}  p99 {Percentile(0.99):F2}  max {(rtts.Length > 0 ? rtts[^1] : double.NaN):F2}");
+Console.WriteLine($"ping round trip ms: p50 {Percentile(0.50):F2}  p90 {Percentile(0.90):F2}  p99 {Percentile(0.99):F2}  p99.9 {Percentile(0.999):F2}  max {(rtts.Length > 0 ? rtts[^1] : double.NaN):F2}");
+Console.WriteLine($"GC while measuring: server {serverAfter.Collections - serverBefore.Collections} collections, {(serverAfter.PauseSeconds - serverBefore.PauseSeconds) * 1000:F0} ms paused, " +
+    $"{(serverAfter.AllocatedBytes - serverBefore.AllocatedBytes) / rtts.Length:F0} bytes allocated per ping; load tool {collections} collections, {pauses.TotalMilliseconds:F0} ms paused");
 foreach (var client in clients) client.Socket.Abort();
 
 sealed class LoadClient
 {
-    private readonly byte[] _buffer = new byte[16 * 1024]; // under the large-object heap threshold
+    private const int BufferBytes = 4096; // a join response for a room of ten fits; larger messages grow it
+    private static readonly byte[] PingStart = Encoding.UTF8.GetBytes("{\"type\":\"ping\",\"id\":");
+    private static readonly byte[] LastSeqField = Encoding.UTF8.GetBytes(",\"lastSeq\":");
+
+    private readonly byte[] _request = new byte[128];
+    private byte[] _buffer = new byte[BufferBytes];
+    private PeriodicTimer? _timer;
     private long _nextId;
     private long _lastSeq;
 
@@ -66,8 +94,9 @@ sealed class LoadClient
 
     /// <summary>Round trips are recorded only while set (after every session joined and the warm-up).</summary>
     public volatile bool Measuring;
-    public List<double> RoundTrips { get; } = [];
+    public List<double> RoundTrips { get; } = new(64);
     public int Failures { get; private set; }
+    public string? LastError { get; private set; }
 
     public static async Task<LoadClient> JoinAsync(Uri url, string room)
     {
@@ -78,32 +107,35 @@ sealed class LoadClient
         try
         {
             await socket.ConnectAsync(url, CancellationToken.None);
-            var response = await client.RequestAsync($"{{\"type\":\"join\",\"room\":\"{room}\",\"autoSubscribe\":false}}", CancellationToken.None);
-            client.Joined = response.GetProperty("ok").GetBoolean();
+            var join = Encoding.UTF8.GetBytes($"{{\"id\":0,\"type\":\"join\",\"room\":\"{room}\",\"autoSubscribe\":false}}");
+            await socket.SendAsync(join, WebSocketMessageType.Text, true, CancellationToken.None);
+            client.Joined = await client.ReadUntilResponseAsync(id: 0);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException)
         {
             client.Failures++;
+            client.LastError = ex.Message;
         }
         return client;
     }
 
-    public async Task PingLoopAsync(int intervalMs, CancellationToken stop)
+    /// <summary>Pings every interval (a first one at a random point of the first interval, to spread the load).</summary>
+    public async Task PingLoopAsync(TimeSpan interval)
     {
-        // Spread the first pings over one interval so the load is even, as real clients' would be.
         try
         {
-            await Task.Delay(Random.Shared.Next(intervalMs), stop);
-            while (!stop.IsCancellationRequested)
+            await Task.Delay(Random.Shared.Next((int)interval.TotalMilliseconds));
+            _timer = new PeriodicTimer(interval);
+            do
             {
-                var watch = Stopwatch.StartNew();
+                var started = Stopwatch.GetTimestamp();
                 // Like a real client, the ping says what it has received, so the server can let go of it.
-                await RequestAsync($"{{\"type\":\"ping\",\"lastSeq\":{_lastSeq}}}", stop);
-                if (Measuring) RoundTrips.Add(watch.Elapsed.TotalMilliseconds);
-                await Task.Delay(intervalMs, stop);
-            }
+                var id = ++_nextId;
+                await Socket.SendAsync(PingMessage(id), WebSocketMessageType.Text, true, CancellationToken.None);
+                await ReadUntilResponseAsync(id);
+                if (Measuring) RoundTrips.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            } while (await _timer.WaitForNextTickAsync());
         }
-        catch (OperationCanceledException) { }
         catch (Exception ex) when (ex is WebSocketException or IOException or InvalidOperationException)
         {
             Failures++;
@@ -111,27 +143,84 @@ sealed class LoadClient
         }
     }
 
-    public string? LastError { get; private set; }
+    /// <summary>Ends the ping loop after the round trip in flight, if any.</summary>
+    public void Stop() => _timer?.Dispose();
 
-    /// <summary>Sends a request and reads until its response (events in between are skipped).</summary>
-    private async Task<JsonElement> RequestAsync(string body, CancellationToken cancel)
+    private ReadOnlyMemory<byte> PingMessage(long id)
     {
-        var id = ++_nextId;
-        var text = $"{{\"id\":{id},{body[1..]}";
-        await Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cancel);
+        var span = _request.AsSpan();
+        PingStart.CopyTo(span);
+        var length = PingStart.Length;
+        Utf8Formatter.TryFormat(id, span[length..], out var written);
+        length += written;
+        LastSeqField.CopyTo(span[length..]);
+        length += LastSeqField.Length;
+        Utf8Formatter.TryFormat(_lastSeq, span[length..], out written);
+        length += written;
+        span[length++] = (byte)'}';
+        return _request.AsMemory(0, length);
+    }
+
+    /// <summary>Reads messages (events in between are skipped) until the response to <paramref name="id"/>; its ok.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one call per ping: no state machine allocated for it
+    private async ValueTask<bool> ReadUntilResponseAsync(long id)
+    {
         while (true)
         {
             var length = 0;
             ValueWebSocketReceiveResult result;
             do
             {
-                result = await Socket.ReceiveAsync(_buffer.AsMemory(length), cancel);
+                if (length == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
+                result = await Socket.ReceiveAsync(_buffer.AsMemory(length), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close) throw new WebSocketException("closed by server");
                 length += result.Count;
             } while (!result.EndOfMessage);
-            var message = JsonDocument.Parse(_buffer.AsMemory(0, length)).RootElement;
-            if (message.TryGetProperty("seq", out var seq)) _lastSeq = Math.Max(_lastSeq, seq.GetInt64());
-            if (message.GetProperty("type").GetString() == "response" && message.GetProperty("id").GetInt64() == id) return message.Clone();
+            var envelope = Envelope.Read(_buffer.AsSpan(0, length));
+            if (envelope.Seq > _lastSeq) _lastSeq = envelope.Seq;
+            if (envelope.IsResponse && envelope.Id == id) return envelope.Ok;
         }
+    }
+
+    /// <summary>The envelope fields the load tool needs, read without building a document.</summary>
+    private readonly record struct Envelope(bool IsResponse, long Id, long Seq, bool Ok)
+    {
+        public static Envelope Read(ReadOnlySpan<byte> message)
+        {
+            var reader = new Utf8JsonReader(message);
+            bool isResponse = false, ok = false;
+            long id = -1, seq = 0;
+            reader.Read(); // the envelope object
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+            {
+                var name = reader.ValueSpan;
+                reader.Read();
+                if (name.SequenceEqual("type"u8)) isResponse = reader.ValueTextEquals("response"u8);
+                else if (name.SequenceEqual("id"u8) && reader.TokenType == JsonTokenType.Number) id = reader.GetInt64();
+                else if (name.SequenceEqual("seq"u8)) seq = reader.GetInt64();
+                else if (name.SequenceEqual("ok"u8)) ok = reader.TokenType == JsonTokenType.True;
+                else reader.Skip();
+            }
+            return new Envelope(isResponse, id, seq, ok);
+        }
+    }
+}
+
+/// <summary>The server's garbage-collection totals, from the runtime's series on its /metrics.</summary>
+readonly record struct ServerGc(long Collections, double PauseSeconds, double AllocatedBytes)
+{
+    public static async Task<ServerGc> ScrapeAsync(HttpClient http)
+    {
+        long collections = 0;
+        double pause = 0, allocated = 0;
+        foreach (var line in (await http.GetStringAsync("metrics")).Split('\n'))
+        {
+            var value = line[(line.LastIndexOf(' ') + 1)..];
+            // Every collection is counted once, under the oldest generation it collected.
+            if (line.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal)) collections += long.Parse(value, CultureInfo.InvariantCulture);
+            else if (line.StartsWith("dotnet_gc_pause_time_seconds_total ", StringComparison.Ordinal)) pause = double.Parse(value, CultureInfo.InvariantCulture);
+            else if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total ", StringComparison.Ordinal)) allocated = double.Parse(value, CultureInfo.InvariantCulture);
+        }
+        return new ServerGc(collections, pause, allocated);
     }
 }
