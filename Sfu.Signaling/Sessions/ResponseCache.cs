@@ -9,39 +9,62 @@ namespace Sfu.Signaling.Sessions;
 /// Not thread-safe; the owning session serialises access.
 /// </summary>
 /// <remarks>
-/// Most answers are a bare <c>ok</c> (every ping is one), and those are kept as their <c>seq</c> alone, from which
-/// the same bytes are written again. Keeping the bytes of thousands of sessions' last pings for a minute would fill
-/// the old generation with short-lived arrays that the garbage collector then walks in every pause.
+/// Sized for thousands of sessions that each ping once a second. The window is one array of slots, allocated with the
+/// session and overwritten in turn, searched from the newest: a dictionary and a queue would grow through their sizes
+/// during a session's first minute, and every array they left behind would be promoted and later collected from the
+/// old generation. And most answers are a bare <c>ok</c> (every ping is one), kept as their <c>seq</c> alone, from which
+/// the same bytes are written again, so the slots do not keep a minute of responses alive either.
 /// </remarks>
-internal sealed class ResponseCache(int capacity)
+internal sealed class ResponseCache
 {
-    private readonly Dictionary<RequestId, StoredResponse?> _responses = [];
-    private readonly Queue<RequestId> _order = new();
+    private readonly Slot[] _slots;
+    private int _next;
+    private int _count;
+
+    public ResponseCache(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _slots = new Slot[capacity];
+    }
 
     public enum Lookup { New, InFlight, Answered }
 
     /// <summary>Registers <paramref name="id"/> as in flight unless it was seen before.</summary>
     public Lookup Begin(RequestId id, out StoredResponse stored)
     {
-        stored = default;
-        if (_responses.TryGetValue(id, out var known))
+        var index = IndexOf(id);
+        if (index >= 0)
         {
-            if (known is not { } answer) return Lookup.InFlight;
-            stored = answer;
-            return Lookup.Answered;
+            stored = _slots[index].Response;
+            return _slots[index].Answered ? Lookup.Answered : Lookup.InFlight;
         }
 
-        if (_order.Count == capacity) _responses.Remove(_order.Dequeue());
-        _responses.Add(id, null);
-        _order.Enqueue(id);
+        stored = default;
+        _slots[_next] = new Slot(id, Answered: false, default);
+        _next = (_next + 1) % _slots.Length;
+        if (_count < _slots.Length) _count++;
         return Lookup.New;
     }
 
     /// <summary>Stores the answer of a request registered by <see cref="Begin"/> (ignored if it was evicted).</summary>
     public void Complete(RequestId id, StoredResponse response)
     {
-        if (_responses.ContainsKey(id)) _responses[id] = response;
+        var index = IndexOf(id);
+        if (index >= 0) _slots[index] = new Slot(id, Answered: true, response);
     }
+
+    /// <summary>The slot holding <paramref name="id"/>, newest first (a repeat is most likely recent), or -1.</summary>
+    private int IndexOf(RequestId id)
+    {
+        for (var i = 1; i <= _count; i++)
+        {
+            var index = (_next - i + _slots.Length) % _slots.Length;
+            if (_slots[index].Id.Equals(id)) return index;
+        }
+        return -1;
+    }
+
+    private readonly record struct Slot(RequestId Id, bool Answered, StoredResponse Response);
 }
 
 /// <summary>

@@ -15,6 +15,12 @@ namespace Sfu.Signaling.Sessions;
 /// </summary>
 public sealed class Session : IPeerOutbox
 {
+    /// <summary>
+    /// How many of the latest request ids are recognised when repeated: a client repeats only the requests that were
+    /// in flight when its socket dropped, a handful at most.
+    /// </summary>
+    private const int RepeatWindow = 32;
+
     private readonly object _gate = new();
     private readonly byte[] _resumeToken;
     private readonly ReplayLog _replayLog;
@@ -31,7 +37,7 @@ public sealed class Session : IPeerOutbox
         Id = id;
         _resumeToken = resumeToken;
         _replayLog = new ReplayLog(replayCapacity);
-        _responses = new ResponseCache(capacity: 64);
+        _responses = new ResponseCache(capacity: RepeatWindow);
         _metrics = metrics;
     }
 

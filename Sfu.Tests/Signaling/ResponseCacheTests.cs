@@ -47,4 +47,27 @@ public sealed class ResponseCacheTests
             Assert.That(cache.Begin(RequestId.FromNumber(3), out _), Is.EqualTo(ResponseCache.Lookup.InFlight));
         });
     }
+
+    [Test]
+    public void AcrossWrapAround_TheLatestIdsKeepTheirOwnAnswers()
+    {
+        var cache = new ResponseCache(capacity: 3);
+        for (var i = 1; i <= 5; i++)
+        {
+            cache.Begin(RequestId.FromNumber(i), out _);
+            cache.Complete(RequestId.FromNumber(i), new StoredResponse(Seq: 100 + i, Bytes: null));
+        }
+        // An answer for an id that has left the window is dropped, not written over a newer id's slot.
+        cache.Complete(RequestId.FromNumber(1), new StoredResponse(Seq: 999, Bytes: null));
+
+        Assert.Multiple(() =>
+        {
+            for (var i = 3; i <= 5; i++)
+            {
+                Assert.That(cache.Begin(RequestId.FromNumber(i), out var stored), Is.EqualTo(ResponseCache.Lookup.Answered));
+                Assert.That(stored.Seq, Is.EqualTo(100 + i));
+            }
+            Assert.That(cache.Begin(RequestId.FromNumber(2), out _), Is.EqualTo(ResponseCache.Lookup.New));
+        });
+    }
 }
