@@ -79,5 +79,4 @@ public static class ServerMessage
         if (buffer.Capacity > LargeMessageBytes) t_buffer = null;
         return message;
     }
-
 }
