@@ -70,13 +70,19 @@ public static class ServerMessage
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
-        writer.WriteStartObject();
-        body(writer, state);
-        writer.WriteEndObject();
-        writer.Flush();
-        var message = buffer.WrittenSpan.ToArray();
-        // A large message (an SDP offer) must not pin its buffer's size to this thread for good.
-        if (buffer.Capacity > LargeMessageBytes) t_buffer = null;
-        return message;
+        try
+        {
+            writer.WriteStartObject();
+            body(writer, state);
+            writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            // A large message (an SDP offer) must not pin its buffer's size to this thread for good; the writer
+            // goes too, since it holds the buffer until its next reset.
+            if (buffer.Capacity > LargeMessageBytes) (t_buffer, t_writer) = (null, null);
+        }
     }
 }

@@ -21,6 +21,7 @@ var peersPerRoom = int.Parse(args.ElementAtOrDefault(2) ?? "10");
 var seconds = int.Parse(args.ElementAtOrDefault(3) ?? "30");
 var pingMs = int.Parse(args.ElementAtOrDefault(4) ?? "1000");
 const int ConnectConcurrency = 64;
+const long NoGcBudgetBytes = 1024L * 1024 * 1024;
 
 var warmUp = TimeSpan.FromSeconds(int.Parse(args.ElementAtOrDefault(5) ?? "3"));
 
@@ -43,6 +44,11 @@ using (var gate = new SemaphoreSlim(ConnectConcurrency))
 joinWatch.Stop();
 var joined = clients.Count(c => c.Joined);
 Console.WriteLine($"joined {joined}/{sessions} sessions in {joinWatch.Elapsed.TotalSeconds:F1} s ({joined / joinWatch.Elapsed.TotalSeconds:F0} joins/s)");
+if (joined == 0)
+{
+    Console.Error.WriteLine($"no session joined ({clients.Select(c => c.LastError).FirstOrDefault(e => e is not null)}); is the server running at {url}?");
+    return 1;
+}
 
 await Task.Delay(warmUp);
 // The tool is the measuring instrument: a collection of its own would show up as server latency. It allocates little
@@ -74,8 +80,7 @@ Console.WriteLine($"ping round trip ms: p50 {Percentile(0.50):F2}  p90 {Percenti
 Console.WriteLine($"GC while measuring: server {serverAfter.Collections - serverBefore.Collections} collections, {(serverAfter.PauseSeconds - serverBefore.PauseSeconds) * 1000:F0} ms paused, " +
     $"{(serverAfter.AllocatedBytes - serverBefore.AllocatedBytes) / rtts.Length:F0} bytes allocated per ping; load tool {collections} collections, {pauses.TotalMilliseconds:F0} ms paused");
 foreach (var client in clients) client.Socket.Abort();
-
-const long NoGcBudgetBytes = 1024L * 1024 * 1024;
+return 0;
 
 // False where the runtime cannot promise that much allocation without a collection (it then collects as usual).
 static bool TryStartNoGcRegion()
@@ -92,7 +97,9 @@ sealed class LoadClient
 
     private readonly byte[] _request = new byte[128];
     private byte[] _buffer = new byte[BufferBytes];
+    private readonly object _stopGate = new();
     private PeriodicTimer? _timer;
+    private bool _stopped;
     private long _nextId;
     private long _lastSeq;
 
@@ -134,7 +141,17 @@ sealed class LoadClient
         try
         {
             await Task.Delay(Random.Shared.Next((int)interval.TotalMilliseconds));
-            _timer = new PeriodicTimer(interval);
+            var timer = new PeriodicTimer(interval);
+            lock (_stopGate)
+            {
+                // Stopped before the first ping: there is nothing to measure.
+                if (_stopped)
+                {
+                    timer.Dispose();
+                    return;
+                }
+                _timer = timer;
+            }
             do
             {
                 var started = Stopwatch.GetTimestamp();
@@ -143,7 +160,7 @@ sealed class LoadClient
                 await Socket.SendAsync(PingMessage(id), WebSocketMessageType.Text, true, CancellationToken.None);
                 await ReadUntilResponseAsync(id);
                 if (Measuring) RoundTrips.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            } while (await _timer.WaitForNextTickAsync());
+            } while (await timer.WaitForNextTickAsync());
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or InvalidOperationException)
         {
@@ -153,7 +170,14 @@ sealed class LoadClient
     }
 
     /// <summary>Ends the ping loop after the round trip in flight, if any.</summary>
-    public void Stop() => _timer?.Dispose();
+    public void Stop()
+    {
+        lock (_stopGate)
+        {
+            _stopped = true;
+            _timer?.Dispose();
+        }
+    }
 
     private ReadOnlyMemory<byte> PingMessage(long id)
     {
