@@ -17,8 +17,7 @@ namespace Sfu.Media.Worker;
 public sealed partial class MediaWorker : IDisposable
 {
     private const int MaxDatagram = 1500;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
-    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(20);
+    private const int TickIntervalMs = 20;
 
     private readonly UdpPort _port;
     private readonly TimeProvider _time;
@@ -69,7 +68,7 @@ public sealed partial class MediaWorker : IDisposable
     public Task<T> InvokeAsync<T>(Func<T> work)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _commands.Enqueue(() =>
+        Post(() =>
         {
             try { completion.SetResult(work()); }
             catch (Exception ex) { completion.SetException(ex); }
@@ -83,8 +82,12 @@ public sealed partial class MediaWorker : IDisposable
         return true;
     });
 
-    /// <summary>Queues <paramref name="work"/> for the worker thread without waiting.</summary>
-    public void Post(Action work) => _commands.Enqueue(work);
+    /// <summary>Queues <paramref name="work"/> for the worker thread without waiting; the worker runs it at once.</summary>
+    public void Post(Action work)
+    {
+        _commands.Enqueue(work);
+        _port.Wake();
+    }
 
     /// <summary>Sends one datagram from the media port. Worker thread only.</summary>
     internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to)
@@ -104,14 +107,15 @@ public sealed partial class MediaWorker : IDisposable
         {
             try
             {
-                if (_port.WaitReadable(PollInterval)) ReceiveAvailable();
+                // Sleeps until a datagram, a queued command (Post wakes the port) or the next tick, whichever is first.
+                if (_port.Wait(TimeSpan.FromMilliseconds(_nextTick - Environment.TickCount64))) ReceiveAvailable();
                 RunCommands();
                 // The cadence is real time, the rules inside read the TimeProvider: with a manual clock in tests,
                 // timers still get looked at every tick, at whatever instant the test has moved the clock to.
                 var tickCount = Environment.TickCount64;
                 if (tickCount >= _nextTick)
                 {
-                    _nextTick = tickCount + (long)TickInterval.TotalMilliseconds;
+                    _nextTick = tickCount + TickIntervalMs;
                     _table.Tick(_time.GetTimestamp());
                     // Read here because only this thread can read its own count; a scrape sees it at most one tick old.
                     Metrics.WorkerAllocated(GC.GetAllocatedBytesForCurrentThread());
@@ -195,6 +199,7 @@ public sealed partial class MediaWorker : IDisposable
     public void Dispose()
     {
         _stopping = true;
+        _port.Wake();
         _thread.Join(TimeSpan.FromSeconds(2));
         _table.DisposeAll();
         _port.Dispose();

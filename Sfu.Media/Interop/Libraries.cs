@@ -8,4 +8,7 @@ internal static class Libraries
     // ctrl numbers) that these declarations were written against.
     internal const string Ssl = "libssl.so.3";
     internal const string Crypto = "libcrypto.so.3";
+
+    // glibc's soname; "libc.so" is a linker script (and only there with libc6-dev), which dlopen cannot load.
+    internal const string Libc = "libc.so.6";
 }
