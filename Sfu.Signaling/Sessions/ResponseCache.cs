@@ -19,7 +19,6 @@ internal sealed class ResponseCache
 {
     private readonly Slot[] _slots;
     private int _next;
-    private int _count;
 
     public ResponseCache(int capacity)
     {
@@ -32,6 +31,8 @@ internal sealed class ResponseCache
     /// <summary>Registers <paramref name="id"/> as in flight unless it was seen before.</summary>
     public Lookup Begin(RequestId id, out StoredResponse stored)
     {
+        // Unused slots hold RequestId.None; only requests with an id can be repeated (every parsed request has one).
+        if (!id.IsPresent) throw new ArgumentException("a request without an id cannot be remembered", nameof(id));
         var index = IndexOf(id);
         if (index >= 0)
         {
@@ -42,7 +43,6 @@ internal sealed class ResponseCache
         stored = default;
         _slots[_next] = new Slot(id, Answered: false, default);
         _next = (_next + 1) % _slots.Length;
-        if (_count < _slots.Length) _count++;
         return Lookup.New;
     }
 
@@ -53,10 +53,13 @@ internal sealed class ResponseCache
         if (index >= 0) _slots[index] = new Slot(id, Answered: true, response);
     }
 
-    /// <summary>The slot holding <paramref name="id"/>, newest first (a repeat is most likely recent), or -1.</summary>
+    /// <summary>
+    /// The slot holding <paramref name="id"/>, newest first (a repeat is most likely recent), or -1. Slots not used
+    /// yet hold <see cref="RequestId.None"/>, which no request's id equals.
+    /// </summary>
     private int IndexOf(RequestId id)
     {
-        for (var i = 1; i <= _count; i++)
+        for (var i = 1; i <= _slots.Length; i++)
         {
             var index = (_next - i + _slots.Length) % _slots.Length;
             if (_slots[index].Id.Equals(id)) return index;

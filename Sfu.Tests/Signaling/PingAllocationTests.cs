@@ -1,9 +1,6 @@
 using System.Text;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Sfu.Signaling;
 using Sfu.Signaling.Connections;
-using Sfu.Signaling.Sessions;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Signaling;
 
@@ -17,13 +14,7 @@ public sealed class PingAllocationTests
     [Test]
     public async Task APing_AllocatesItsParsedDocumentAndItsResponse_AndLittleElse()
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Sfu:Signaling:MessagesPerSecondPerSocket"] = "1000000000" })
-            .Build();
-        await using var services = new ServiceCollection().AddLogging().AddSfuSignaling(configuration, TimeProvider.System).BuildServiceProvider();
-        var connection = services.GetRequiredService<SignalingService>().Accept(new DiscardingConnection(), "127.0.0.1");
-        await connection.OnTextMessageAsync(Encoding.UTF8.GetBytes("{\"id\":0,\"type\":\"join\",\"room\":\"r\",\"autoSubscribe\":false}"));
-        Assert.That(connection.Session, Is.Not.Null, "joined");
+        using var signaling = await InMemorySignaling.JoinAsync("r");
 
         // Each ping acknowledges everything before it (seq 1 is the join response). Messages are built up front so
         // that only the core's allocation is counted; the first run warms up and the second is measured.
@@ -31,9 +22,9 @@ public sealed class PingAllocationTests
         var messages = Enumerable.Range(1, 2 * Pings)
             .Select(id => Encoding.UTF8.GetBytes($"{{\"type\":\"ping\",\"id\":{id},\"lastSeq\":{id}}}"))
             .ToArray();
-        Run(connection, messages.AsSpan(0, Pings));
+        Run(signaling.Connection, messages.AsSpan(0, Pings));
         var before = GC.GetAllocatedBytesForCurrentThread();
-        Run(connection, messages.AsSpan(Pings));
+        Run(signaling.Connection, messages.AsSpan(Pings));
         var perPing = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Pings;
 
         // 208 bytes when measured: the JsonDocument, the request and the ~45-byte response. It was 864 before the
@@ -49,15 +40,5 @@ public sealed class PingAllocationTests
             // A ping is handled synchronously, on this thread; anything else would hide allocation elsewhere.
             if (!handled.IsCompletedSuccessfully) throw new InvalidOperationException("a ping did not complete synchronously");
         }
-    }
-
-    private sealed class DiscardingConnection : ISessionConnection
-    {
-        public string Id => "test";
-        public string RemoteEndpoint => "127.0.0.1:1";
-        public bool TrySend(byte[] message) => true;
-        public void Close(int code, string reason) { }
-        public void Supersede() { }
-        public void Abort() { }
     }
 }

@@ -70,4 +70,11 @@ public sealed class ResponseCacheTests
             Assert.That(cache.Begin(RequestId.FromNumber(2), out _), Is.EqualTo(ResponseCache.Lookup.New));
         });
     }
+
+    [Test]
+    public void ARequestWithoutAnId_IsRefused_RatherThanMistakenForAnEmptySlot()
+    {
+        var cache = new ResponseCache(capacity: 4);
+        Assert.That(() => cache.Begin(RequestId.None, out _), Throws.ArgumentException);
+    }
 }
