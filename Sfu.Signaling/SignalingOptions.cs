@@ -45,8 +45,26 @@ public sealed class SignalingOptions
     /// <summary>Messages kept per session for <c>resume</c> that the client has not acknowledged yet.</summary>
     public int ReplayLogCapacity { get; set; } = 4096;
 
+    /// <summary>Bytes of unacknowledged messages kept per session for <c>resume</c>; beyond it the oldest are forgotten.</summary>
+    public long ReplayLogMaxBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Outgoing messages queued for one socket; a client that reads slower than this is disconnected and may resume.</summary>
     public int SendQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Bytes queued for one socket, at most; as <see cref="SendQueueCapacity"/>, in bytes.</summary>
+    public long SendQueueMaxBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long one WebSocket send may take before the socket is dropped: a client that stops reading (the session survives).</summary>
+    public int SendTimeoutMs { get; set; } = 10000;
+
+    /// <summary>How long a new socket may take to send its <c>join</c> or <c>resume</c> before it is closed with 4000.</summary>
+    public int FirstMessageTimeoutMs { get; set; } = 10000;
+
+    /// <summary>Open signaling sockets per remote IP address; beyond it the WebSocket upgrade is refused with 429.</summary>
+    public int MaxSocketsPerIp { get; set; } = 200;
+
+    /// <summary>Longest request <c>id</c> string accepted, in characters (integer ids are always accepted).</summary>
+    public const int MaxRequestIdLength = 64;
 
     /// <summary>Enables the <c>simulate</c> request (fault injection). Off in production.</summary>
     public bool AllowSimulate { get; set; }

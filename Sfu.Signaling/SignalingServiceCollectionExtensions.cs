@@ -24,7 +24,13 @@ public static class SignalingServiceCollectionExtensions
     {
         services.AddMetrics();
         services.Configure<SignalingOptions>(configuration.GetSection(SignalingOptions.SectionName));
-        services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.SectionName));
+        // Checked at start-up: a secret too short for HS256 would otherwise make every join fail, with no word why.
+        services.AddOptions<AuthOptions>()
+            .Bind(configuration.GetSection(AuthOptions.SectionName))
+            .Validate(
+                o => string.IsNullOrEmpty(o.TokenSecret) || System.Text.Encoding.UTF8.GetByteCount(o.TokenSecret) >= JoinTokenValidator.MinimumSecretBytes,
+                $"Sfu:Auth:TokenSecret must be at least {JoinTokenValidator.MinimumSecretBytes} bytes (256 bits) for HS256, or empty for anonymous joins")
+            .ValidateOnStart();
         services.AddKeyedSingleton(ClockKey, time);
         services.AddSingleton(sp => LivenessPolicy.From(sp.GetRequiredService<IOptions<SignalingOptions>>().Value, time));
         services.AddSingleton<SignalingMetrics>();

@@ -7,36 +7,61 @@ namespace Sfu.Server.WebSockets;
 /// <summary>
 /// One accepted WebSocket as the signaling core sees it: a send queue drained by a single writer task, and
 /// the ways to end it. Only the writer touches the socket's send side, so messages keep their order and
-/// a close frame never races a data frame.
+/// a close frame never races a data frame. The queue is bounded in messages and in bytes; the writer records
+/// when its current send began, so that the gateway's heartbeat can drop a client that stopped reading.
 /// </summary>
 internal sealed class WebSocketConnection : ISessionConnection
 {
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WebSocket _socket;
-    private readonly Channel<byte[]> _outbox;
+    private readonly TimeProvider _time;
+    private readonly Channel<Outgoing> _outbox = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _readerFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
+    private readonly int _maxQueuedMessages;
+    private readonly long _maxQueuedBytes;
+    private int _queuedMessages;
+    private long _queuedBytes;
+    private long _sendStartedAt;
     private int? _closeCode;
     private string _closeReason = "";
     private bool _discardQueued;
     private bool _abort;
 
-    public WebSocketConnection(WebSocket socket, string id, string remoteEndpoint, int queueCapacity)
+    public WebSocketConnection(WebSocket socket, string id, string remoteEndpoint, int maxQueuedMessages, long maxQueuedBytes, TimeProvider time)
     {
         _socket = socket;
+        _time = time;
         Id = id;
         RemoteEndpoint = remoteEndpoint;
-        _outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(queueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _maxQueuedMessages = maxQueuedMessages;
+        _maxQueuedBytes = maxQueuedBytes;
+        OpenedAt = time.GetTimestamp();
     }
 
     public string Id { get; }
 
     public string RemoteEndpoint { get; }
+
+    /// <summary>When the socket was accepted (<see cref="TimeProvider"/> timestamp).</summary>
+    public long OpenedAt { get; }
+
+    /// <summary>True once the socket was dropped: nothing more will be sent.</summary>
+    public bool IsAborted
+    {
+        get { lock (_gate) return _abort; }
+    }
+
+    /// <summary>How long the send in progress has taken so far; zero when the writer is not sending.</summary>
+    public TimeSpan CurrentSendDuration
+    {
+        get
+        {
+            var started = Interlocked.Read(ref _sendStartedAt);
+            return started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(started);
+        }
+    }
 
     /// <summary>The close code the server sent, if it closed the socket.</summary>
     public int? ServerCloseCode
@@ -46,11 +71,29 @@ internal sealed class WebSocketConnection : ISessionConnection
 
     public bool TrySend(byte[] message)
     {
-        if (_outbox.Writer.TryWrite(message)) return true;
+        bool full;
+        lock (_gate)
+        {
+            full = _queuedMessages >= _maxQueuedMessages || _queuedBytes + message.Length > _maxQueuedBytes;
+            if (!full)
+            {
+                _queuedMessages++;
+                _queuedBytes += message.Length;
+            }
+        }
         // Full queue: the client reads slower than the room talks. Drop the socket rather than buffer without
         // bound; the session keeps every message for the client's resume.
-        Abort();
-        return false;
+        if (full || !_outbox.Writer.TryWrite(new Outgoing(message, Counted: true)))
+        {
+            Abort();
+            return false;
+        }
+        return true;
+    }
+
+    public void SendReplay(IReadOnlyList<byte[]> messages)
+    {
+        foreach (var message in messages) _outbox.Writer.TryWrite(new Outgoing(message, Counted: false));
     }
 
     public void Close(int code, string reason)
@@ -74,6 +117,8 @@ internal sealed class WebSocketConnection : ISessionConnection
     {
         lock (_gate) _abort = true;
         _outbox.Writer.TryComplete();
+        // Also ends a send in progress (a client that stopped reading) and the read loop, at once.
+        _socket.Abort();
     }
 
     /// <summary>The read loop ended (the peer closed, or the socket broke): nothing more will be sent.</summary>
@@ -88,10 +133,20 @@ internal sealed class WebSocketConnection : ISessionConnection
     {
         try
         {
-            await foreach (var message in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
+            await foreach (var (message, counted) in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
             {
+                if (counted)
+                {
+                    lock (_gate)
+                    {
+                        _queuedMessages--;
+                        _queuedBytes -= message.Length;
+                    }
+                }
                 if (IsDiscarding()) break;
+                Interlocked.Exchange(ref _sendStartedAt, _time.GetTimestamp());
                 await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Exchange(ref _sendStartedAt, 0);
             }
             await FinishAsync().ConfigureAwait(false);
         }
@@ -132,3 +187,6 @@ internal sealed class WebSocketConnection : ISessionConnection
             _socket.Abort();
     }
 }
+
+/// <summary>A queued message; replayed ones are not counted against the queue's bounds (the replay log bounds them).</summary>
+internal readonly record struct Outgoing(byte[] Message, bool Counted);

@@ -18,6 +18,11 @@ public sealed record JoinGrant(string? Identity, string? Name, PeerRights Rights
 /// </summary>
 public sealed class JoinTokenValidator
 {
+    /// <summary>The shortest HS256 secret accepted: RFC 7518 3.2 asks for a key at least as long as the hash, 256 bits.</summary>
+    public const int MinimumSecretBytes = 32;
+
+    private static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(1);
+
     private readonly AuthOptions _options;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new();
@@ -53,11 +58,15 @@ public sealed class JoinTokenValidator
 
         var result = await _handler.ValidateTokenAsync(token, _parameters).ConfigureAwait(false);
         if (!result.IsValid)
-            throw new ProtocolException(ErrorCode.Unauthorized, $"join token rejected: {result.Exception?.Message ?? "invalid"}");
+            throw new ProtocolException(ErrorCode.Unauthorized, $"join token rejected: {Describe(result.Exception)}");
 
         var jwt = (JsonWebToken)result.SecurityToken;
-        if (jwt.ValidTo <= _time.GetUtcNow().UtcDateTime)
+        var now = _time.GetUtcNow().UtcDateTime;
+        if (jwt.ValidTo <= now)
             throw new ProtocolException(ErrorCode.Unauthorized, "join token expired");
+        // An absent nbf reads as DateTime.MinValue. A little skew is allowed for the token issuer's clock.
+        if (jwt.ValidFrom > now + AllowedClockSkew)
+            throw new ProtocolException(ErrorCode.Unauthorized, "join token is not valid yet (nbf)");
 
         var claims = result.ClaimsIdentity;
         var room = claims.FindFirst("room")?.Value;
@@ -70,6 +79,21 @@ public sealed class JoinTokenValidator
         return new JoinGrant(identity, claims.FindFirst("name")?.Value, new PeerRights(
             Flag(claims, "publish"), Flag(claims, "subscribe")));
     }
+
+    /// <summary>
+    /// What a client is told about a rejected token: the kind of failure, never the token library's own text, which names
+    /// key ids, algorithms and internals that are none of the caller's business.
+    /// </summary>
+    private static string Describe(Exception? failure) => failure switch
+    {
+        SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "bad signature",
+        SecurityTokenInvalidAlgorithmException => "signing algorithm not allowed (HS256 only)",
+        SecurityTokenInvalidAudienceException => "wrong audience",
+        SecurityTokenInvalidIssuerException => "wrong issuer",
+        SecurityTokenNoExpirationException => "no expiry (exp)",
+        SecurityTokenMalformedException or ArgumentException => "not a well-formed JWT",
+        _ => "invalid",
+    };
 
     private static bool Flag(ClaimsIdentity claims, string name) =>
         claims.FindFirst(name)?.Value is not { } value || !string.Equals(value, "false", StringComparison.OrdinalIgnoreCase);

@@ -24,7 +24,8 @@ public sealed partial class SignalingConnection
     private readonly TokenBucket _strikes;
     private readonly ILogger _logger;
     private Session? _session;
-    private bool _closing;
+    // Also set by the host's heartbeat thread (CloseForViolation), hence volatile.
+    private volatile bool _closing;
 
     internal SignalingConnection(SignalingService service, ISessionConnection transport, string remoteAddress)
     {
@@ -39,6 +40,20 @@ public sealed partial class SignalingConnection
 
     /// <summary>The session this socket serves, once joined or resumed.</summary>
     public Session? Session => _session;
+
+    /// <summary>True once the server has decided to close this socket; what it sends after that is ignored.</summary>
+    public bool IsClosing => _closing;
+
+    /// <summary>
+    /// Closes the socket with 4000 for breaking a rule: too many invalid messages, or one the host enforces (no join
+    /// within the first-message deadline). The session, if any, survives for a resume.
+    /// </summary>
+    public void CloseForViolation(string reason)
+    {
+        _closing = true;
+        _session?.ConnectionLost(_transport);
+        _transport.Close(CloseCodes.ProtocolViolation, reason);
+    }
 
     private SignalingMetrics Metrics => _service.Metrics;
 
@@ -130,6 +145,8 @@ public sealed partial class SignalingConnection
         if (request.Type is "join" or "resume")
             throw new ProtocolException(ErrorCode.AlreadyJoined, "this socket already carries a session");
         var handler = _service.FindHandler(request.Type) ?? throw UnknownType(request.Type);
+        // Requests that were already on the wire when the peer left (or timed out) act for nobody.
+        if (_session.Peer.HasLeft) throw new ProtocolException(ErrorCode.NotJoined, "this peer has left the room; join again");
         if (!_session.TryBeginRequest(request.Id)) return;
         // No logging scope per request: this path runs for every ping. Log lines name their session, peer and
         // room themselves.
@@ -202,6 +219,12 @@ public sealed partial class SignalingConnection
             AnswerThenClose(request.Id, new ProtocolException(ErrorCode.BadResumeToken, "resume token does not match the session"), CloseCodes.Unauthorized);
             return;
         }
+        if (!session.Peer.Room.TryKeepAlive(session.Peer))
+        {
+            Metrics.Resume("expired");
+            AnswerThenClose(request.Id, new ProtocolException(ErrorCode.SessionExpired, "session expired: join again"), CloseCodes.SessionExpired);
+            return;
+        }
 
         var outcome = session.Resume(_transport, lastSeq, replayed =>
             ServerMessage.Response(request.Id, seq: null, new JsonObject { ["peerId"] = session.Peer.Id, ["replayed"] = replayed }));
@@ -210,7 +233,6 @@ public sealed partial class SignalingConnection
             case ResumeStatus.Resumed:
                 _session = session;
                 Metrics.Resume("ok");
-                session.Peer.MarkAlive();
                 Log.Resumed(_logger, session.Id, session.Peer.Id, outcome.Replayed, _remoteAddress);
                 return;
             case ResumeStatus.BadSequence:
@@ -272,12 +294,10 @@ public sealed partial class SignalingConnection
     {
         Answer(id, code, message);
         if (_strikes.TryTake()) return;
-        _closing = true;
         Metrics.LimitHit("violations");
         Metrics.SocketClosedByServer(CloseCodes.ProtocolViolation);
         Log.ClosedForViolations(_logger, _transport.RemoteEndpoint, _session?.Id);
-        _session?.ConnectionLost(_transport);
-        _transport.Close(CloseCodes.ProtocolViolation, "too many invalid messages");
+        CloseForViolation("too many invalid messages");
     }
 
     /// <summary>Answers through the session when there is one (numbered, replayable), else on this socket only.</summary>

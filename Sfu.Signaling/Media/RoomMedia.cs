@@ -224,7 +224,7 @@ public sealed partial class RoomMedia
         try
         {
             if (!peer.AutoSubscribe || !peer.Rights.CanSubscribe || _publisherOf.Count == 0) return;
-            var state = MediaOf(peer);
+            if (MediaOfMember(peer) is not { } state) return;
             foreach (var trackId in _publisherOf.Keys) state.Subscriptions.Add(trackId);
             await RenegotiateAsync(state).ConfigureAwait(false);
         }
@@ -269,7 +269,7 @@ public sealed partial class RoomMedia
             if (peer == publisher) continue;
             var autoAdds = peer.AutoSubscribe && peer.Rights.CanSubscribe && addedIds.Count > 0;
             if (!autoAdds && (peer.Media is null || !removed.Any(peer.Media.Subscriptions.Contains))) continue;
-            var state = MediaOf(peer);
+            if (MediaOfMember(peer) is not { } state) continue;
             var changed = false;
             if (autoAdds) foreach (var trackId in addedIds) changed |= state.Subscriptions.Add(trackId);
             foreach (var trackId in removed) changed |= state.Subscriptions.Remove(trackId);
@@ -315,7 +315,15 @@ public sealed partial class RoomMedia
 
     private static uint RandomSsrc() => (uint)Random.Shared.NextInt64(1, uint.MaxValue);
 
-    private PeerMedia MediaOf(Peer peer) => peer.Media ??= new PeerMedia(peer, _logger);
+    /// <summary>
+    /// The peer's media state, created on first use. Called with the gate held; a peer that has left gets none, so a
+    /// request that raced its departure cannot leave transports behind that <see cref="OnPeerRemoved"/> already swept.
+    /// </summary>
+    private PeerMedia MediaOf(Peer peer) =>
+        MediaOfMember(peer) ?? throw new ProtocolException(ErrorCode.NotJoined, "this peer has left the room; join again");
+
+    /// <summary>As <see cref="MediaOf"/>, for room-wide updates: null for a peer that has left meanwhile.</summary>
+    private PeerMedia? MediaOfMember(Peer peer) => peer.HasLeft ? null : peer.Media ??= new PeerMedia(peer, _logger);
 
     private void RunInBackground(Func<Task> work) => _ = Task.Run(async () =>
     {

@@ -48,8 +48,9 @@ public sealed class ClientRequest : IDisposable
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new ProtocolException(ErrorCode.BadRequest, "message must be a JSON object");
-            if (!root.TryGetProperty("id", out var idElement) || !RequestId.TryRead(idElement, out var id))
-                throw new ProtocolException(ErrorCode.BadRequest, "field 'id' must be an integer or a string");
+            // Ids are echoed and remembered for repeats: an unbounded string would be memory the client chooses.
+            if (!root.TryGetProperty("id", out var idElement) || !RequestId.TryRead(idElement, SignalingOptions.MaxRequestIdLength, out var id))
+                throw new ProtocolException(ErrorCode.BadRequest, $"field 'id' must be an integer or a string of at most {SignalingOptions.MaxRequestIdLength} characters");
             idIfKnown = id;
             if (!root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
                 throw new ProtocolException(ErrorCode.BadRequest, "field 'type' must be a string");

@@ -24,16 +24,16 @@ public readonly struct RequestId : IEquatable<RequestId>
 
     public bool IsPresent { get; }
 
-    /// <summary>Reads an id; false when it is neither an integer nor a string.</summary>
-    public static bool TryRead(JsonElement element, out RequestId id)
+    /// <summary>Reads an id; false when it is neither an integer nor a string of at most <paramref name="maxTextLength"/> characters.</summary>
+    public static bool TryRead(JsonElement element, int maxTextLength, out RequestId id)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Number when element.TryGetInt64(out var number):
                 id = FromNumber(number);
                 return true;
-            case JsonValueKind.String:
-                id = FromText(element.GetString()!);
+            case JsonValueKind.String when element.GetString() is { } text && text.Length <= maxTextLength:
+                id = FromText(text);
                 return true;
             default:
                 id = None;

@@ -21,6 +21,7 @@ public sealed class Peer
     private readonly TimeProvider _time;
     private long _lastHeard;
     private int _state;
+    private bool _left;
 
     internal Peer(string id, string name, string? identity, PeerRights rights, bool autoSubscribe, IPeerOutbox outbox, TimeProvider time)
     {
@@ -58,6 +59,12 @@ public sealed class Peer
 
     public bool IsInterrupted => Volatile.Read(ref _state) == Interrupted;
 
+    /// <summary>
+    /// Set once, when the room removes this peer. Requests still in flight on its socket must not act for it after that:
+    /// media state created for a departed peer would never be freed.
+    /// </summary>
+    public bool HasLeft => Volatile.Read(ref _left);
+
     internal long LastHeard => Volatile.Read(ref _lastHeard);
 
     /// <summary>
@@ -70,6 +77,9 @@ public sealed class Peer
         var previous = Interlocked.Exchange(ref _lastHeard, now);
         if (Volatile.Read(ref _state) == Interrupted) Room.OnPeerActivity(this, _time.GetElapsedTime(previous, now));
     }
+
+    /// <summary>Marks the peer as removed from its room. Called under the room's lock.</summary>
+    internal void MarkLeft() => Volatile.Write(ref _left, true);
 
     /// <summary>Flips the interrupted flag; true when this call changed it. Called under the room's lock.</summary>
     internal bool TrySetInterrupted(bool interrupted) =>

@@ -110,6 +110,27 @@ public sealed class Room
         }
     }
 
+    /// <summary>
+    /// A peer comes back (<c>resume</c>): marks it alive, unless its silence has already reached the offline rule, in
+    /// which case it is removed now (<c>timeout</c>) whether or not the sweep got to it yet. Under the room's lock, so
+    /// that a sweep can never remove a peer whose resume was admitted, nor a resume admit one the sweep is removing.
+    /// </summary>
+    internal bool TryKeepAlive(Peer peer)
+    {
+        lock (_gate)
+        {
+            if (!_peers.Contains(peer)) return false;
+            if (_policy.Time.GetTimestamp() - peer.LastHeard >= _policy.OfflineAfter)
+            {
+                RemoveLocked(peer, PeerLeftReason.Timeout);
+                return false;
+            }
+            // The lock is re-entrant: MarkAlive's interrupted-to-active edge takes it again.
+            peer.MarkAlive();
+            return true;
+        }
+    }
+
     /// <summary>Data arrived from an interrupted peer: tell the others it is back.</summary>
     internal void OnPeerActivity(Peer peer, TimeSpan outage)
     {
@@ -180,6 +201,7 @@ public sealed class Room
             _peers.Clear();
             foreach (var peer in peers)
             {
+                peer.MarkLeft();
                 Media?.OnPeerRemoved(peer);
                 peer.Outbox.Emit("room-closed", new JsonObject { ["reason"] = reason });
                 peer.Outbox.End(CloseCodes.RoomClosed, "room closed");
@@ -192,6 +214,7 @@ public sealed class Room
     private bool RemoveLocked(Peer peer, PeerLeftReason reason)
     {
         if (!_peers.Remove(peer)) return false;
+        peer.MarkLeft();
         foreach (var track in peer.Tracks)
             BroadcastLocked(peer, "track-unpublished", new JsonObject { ["peerId"] = peer.Id, ["trackId"] = track.TrackId });
         BroadcastLocked(peer, "peer-left", new JsonObject { ["peerId"] = peer.Id, ["reason"] = reason.ToWire() });

@@ -18,6 +18,13 @@ public interface ISessionConnection
     /// </summary>
     bool TrySend(byte[] message);
 
+    /// <summary>
+    /// Queues what a resumed client missed, in order, ahead of anything sent later. These messages stay in the session's
+    /// replay log (bounded there) until the client acknowledges them, so they do not count against the queue's own bound:
+    /// a client that was away for a while must be able to come back however much it missed.
+    /// </summary>
+    void SendReplay(IReadOnlyList<byte[]> messages);
+
     /// <summary>Sends what is queued, then closes with <paramref name="code"/>.</summary>
     void Close(int code, string reason);
 

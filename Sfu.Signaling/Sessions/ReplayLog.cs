@@ -2,8 +2,9 @@ namespace Sfu.Signaling.Sessions;
 
 /// <summary>
 /// The messages a session sent that the client has not acknowledged yet, by <c>seq</c>, so that a client
-/// that reconnects gets exactly what it missed. Bounded: when full, the oldest message is forgotten and a
-/// resume that needs it fails (the client then joins again) instead of silently skipping it.
+/// that reconnects gets exactly what it missed. Bounded in messages and in bytes: when either is reached, the
+/// oldest message is forgotten and a resume that needs it fails (the client then joins again) instead of
+/// silently skipping it.
 /// The ring starts small and grows to its capacity only for a client that stays away while messages pile up:
 /// thousands of idle sessions must not each hold (and make the GC scan) a full-size array.
 /// Not thread-safe; the owning session serialises access.
@@ -13,18 +14,26 @@ internal sealed class ReplayLog
     private const int InitialSize = 16;
 
     private readonly int _capacity;
+    private readonly long _maxBytes;
     private (long Seq, byte[] Message)[] _ring;
     private int _start;
     private int _count;
 
-    public ReplayLog(int capacity)
+    /// <param name="capacity">Messages kept at most.</param>
+    /// <param name="maxBytes">Bytes kept at most; a single larger message is still kept, alone.</param>
+    public ReplayLog(int capacity, long maxBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         _capacity = capacity;
+        _maxBytes = maxBytes;
         _ring = new (long, byte[])[Math.Min(capacity, InitialSize)];
     }
 
     public int Count => _count;
+
+    /// <summary>The bytes of the messages kept.</summary>
+    public long Bytes { get; private set; }
 
     /// <summary>The highest <c>seq</c> the log can no longer replay (0 when nothing was lost).</summary>
     public long ForgottenUpTo { get; private set; }
@@ -32,15 +41,22 @@ internal sealed class ReplayLog
     public void Append(long seq, byte[] message)
     {
         if (_count == _ring.Length && _ring.Length < _capacity) Grow();
-        if (_count == _ring.Length)
+        while (_count > 0 && (_count == _ring.Length || Bytes + message.Length > _maxBytes))
         {
             ForgottenUpTo = _ring[_start].Seq;
-            _ring[_start] = default;
-            _start = (_start + 1) % _ring.Length;
-            _count--;
+            DropOldest();
         }
         _ring[(_start + _count) % _ring.Length] = (seq, message);
         _count++;
+        Bytes += message.Length;
+    }
+
+    private void DropOldest()
+    {
+        Bytes -= _ring[_start].Message.Length;
+        _ring[_start] = default;
+        _start = (_start + 1) % _ring.Length;
+        _count--;
     }
 
     private void Grow()
@@ -54,12 +70,7 @@ internal sealed class ReplayLog
     /// <summary>Drops messages the client says it has (<c>seq &lt;= lastSeq</c>).</summary>
     public void AcknowledgeUpTo(long lastSeq)
     {
-        while (_count > 0 && _ring[_start].Seq <= lastSeq)
-        {
-            _ring[_start] = default;
-            _start = (_start + 1) % _ring.Length;
-            _count--;
-        }
+        while (_count > 0 && _ring[_start].Seq <= lastSeq) DropOldest();
         if (lastSeq > ForgottenUpTo) ForgottenUpTo = lastSeq;
     }
 

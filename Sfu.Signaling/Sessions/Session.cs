@@ -31,12 +31,12 @@ public sealed class Session : IPeerOutbox
     private long _seq;
     private bool _ended;
 
-    internal Session(string id, byte[] resumeToken, int replayCapacity, SignalingMetrics metrics, Action<Session> onEnded)
+    internal Session(string id, byte[] resumeToken, int replayCapacity, long replayMaxBytes, SignalingMetrics metrics, Action<Session> onEnded)
     {
         _onEnded = onEnded;
         Id = id;
         _resumeToken = resumeToken;
-        _replayLog = new ReplayLog(replayCapacity);
+        _replayLog = new ReplayLog(replayCapacity, replayMaxBytes);
         _responses = new ResponseCache(capacity: RepeatWindow);
         _metrics = metrics;
     }
@@ -57,7 +57,9 @@ public sealed class Session : IPeerOutbox
 
     public bool VerifyResumeToken(string candidate)
     {
-        Span<byte> decoded = stackalloc byte[64];
+        // TryDecodeFromChars throws on characters outside the alphabet: a client's typo is a wrong token, not a fault.
+        if (!Base64Url.IsValid(candidate, out var decodedLength) || decodedLength != _resumeToken.Length) return false;
+        Span<byte> decoded = stackalloc byte[decodedLength];
         return Base64Url.TryDecodeFromChars(candidate, decoded, out var length)
             && CryptographicOperations.FixedTimeEquals(decoded[..length], _resumeToken);
     }
@@ -126,7 +128,7 @@ public sealed class Session : IPeerOutbox
             _connection = connection;
             replayed = missed.Count;
             connection.TrySend(buildResponse(replayed));
-            foreach (var message in missed) connection.TrySend(message);
+            connection.SendReplay(missed);
             _replayLog.AcknowledgeUpTo(lastSeq);
         }
         if (previous is not null && !ReferenceEquals(previous, connection)) previous.Supersede();

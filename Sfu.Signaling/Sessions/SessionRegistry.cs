@@ -19,7 +19,7 @@ public sealed class SessionRegistry(IOptions<SignalingOptions> options, Signalin
     {
         // 128 random bits name a session; a separate 256-bit secret resumes it, so knowing an id gives nothing.
         var id = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
-        var session = new Session(id, RandomNumberGenerator.GetBytes(32), options.Value.ReplayLogCapacity, metrics, OnEnded);
+        var session = new Session(id, RandomNumberGenerator.GetBytes(32), options.Value.ReplayLogCapacity, options.Value.ReplayLogMaxBytes, metrics, OnEnded);
         _sessions[id] = session;
         metrics.SessionStarted();
         return session;

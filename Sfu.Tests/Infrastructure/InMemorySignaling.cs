@@ -50,6 +50,7 @@ public sealed class InMemorySignaling : IDisposable
         public string Id => "in-memory";
         public string RemoteEndpoint => "127.0.0.1:1";
         public bool TrySend(byte[] message) => true;
+        public void SendReplay(IReadOnlyList<byte[]> messages) { }
         public void Close(int code, string reason) { }
         public void Supersede() { }
         public void Abort() { }

@@ -23,7 +23,8 @@ public sealed class AuthTests
     [TearDown]
     public async Task StopServer() => await _server.DisposeAsync();
 
-    private string Token(string room, string sub, TimeSpan? lifetime = null, bool publish = true, string secret = Secret, string? name = null)
+    private string Token(string room, string sub, TimeSpan? lifetime = null, bool publish = true, string secret = Secret, string? name = null,
+        TimeSpan? validFromIn = null)
     {
         var claims = new Dictionary<string, object> { ["room"] = room, ["sub"] = sub, ["publish"] = publish, ["subscribe"] = true };
         if (name is not null) claims["name"] = name;
@@ -32,7 +33,7 @@ public sealed class AuthTests
         {
             Claims = claims,
             IssuedAt = now,
-            NotBefore = now,
+            NotBefore = now + (validFromIn ?? TimeSpan.Zero),
             Expires = now + (lifetime ?? TimeSpan.FromMinutes(5)),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
         });
@@ -98,6 +99,45 @@ public sealed class AuthTests
         var (response, client) = await JoinWith("not.a.jwt");
         await using var _ = client;
         Assert.That(response.ErrorCode(), Is.EqualTo("unauthorized"));
+    }
+
+    [Test]
+    public async Task JoinWithTokenNotValidYet_IsUnauthorized_UntilItsNotBefore()
+    {
+        var token = Token("r", "u", lifetime: TimeSpan.FromMinutes(30), validFromIn: TimeSpan.FromMinutes(10));
+        var (early, earlyClient) = await JoinWith(token);
+        await using var _ = earlyClient;
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        var (inTime, inTimeClient) = await JoinWith(token);
+        await using var __ = inTimeClient;
+        Assert.Multiple(() =>
+        {
+            Assert.That(early.ErrorCode(), Is.EqualTo("unauthorized"));
+            Assert.That(early.GetProperty("error").Str("message"), Does.Contain("not valid yet"));
+            Assert.That(inTime.Ok(), Is.True, inTime.ToString());
+        });
+    }
+
+    [TestCase("not.a.jwt", "not a well-formed JWT")]
+    [TestCase(null, "bad signature")]
+    public async Task RejectedToken_IsExplainedInTheProjectsWords_NotTheTokenLibrarys(string? token, string explanation)
+    {
+        var (response, client) = await JoinWith(token ?? Token("r", "u", secret: "a-different-secret-that-is-long-enough!!"));
+        await using var _ = client;
+        var message = response.GetProperty("error").Str("message");
+        Assert.Multiple(() =>
+        {
+            Assert.That(message, Is.EqualTo($"join token rejected: {explanation}"));
+            Assert.That(message, Does.Not.Contain("IDX"), "IdentityModel's error ids and details stay in the server");
+        });
+    }
+
+    [Test]
+    public void ServerWithTokenSecretTooShortForHs256_RefusesToStart_SayingWhy()
+    {
+        var failure = Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => SfuTestServer.StartAsync(null, "Sfu:Auth:TokenSecret=short"));
+        Assert.That(failure!.Message, Does.Contain("Sfu:Auth:TokenSecret must be at least 32 bytes"));
     }
 
     [Test]

@@ -125,15 +125,19 @@ public sealed class ResumeTests : ServerTest
         });
     }
 
-    [Test]
-    public async Task Resume_WithWrongToken_IsBadResumeToken_Closes4003_AndSessionIsUntouched()
+    [TestCase("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TestName = "Resume_WithWrongToken_IsBadResumeToken_Closes4003_AndSessionIsUntouched")]
+    [TestCase("not base64url!*", TestName = "Resume_WithTokenThatIsNotBase64Url_IsBadResumeToken_Closes4003")]
+    [TestCase("", TestName = "Resume_WithEmptyToken_IsBadResumeToken_Closes4003")]
+    [TestCase("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB",
+        TestName = "Resume_WithOverlongToken_IsBadResumeToken_Closes4003")]
+    public async Task Resume_WithWrongToken(string resumeToken)
     {
         var (phone, join) = await Server.JoinAsync("r");
         await using var _ = phone;
         await using var attacker = await Server.ConnectAsync();
         var response = await attacker.RequestAsync(new
         {
-            type = "resume", sessionId = join.Str("sessionId"), resumeToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lastSeq = 0,
+            type = "resume", sessionId = join.Str("sessionId"), resumeToken, lastSeq = 0,
         });
         var ping = await phone.RequestAsync(new { type = "ping" });
         Assert.Multiple(async () =>
