@@ -8,6 +8,9 @@ namespace Sfu.Media.Sdp;
 /// JSEP (RFC 8829 5.2.2) never lets an m-line disappear: a track that goes away leaves its line
 /// with port 0 and a=inactive; a later track of the same kind recycles it under a new mid, but only
 /// once the closing offer has been answered (it was closed in an earlier version than this one).
+/// The first line is the exception: it tags the BUNDLE group (RFC 8843), so it is never rejected but
+/// parked, inactive and still bundled. Otherwise the offer that closes the last track would have no
+/// BUNDLE group, which a browser using max-bundle refuses, and nothing could ever be received again.
 /// Callers build offers one at a time per transport and pass each result's State to the next build.
 /// </summary>
 public sealed class SubscribeOfferBuilder
@@ -55,7 +58,8 @@ public sealed class SubscribeOfferBuilder
         foreach (var track in tracks.Where(t => !placed.Contains(t.TrackId)))
         {
             var codec = allocator.Assign(WithServerFeedback(track));
-            var recycle = slots.FindIndex(s => !s.IsOpen && s.Kind == track.Kind && s.ClosedInVersion < version);
+            // Never the first line: it stays parked (see the class comment).
+            var recycle = slots.FindIndex(Math.Min(1, slots.Count), s => !s.IsOpen && s.Kind == track.Kind && s.ClosedInVersion < version);
             var mid = (nextMid++).ToString(CultureInfo.InvariantCulture);
             var slot = new SubscribeSlot(mid, track.Kind, track.TrackId, codec);
             if (recycle >= 0)
@@ -70,8 +74,9 @@ public sealed class SubscribeOfferBuilder
 
         var offer = new SessionDescription { Origin = origin, IceLite = true, MsidSemantic = new MsidSemantic("WMS", ["*"]) };
         var assignments = new List<SubscribeAssignment>();
-        foreach (var slot in slots)
+        for (var i = 0; i < slots.Count; i++)
         {
+            var slot = slots[i];
             if (slot.TrackId is { } id)
             {
                 var track = wanted[id];
@@ -80,14 +85,14 @@ public sealed class SubscribeOfferBuilder
             }
             else
             {
-                offer.Media.Add(ClosedSection(slot));
+                offer.Media.Add(i == 0 ? ParkedSection(slot, local) : ClosedSection(slot));
             }
         }
 
-        var open = slots.Where(s => s.IsOpen).Select(s => s.Mid).ToArray();
-        if (open.Length > 0)
+        var bundled = slots.Where((s, i) => s.IsOpen || i == 0).Select(s => s.Mid).ToArray();
+        if (bundled.Length > 0)
         {
-            offer.Groups.Add(new SdpGroup(SdpGroup.Bundle, open));
+            offer.Groups.Add(new SdpGroup(SdpGroup.Bundle, bundled));
         }
 
         var state = new SubscribeOfferState(origin, slots, nextMid, allocator.Snapshot);
@@ -101,25 +106,7 @@ public sealed class SubscribeOfferBuilder
 
     private static MediaDescription OpenSection(SubscribeSlot slot, SubscribedTrack track, LocalTransportParameters local)
     {
-        var media = new MediaDescription(slot.Kind.ToSdp(), local.Port, MediaDescription.WebRtcRtpProto)
-        {
-            Connection = local.ConnectionLine,
-            Mid = slot.Mid,
-            Direction = MediaDirection.SendOnly,
-            IceUfrag = local.IceUfrag,
-            IcePwd = local.IcePwd,
-            Fingerprint = local.Fingerprint,
-            Setup = DtlsSetup.ActPass,
-            RtcpMux = true,
-            RtcpReducedSize = true,
-            EndOfCandidates = true,
-        };
-        media.Candidates.Add(local.HostCandidate);
-        media.HeaderExtensions.AddRange(Extensions
-            .Where(e => e.Kind is null || e.Kind == slot.Kind)
-            .Select(e => new RtpHeaderExtension(e.Id, e.Uri)));
-        media.Codecs.AddRange(slot.Codec.ToRtpCodecs());
-        media.SetFormatsFromCodecs();
+        var media = BundledSection(slot, local, MediaDirection.SendOnly);
         media.Msids.Add(new Msid(track.StreamId, track.MsidTrackId));
 
         var msid = $"{track.StreamId} {track.MsidTrackId}";
@@ -134,6 +121,35 @@ public sealed class SubscribeOfferBuilder
             AddSsrc(media, track.Ssrc, track.Cname, msid);
         }
 
+        return media;
+    }
+
+    /// <summary>The first line once its track left: inactive, no stream, but still the BUNDLE group's transport.</summary>
+    private static MediaDescription ParkedSection(SubscribeSlot slot, LocalTransportParameters local) =>
+        BundledSection(slot, local, MediaDirection.Inactive);
+
+    /// <summary>An m-line on the bundled transport: ICE, DTLS, candidate, extensions and codecs, no stream yet.</summary>
+    private static MediaDescription BundledSection(SubscribeSlot slot, LocalTransportParameters local, MediaDirection direction)
+    {
+        var media = new MediaDescription(slot.Kind.ToSdp(), local.Port, MediaDescription.WebRtcRtpProto)
+        {
+            Connection = local.ConnectionLine,
+            Mid = slot.Mid,
+            Direction = direction,
+            IceUfrag = local.IceUfrag,
+            IcePwd = local.IcePwd,
+            Fingerprint = local.Fingerprint,
+            Setup = DtlsSetup.ActPass,
+            RtcpMux = true,
+            RtcpReducedSize = true,
+            EndOfCandidates = true,
+        };
+        media.Candidates.Add(local.HostCandidate);
+        media.HeaderExtensions.AddRange(Extensions
+            .Where(e => e.Kind is null || e.Kind == slot.Kind)
+            .Select(e => new RtpHeaderExtension(e.Id, e.Uri)));
+        media.Codecs.AddRange(slot.Codec.ToRtpCodecs());
+        media.SetFormatsFromCodecs();
         return media;
     }
 

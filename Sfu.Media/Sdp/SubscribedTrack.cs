@@ -16,7 +16,8 @@ public sealed record SubscribedTrack(
 
 /// <summary>
 /// One m-line of a subscribe offer across versions. <see cref="TrackId"/> is null once the track
-/// went away; the line then stays, with port 0, until a new track of the same kind recycles it.
+/// went away; the line then stays, with port 0, until a new track of the same kind recycles it
+/// (the first line stays bundled and inactive instead: see <see cref="SubscribeOfferBuilder"/>).
 /// </summary>
 public sealed record SubscribeSlot(string Mid, MediaKind Kind, string? TrackId, NegotiatedCodec Codec, ulong ClosedInVersion = 0)
 {

@@ -134,6 +134,23 @@ public sealed class BrowserMediaTests : BrowserTestBase
         Assert.That(await alice.EventsAsync("peer-left"), Is.Empty, "the publisher never saw bob leave");
     }
 
+    [Test]
+    public async Task AfterTheOnlyPublisherLeaves_ALaterPublisherStillReachesTheOneWhoStayed()
+    {
+        var (alice, bob) = await PublisherAndSubscriberAsync("media-6");
+        await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
+
+        // The offer that closes alice's lines leaves bob nothing to receive; Chromium (max-bundle) must still accept it.
+        await alice.CallAsync("window.demo.client.leave()");
+        await bob.WaitForEventAsync("peer-left", "true", "alice's departure");
+        var carol = await OpenAsync("carol", "media-6", publish: true);
+        await carol.WaitForEventAsync("published", "true", "carol's publish");
+
+        await bob.WaitForAsync("window.demo.events.filter(e => e.name === 'track').length >= 4", "carol's two tracks at bob");
+        await AssertVideoFlowsAsync(bob);
+        Assert.That(await bob.EventsAsync("error"), Is.Empty, "no negotiation failed on the way");
+    }
+
     /// <summary>Alice publishes the fake camera and microphone; bob receives them (joining after her, unless told).</summary>
     private async Task<(SdkPage Alice, SdkPage Bob)> PublisherAndSubscriberAsync(string room, bool subscriberFirst = false)
     {

@@ -26,8 +26,10 @@ public sealed class PublisherLeavesTests
             Assert.That(unpublished.GetString("peerId"), Is.EqualTo(publisherId));
             Assert.That(unpublished.Seq, Is.LessThan(left.Seq), "tracks go before their peer");
             Assert.That(left.GetString("reason"), Is.EqualTo("leave"));
-            Assert.That(offer.Media, Is.Not.Empty.And.All.Matches<Sfu.Media.Sdp.MediaDescription>(m => m.IsRejected),
-                "the m-line stays (mids are stable) but carries nothing");
+            Assert.That(offer.Media, Is.Not.Empty.And.All.Matches<Sfu.Media.Sdp.MediaDescription>(
+                    m => m.Direction == Sfu.Media.Sdp.MediaDirection.Inactive && m.Ssrcs.Count == 0),
+                "the m-lines stay (mids are stable) but carry nothing");
+            Assert.That(offer.Bundle?.Mids, Is.EqualTo(new[] { offer.Media[0].Mid }), "the first line still tags the BUNDLE group");
             Assert.That(await call.MetricAsync("sfu_media_transports"), Is.EqualTo(1), "the publisher's transport is closed; the subscriber's remains");
         });
     }

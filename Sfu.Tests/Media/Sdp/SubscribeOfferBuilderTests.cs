@@ -109,48 +109,73 @@ public class SubscribeOfferBuilderTests
         var builder = new SubscribeOfferBuilder();
         var first = builder.Build([Track("a", Chrome.Tracks[0], 1000), Track("v", Chrome.Tracks[1], 2000)], SdpTestData.Server);
 
-        var second = builder.Build([Track("v", Chrome.Tracks[1], 2000)], SdpTestData.Server, first.State);
+        var second = builder.Build([Track("a", Chrome.Tracks[0], 1000)], SdpTestData.Server, first.State);
         var sdp = SdpParser.Parse(second.Sdp);
 
         Assert.That(sdp.Media, Has.Count.EqualTo(2), "m-lines are never removed");
-        Assert.That(sdp.Media[0].Mid, Is.EqualTo("0"));
-        Assert.That(sdp.Media[0].Port, Is.EqualTo(0));
-        Assert.That(sdp.Media[0].Direction, Is.EqualTo(MediaDirection.Inactive));
-        Assert.That(sdp.Media[0].Ssrcs, Is.Empty);
         Assert.That(sdp.Media[1].Mid, Is.EqualTo("1"));
-        Assert.That(sdp.Bundle!.Mids, Is.EqualTo(new[] { "1" }));
+        Assert.That(sdp.Media[1].Port, Is.EqualTo(0));
+        Assert.That(sdp.Media[1].Direction, Is.EqualTo(MediaDirection.Inactive));
+        Assert.That(sdp.Media[1].Ssrcs, Is.Empty);
+        Assert.That(sdp.Media[0].Mid, Is.EqualTo("0"));
+        Assert.That(sdp.Bundle!.Mids, Is.EqualTo(new[] { "0" }));
         Assert.That(sdp.Origin.SessionId, Is.EqualTo(first.Offer.Origin.SessionId));
         Assert.That(second.Version, Is.EqualTo(first.Version + 1));
+    }
+
+    [Test]
+    public void FirstLine_WhenItsTrackLeaves_StaysBundledAndInactive_SoTheBundleGroupNeverEmpties()
+    {
+        var builder = new SubscribeOfferBuilder();
+        var v1 = builder.Build([Track("a", Chrome.Tracks[0], 1000), Track("v", Chrome.Tracks[1], 2000)], SdpTestData.Server);
+
+        // Every track leaves (the last other peer left the room).
+        var v2 = builder.Build([], SdpTestData.Server, v1.State);
+        var sdp = SdpParser.Parse(v2.Sdp);
+
+        Assert.That(sdp.Bundle!.Mids, Is.EqualTo(new[] { "0" }), "a browser with max-bundle refuses an offer without a BUNDLE group");
+        Assert.That(sdp.Media[0].Port, Is.EqualTo(50000), "the bundle tag keeps its transport");
+        Assert.That(sdp.Media[0].Direction, Is.EqualTo(MediaDirection.Inactive));
+        Assert.That(sdp.Media[0].Ssrcs, Is.Empty);
+        Assert.That(sdp.IceUfragFor(sdp.Media[0]), Is.Not.Null);
+        Assert.That(sdp.Media[1].Port, Is.EqualTo(0), "other lines are rejected as usual");
+
+        // A later publisher's tracks get lines of their own; the parked line is never recycled.
+        var v3 = builder.Build([Track("a2", Chrome.Tracks[0], 3000), Track("v2", Chrome.Tracks[1], 4000)], SdpTestData.Server, v2.State);
+        Assert.That(v3.Offer.Media.Select(m => (m.Mid, m.Port, m.Direction)), Is.EqualTo(new[]
+        {
+            ("0", 50000, MediaDirection.Inactive), ("3", 50000, MediaDirection.SendOnly), ("2", 50000, MediaDirection.SendOnly),
+        }), "the video line closed an offer ago is recycled, the audio track gets a new line");
+        Assert.That(v3.Offer.Bundle!.Mids, Is.EqualTo(new[] { "0", "3", "2" }));
     }
 
     [Test]
     public void ClosedLine_IsRecycledUnderANewMidOnlyAfterTheClosingOffer()
     {
         var builder = new SubscribeOfferBuilder();
-        var v1 = builder.Build([Track("v1", Chrome.Tracks[1], 10), Track("a", Chrome.Tracks[0], 20)], SdpTestData.Server);
+        var v1 = builder.Build([Track("a", Chrome.Tracks[0], 20), Track("v1", Chrome.Tracks[1], 10)], SdpTestData.Server);
 
         // Same offer removes v1 and adds v2: the close is not negotiated yet, so v2 gets a new line.
         var v2 = builder.Build([Track("a", Chrome.Tracks[0], 20), Track("v2", Chrome.Tracks[1], 30)], SdpTestData.Server, v1.State);
-        Assert.That(v2.Offer.Media.Select(m => (m.Mid, m.Port)), Is.EqualTo(new[] { ("0", 0), ("1", 50000), ("2", 50000) }));
+        Assert.That(v2.Offer.Media.Select(m => (m.Mid, m.Port)), Is.EqualTo(new[] { ("0", 50000), ("1", 0), ("2", 50000) }));
 
-        // Next offer: v2 leaves, v3 arrives; line 0 (closed one offer ago) is reused with a fresh mid.
+        // Next offer: v2 leaves, v3 arrives; line 1 (closed one offer ago) is reused with a fresh mid.
         var v3 = builder.Build([Track("a", Chrome.Tracks[0], 20), Track("v3", Chrome.Tracks[1], 40)], SdpTestData.Server, v2.State);
-        Assert.That(v3.Offer.Media.Select(m => (m.Mid, m.Port)), Is.EqualTo(new[] { ("3", 50000), ("1", 50000), ("2", 0) }));
+        Assert.That(v3.Offer.Media.Select(m => (m.Mid, m.Port)), Is.EqualTo(new[] { ("0", 50000), ("3", 50000), ("2", 0) }));
         Assert.That(v3.Assignments.Single(a => a.TrackId == "v3").Mid, Is.EqualTo("3"));
-        Assert.That(v3.Offer.Bundle!.Mids, Is.EqualTo(new[] { "3", "1" }));
+        Assert.That(v3.Offer.Bundle!.Mids, Is.EqualTo(new[] { "0", "3" }));
     }
 
     [Test]
     public void ClosedLine_IsNotRecycledForAnotherKind()
     {
         var builder = new SubscribeOfferBuilder();
-        var v1 = builder.Build([Track("v", Chrome.Tracks[1], 10)], SdpTestData.Server);
-        var v2 = builder.Build([], SdpTestData.Server, v1.State);
+        var v1 = builder.Build([Track("a", Chrome.Tracks[0], 5), Track("v", Chrome.Tracks[1], 10)], SdpTestData.Server);
+        var v2 = builder.Build([Track("a", Chrome.Tracks[0], 5)], SdpTestData.Server, v1.State);
 
-        var v3 = builder.Build([Track("a", Chrome.Tracks[0], 20)], SdpTestData.Server, v2.State);
+        var v3 = builder.Build([Track("a", Chrome.Tracks[0], 5), Track("a2", Chrome.Tracks[0], 20)], SdpTestData.Server, v2.State);
 
-        Assert.That(v3.Offer.Media.Select(m => (m.Kind, m.Port)), Is.EqualTo(new[] { ("video", 0), ("audio", 50000) }));
-        Assert.That(v2.Offer.Bundle, Is.Null, "nothing open, nothing to bundle");
+        Assert.That(v3.Offer.Media.Select(m => (m.Kind, m.Port)), Is.EqualTo(new[] { ("audio", 50000), ("video", 0), ("audio", 50000) }));
     }
 
     [Test]
