@@ -26,6 +26,12 @@ public sealed class MediaOptions
     /// <summary>ICE consent freshness (RFC 7675): a path with no authenticated check for this long is dead.</summary>
     public int ConsentTimeoutMs { get; set; } = 30000;
 
+    /// <summary>
+    /// Tracks (m-lines that are not rejected) one peer may publish. Each costs a producer with its retransmission
+    /// buffer, and a line in every subscriber's offer, which must stay under the signaling message limit.
+    /// </summary>
+    public int MaxTracksPerPeer { get; set; } = 10;
+
     /// <summary>Largest interval between keyframe requests sent to one publisher stream.</summary>
     public int KeyframeRequestIntervalMs { get; set; } = 1000;
 }

@@ -13,6 +13,9 @@ public enum DropReason
     NotConnected,
     UnknownStream,
     SendFailed,
+
+    /// <summary>A NACKed packet not re-sent: sent again within the last round trip, or too old.</summary>
+    NackThrottled,
     Count,
 }
 
@@ -25,7 +28,7 @@ public sealed class MediaMetrics
 {
     public const string MeterName = "Sfu.Media";
 
-    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed"];
+    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled"];
 
     private readonly long[] _dropped = new long[(int)DropReason.Count];
     private readonly Counter<long> _dtlsHandshakes;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sfu.Media.Diagnostics;
 using Sfu.Media.Rtp;
 using Sfu.Media.Sdp;
 
@@ -35,6 +36,7 @@ public sealed class Consumer : IDisposable
     private readonly uint[] _sentTimestamp = new uint[HistorySize];
     private readonly bool[] _sentValid = new bool[HistorySize];
     private readonly long[] _sentAt = new long[HistorySize];
+    private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
     private bool _waitingForKeyframe;
     private ushort _rtxSequence;
@@ -57,6 +59,7 @@ public sealed class Consumer : IDisposable
         _waitingForKeyframe = producer.VideoCodec is not null;
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
+        _retransmissions = new RetransmissionThrottle(HistorySize, time.TimestampFrequency);
         producer.AddConsumer(this);
         if (_waitingForKeyframe) producer.RequestKeyframe();
     }
@@ -85,6 +88,7 @@ public sealed class Consumer : IDisposable
         _sentTimestamp[slot] = timestamp;
         _sentValid[slot] = true;
         _sentAt[slot] = now;
+        _retransmissions.OnSent(slot);
 
         var buffer = _owner.Worker.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
@@ -101,10 +105,16 @@ public sealed class Consumer : IDisposable
     {
         // The cache's span is reused later and parsing needs a writable span: work on a copy.
         Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
+        var now = _owner.Worker.Time.GetTimestamp();
         foreach (var sequence in lost)
         {
             var slot = sequence % HistorySize;
             if (!_sentValid[slot] || _sentSequence[slot] != sequence) continue;
+            if (!_retransmissions.TryAllow(slot, now))
+            {
+                _owner.Worker.Metrics.Dropped(DropReason.NackThrottled);
+                continue;
+            }
             if (!Producer.TryGetCached(_sourceSequence[slot], out var cached)) continue;
             if (cached.Length > copy.Length) continue;
             cached.CopyTo(copy);

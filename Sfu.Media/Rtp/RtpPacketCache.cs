@@ -6,7 +6,9 @@ namespace Sfu.Media.Rtp;
 /// The retransmission buffer of one producer stream: copies of the last <see cref="Capacity"/> packets in a
 /// ring keyed by sequence number, so a NACK can be answered. Storage is rented once at construction; storing
 /// and looking up never allocate. A slot whose packet was overwritten, or that falls behind the newest packet
-/// by a full ring, is not returned. Not thread-safe: the receive loop owns it.
+/// by a full ring, is not returned. The storage is rented when the first packet arrives, not before: a track that
+/// was signalled but never sends (or an offer with hundreds of m-lines) reserves nothing. Not thread-safe: the
+/// receive loop owns it.
 /// </summary>
 public sealed class RtpPacketCache : IDisposable
 {
@@ -20,6 +22,7 @@ public sealed class RtpPacketCache : IDisposable
     private readonly int[] _lengths;
     private readonly long[] _sequences; // extended sequence number stored in each slot, or Empty
     private byte[]? _storage;
+    private bool _disposed;
     private long _highest = Empty;
 
     /// <param name="capacity">Packets kept; a power of two (512 holds about a second of 4 Mbit/s video).</param>
@@ -37,7 +40,6 @@ public sealed class RtpPacketCache : IDisposable
         _maxPacketLength = maxPacketLength;
         _lengths = new int[capacity];
         _sequences = new long[capacity];
-        _storage = ArrayPool<byte>.Shared.Rent(capacity * maxPacketLength);
         Clear();
     }
 
@@ -46,7 +48,8 @@ public sealed class RtpPacketCache : IDisposable
     /// <summary>Copies <paramref name="packet"/> in; false when it is too large or older than the window.</summary>
     public bool Store(ushort sequenceNumber, ReadOnlySpan<byte> packet)
     {
-        byte[] storage = _storage ?? throw new ObjectDisposedException(nameof(RtpPacketCache));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        byte[] storage = _storage ??= ArrayPool<byte>.Shared.Rent(Capacity * _maxPacketLength);
         if (packet.Length > _maxPacketLength)
         {
             return false;
@@ -108,6 +111,7 @@ public sealed class RtpPacketCache : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         byte[]? storage = Interlocked.Exchange(ref _storage, null);
         if (storage is not null)
         {

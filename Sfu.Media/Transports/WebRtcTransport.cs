@@ -19,7 +19,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     private readonly MediaWorker _worker;
     private readonly ITransportListener _listener;
-    private readonly DtlsTransport _dtls;
+    private readonly DtlsContext _dtlsContext;
+    private DtlsTransport _dtls;
+    private DtlsFingerprint? _remoteFingerprint;
     private readonly List<IcePath> _paths = [];
     private readonly byte[] _stunResponse = new byte[IceStunMessages.MaxMessageLength];
     private readonly long _silentPathSwitch;
@@ -41,8 +43,8 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         Direction = direction;
         LocalIce = IceCredentials.Generate();
         LocalFingerprint = dtlsContext.Certificate.Fingerprint;
-        _dtls = new DtlsTransport(dtlsContext, this, expectedRemoteFingerprint: null, worker.Time);
-        _dtls.StateChanged += OnDtlsStateChanged;
+        _dtlsContext = dtlsContext;
+        _dtls = NewDtls();
         var frequency = worker.Time.TimestampFrequency;
         _silentPathSwitch = worker.Options.SilentPathSwitchMs * frequency / 1000;
         _consentTimeout = worker.Options.ConsentTimeoutMs * frequency / 1000;
@@ -72,7 +74,11 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     private string DirectionLabel => Direction == TransportDirection.Publish ? "publish" : "subscribe";
 
     /// <summary>The client's DTLS fingerprint from its SDP; the handshake fails if the certificate differs.</summary>
-    public void SetRemoteFingerprint(DtlsFingerprint fingerprint) => _dtls.SetRemoteFingerprint(fingerprint);
+    public void SetRemoteFingerprint(DtlsFingerprint fingerprint)
+    {
+        _remoteFingerprint = fingerprint;
+        _dtls.SetRemoteFingerprint(fingerprint);
+    }
 
     /// <summary>
     /// New local ICE credentials (ICE restart). Verified paths stay usable until their consent lapses, so
@@ -97,6 +103,18 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         foreach (var path in _paths) _worker.Table.UnmapAddress(path.Address, this);
         _paths.Clear();
         _selected = null;
+    }
+
+    /// <summary>
+    /// Another transport's client proved it owns <paramref name="address"/> now: this transport stops using it. If it
+    /// carried media, the next tick moves to another verified path, or reports the media path lost.
+    /// </summary>
+    internal void ForgetPath(SocketAddress address)
+    {
+        var path = FindPath(address);
+        if (path is null) return;
+        _paths.Remove(path);
+        if (ReferenceEquals(path, _selected)) _selected = null;
     }
 
     internal void ReceiveStun(Span<byte> datagram, SocketAddress from)
@@ -328,6 +346,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// </summary>
     internal void StartSrtp(SrtpKeyPair keys)
     {
+        // A later handshake (after a reset) re-keys: the contexts of the earlier one go.
+        _inbound?.Dispose();
+        _outbound?.Dispose();
         _inbound = new SrtpContext(keys.Remote);
         _outbound = new SrtpContext(keys.Local);
         _listener.OnTransportConnected(this);
@@ -344,8 +365,26 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             case DtlsState.Failed:
                 _worker.Metrics.DtlsHandshake("failed");
                 _listener.OnTransportFailed(this, dtls.FailureReason ?? "DTLS failed");
+                // One bad record (a forged one, or a client's broken first attempt) must not kill the transport for
+                // good: a fresh DTLS endpoint takes the client's next ClientHello, and SRTP already keyed carries on.
+                if (!_disposed) ResetDtls(dtls);
                 break;
         }
+    }
+
+    private DtlsTransport NewDtls()
+    {
+        var dtls = new DtlsTransport(_dtlsContext, this, _remoteFingerprint, _worker.Time);
+        dtls.StateChanged += OnDtlsStateChanged;
+        return dtls;
+    }
+
+    private void ResetDtls(DtlsTransport failed)
+    {
+        if (!ReferenceEquals(failed, _dtls)) return;
+        _dtls = NewDtls();
+        failed.StateChanged -= OnDtlsStateChanged;
+        failed.Dispose();
     }
 
     public void Dispose()

@@ -160,7 +160,9 @@ public sealed partial class MediaWorker : IDisposable
         switch (first)
         {
             case <= 3:
-                var target = known ?? _table.FindByStunUsername(datagram);
+                // By USERNAME first: it names the transport, and an address another transport used (a NAT port handed
+                // to a different client) must not swallow the new client's checks.
+                var target = _table.FindByStunUsername(datagram) ?? known;
                 if (target is null) Metrics.Dropped(DropReason.UnknownSource);
                 else target.ReceiveStun(datagram, from);
                 return;

@@ -51,10 +51,19 @@ internal sealed class TransportTable
         return _byUfragSpan.TryGetValue(chars, out var transport) ? transport : null;
     }
 
-    /// <summary>Routes datagrams from <paramref name="address"/> to <paramref name="transport"/> (a verified path).</summary>
+    /// <summary>
+    /// Routes datagrams from <paramref name="address"/> to <paramref name="transport"/> (a verified path). An address
+    /// that belonged to another transport moves (a NAT gave the port to a different client): the newest authenticated
+    /// check wins, and the previous owner forgets that path.
+    /// </summary>
     public void MapAddress(SocketAddress address, WebRtcTransport transport)
     {
-        if (_byAddress.ContainsKey(address)) return;
+        if (_byAddress.TryGetValue(address, out var owner))
+        {
+            if (ReferenceEquals(owner, transport)) return;
+            _byAddress.Remove(address);
+            owner.ForgetPath(address);
+        }
         var copy = new SocketAddress(address.Family, address.Size);
         address.Buffer.Span.CopyTo(copy.Buffer.Span);
         _byAddress[copy] = transport;

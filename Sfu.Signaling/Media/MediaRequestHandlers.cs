@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Sfu.Media;
+using Sfu.Signaling.Diagnostics;
 using Sfu.Media.Sdp;
 using Sfu.Signaling.Connections;
 using Sfu.Signaling.Protocol;
@@ -40,7 +43,7 @@ internal static class MediaRequests
 }
 
 /// <summary><c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's answer.</summary>
-internal sealed class PublishHandler : ISessionRequestHandler
+internal sealed class PublishHandler(IOptions<MediaOptions> options, SignalingMetrics metrics) : ISessionRequestHandler
 {
     public string Type => "publish";
 
@@ -48,6 +51,13 @@ internal sealed class PublishHandler : ISessionRequestHandler
     {
         if (!session.Peer.Rights.CanPublish) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow publishing");
         var offer = MediaRequests.ParseSdp(request.RequireString("sdp"));
+        // Every track costs a producer, buffers, and an m-line in every other peer's subscribe offer.
+        var tracks = offer.Media.Count(m => !m.IsRejected);
+        if (tracks > options.Value.MaxTracksPerPeer)
+        {
+            metrics.LimitHit("tracks");
+            throw new ProtocolException(ErrorCode.BadRequest, $"a peer publishes at most {options.Value.MaxTracksPerPeer} tracks; this offer has {tracks}");
+        }
         var media = MediaRequests.MediaOf(session);
         var answer = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
         session.Respond(request.Id, new JsonObject { ["sdp"] = answer });

@@ -7,6 +7,46 @@ namespace Sfu.Tests.Signaling;
 public sealed class MediaRequestErrorTests : ServerTest
 {
     [Test]
+    public async Task PublishingMoreTracksThanTheLimit_IsBadRequest_CreatesNoTransport_AndOthersSeeNothing()
+    {
+        var (observer, _) = await Server.JoinAsync("r", "observer");
+        await using var _ = observer;
+        var (client, _) = await Server.JoinAsync("r", "greedy");
+        await using var __ = client;
+        await observer.NextEventAsync("peer-joined");
+
+        var response = await client.RequestAsync(new { type = "publish", sdp = OfferWithAudioLines(11) });
+        var ping = await observer.RequestAsync(new { type = "ping" });
+        var metrics = await MetricsSnapshot.ScrapeAsync(Server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.ErrorCode(), Is.EqualTo("bad_request"));
+            Assert.That(response.GetProperty("error").Str("message"), Does.Contain("at most 10 tracks"));
+            Assert.That(metrics["sfu_media_transports"], Is.Zero);
+            Assert.That(metrics["sfu_limit_rejections_total{limit=\"tracks\"}"], Is.EqualTo(1));
+            Assert.That(observer.Unread(), Is.Empty, "no track-published, no subscribe-offer");
+        });
+        Assert.That((await client.RequestAsync(new { type = "publish", sdp = OfferWithAudioLines(10) })).Ok(), Is.True, "ten are fine");
+    }
+
+    /// <summary>Chrome's send-only offer with its audio line repeated <paramref name="lines"/> times (mids 0..n-1, all bundled).</summary>
+    private static string OfferWithAudioLines(int lines)
+    {
+        var sdp = SdpFixtures.Load(SdpFixtures.ChromeSendOnly).Replace("\r\n", "\n");
+        var sections = sdp.Split("\nm=");
+        // Without its a=ssrc lines: each copy is a track of its own, learned by its mid.
+        var audio = string.Join("\n", ("m=" + sections.Single(section => section.StartsWith("audio", StringComparison.Ordinal)))
+            .Split('\n').Where(l => !l.StartsWith("a=ssrc", StringComparison.Ordinal))) + "\n";
+        var session = sections[0].Split('\n').Where(l => !l.StartsWith("a=group:BUNDLE", StringComparison.Ordinal));
+        var offer = new System.Text.StringBuilder(string.Join("\r\n", session).TrimEnd() + "\r\n");
+        offer.Append("a=group:BUNDLE ").AppendJoin(' ', Enumerable.Range(0, lines)).Append("\r\n");
+        var mid = System.Text.RegularExpressions.Regex.Match(audio, "a=mid:(\\S+)").Groups[1].Value;
+        for (var i = 0; i < lines; i++)
+            offer.Append(audio.Replace($"a=mid:{mid}\n", $"a=mid:{i}\n").TrimEnd().Replace("\n", "\r\n")).Append("\r\n");
+        return offer.ToString();
+    }
+
+    [Test]
     public async Task UnpublishingATrackYouDoNotPublish_IsNotFound()
     {
         var (client, _) = await Server.JoinAsync("r");

@@ -53,6 +53,38 @@ public sealed class FeedbackTests
     }
 
     [Test]
+    public async Task RepeatedNacksForTheSamePackets_AreAnsweredOncePerRoundTrip_TheRestCountedAsThrottled()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        await using var call = await RebindingCall.StartAsync(server, subscriberBehindRelay: true);
+        var videoSsrc = call.Subscriber.Offer!.Media.First(m => m.Kind == "video" && !m.IsRejected).Ssrcs[0].Ssrc;
+        var latest = -1;
+        call.Relay!.ServerToClient.DropWhen = datagram =>
+        {
+            var bytes = datagram.Span;
+            if (bytes.Length >= 12 && bytes[0] >= 128 && bytes[1] is < 192 or > 223 && BinaryPrimitives.ReadUInt32BigEndian(bytes[8..]) == videoSsrc)
+                Volatile.Write(ref latest, BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]));
+            return false;
+        };
+        await call.UntilAsync(() => Volatile.Read(ref latest) >= 0 && call.Subscriber.FindStream(videoSsrc) is { Packets: > 20 }, "video flows");
+        var last = Volatile.Read(ref latest);
+        var nacked = Enumerable.Range(0, 10).Select(i => (ushort)(last - 9 + i)).ToArray();
+
+        // A client (or an attacker) asks for the same ten packets fifty times within a few milliseconds.
+        for (var i = 0; i < 50; i++) call.Subscriber.SendNack(videoSsrc, nacked);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await MetricsSnapshot.ScrapeAsync(server))["sfu_media_dropped_total{reason=\"nack-throttled\"}"] < 490 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+
+        var metrics = await MetricsSnapshot.ScrapeAsync(server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics["sfu_media_retransmissions_total"], Is.EqualTo(10), "each packet re-sent once");
+            Assert.That(metrics["sfu_media_dropped_total{reason=\"nack-throttled\"}"], Is.EqualTo(490));
+        });
+    }
+
+    [Test]
     public async Task PliFromTheSubscriber_ReachesThePublisher_WhichSendsAKeyframe()
     {
         await using var server = await SfuTestServer.StartAsync();
