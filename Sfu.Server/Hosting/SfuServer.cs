@@ -39,6 +39,7 @@ public static class SfuServer
         app.Services.GetRequiredService<SignalingMetrics>();
         app.Services.GetRequiredService<MediaService>();
 
+        app.UseSfuRequestLogging();
         // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
         app.UseDefaultFiles();
         app.UseStaticFiles();
