@@ -19,8 +19,9 @@ public static class SfuServer
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
+        var https = SfuTls.Configure(builder);
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
-            builder.WebHost.UseUrls("http://0.0.0.0:8080");
+            builder.WebHost.UseUrls(https ? $"http://0.0.0.0:8080;https://0.0.0.0:{SfuTls.DefaultPort}" : "http://0.0.0.0:8080");
         builder.AddSfuLogging();
 
         builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
