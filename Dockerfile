@@ -21,7 +21,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .
-USER app
+# The base image's unprivileged "app" user, by number: Kubernetes can check runAsNonRoot only against a numeric user.
+USER 1654:1654
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     Sfu__Logging__Json=true
 EXPOSE 8080/tcp

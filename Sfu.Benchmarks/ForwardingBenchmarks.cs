@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -66,7 +65,7 @@ public class ForwardingBenchmarks
     public void Setup()
     {
         _worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, TimeProvider.System,
-            new MediaMetrics(new PlainMeterFactory()), NullLogger<MediaWorker>.Instance);
+            new MediaMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<MediaWorker>.Instance);
         _dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
         _sink = new Sink();
         _publisherAddress = _sink.Address;
@@ -256,12 +255,4 @@ internal sealed class Sink : IDisposable
         _socket.Dispose();
         _thread.Join(TimeSpan.FromSeconds(1));
     }
-}
-
-/// <summary>Meters without dependency injection: the benchmark has no host.</summary>
-internal sealed class PlainMeterFactory : IMeterFactory
-{
-    public Meter Create(MeterOptions options) => new(options);
-
-    public void Dispose() { }
 }

@@ -18,7 +18,7 @@ public class MediaWorkerBenchmarks
     [GlobalSetup]
     public void Setup() =>
         _worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, TimeProvider.System,
-            new MediaMetrics(new PlainMeterFactory()), NullLogger<MediaWorker>.Instance);
+            new MediaMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<MediaWorker>.Instance);
 
     [GlobalCleanup]
     public void Cleanup() => _worker.Dispose();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sfu.Signaling.Auth;
 using Sfu.Signaling.Connections;
@@ -22,7 +23,9 @@ public static class SignalingServiceCollectionExtensions
 
     public static IServiceCollection AddSfuSignaling(this IServiceCollection services, IConfiguration configuration, TimeProvider time)
     {
-        services.AddMetrics();
+        // One registry per server, not prometheus-net's static default: every server in a process (tests run
+        // several) counts its own.
+        services.TryAddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
         services.Configure<SignalingOptions>(configuration.GetSection(SignalingOptions.SectionName));
         // Checked at start-up: a secret too short for HS256 would otherwise make every join fail, with no word why.
         services.AddOptions<AuthOptions>()

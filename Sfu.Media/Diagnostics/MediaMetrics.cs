@@ -1,4 +1,4 @@
-using System.Diagnostics.Metrics;
+using Prometheus;
 
 namespace Sfu.Media.Diagnostics;
 
@@ -20,23 +20,25 @@ public enum DropReason
 }
 
 /// <summary>
-/// Media plane figures. The packet path only increments plain fields (it runs on the media worker's single
-/// thread); observable instruments read them at scrape time, so counting costs nothing per packet beyond an add.
-/// Rare events (handshakes, rebinds) use ordinary counters.
+/// Media plane figures, as Prometheus metrics in the server's registry. The packet path only increments plain
+/// fields (it runs on the media worker's single thread); the registry copies them into their counters when it is
+/// scraped, so counting costs nothing per packet beyond an add (docs/BENCHMARKS.md, metrics). Rare events
+/// (handshakes, rebinds) use the counters directly. Every series exists, at 0, from start-up.
 /// </summary>
 public sealed class MediaMetrics
 {
-    public const string MeterName = "Sfu.Media";
-
     private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled"];
+    private static readonly string[] Directions = ["publish", "subscribe"];
+    private static readonly string[] RebindTriggers = ["nominated", "silent-path", "consent", "restored"];
 
     private readonly long[] _dropped = new long[(int)DropReason.Count];
-    private readonly Counter<long> _dtlsHandshakes;
-    private readonly Counter<long> _rebinds;
-    private readonly Counter<long> _refusedRebinds;
-    private readonly Counter<long> _iceRestarts;
-    private readonly Counter<long> _consentExpired;
-    private readonly Histogram<double> _recoveryTime;
+    private readonly LabelledCounter _dtlsHandshakes;
+    private readonly Counter _rebinds;
+    private readonly LabelledCounter _refusedRebinds;
+    private readonly LabelledCounter _iceRestarts;
+    private readonly Counter _consentExpired;
+    private readonly Histogram _recoveryTime;
+    private readonly Gauge _transports;
     private long _packetsIn;
     private long _bytesIn;
     private long _packetsOut;
@@ -48,35 +50,57 @@ public sealed class MediaMetrics
     private long _keyframeRequestsReceived;
     private long _rembReceived;
     private long _transportCcReceived;
-    private long _activeTransports;
     private long _workerAllocated;
 
-    public MediaMetrics(IMeterFactory meterFactory)
+    public MediaMetrics(CollectorRegistry registry)
     {
-        var meter = meterFactory.Create(MeterName);
-        meter.CreateObservableCounter("sfu.media.packets.received", () => Volatile.Read(ref _packetsIn), description: "UDP datagrams received on the media port.");
-        meter.CreateObservableCounter("sfu.media.bytes.received", () => Volatile.Read(ref _bytesIn), description: "Bytes received on the media port.");
-        meter.CreateObservableCounter("sfu.media.packets.sent", () => Volatile.Read(ref _packetsOut), description: "UDP datagrams sent from the media port.");
-        meter.CreateObservableCounter("sfu.media.bytes.sent", () => Volatile.Read(ref _bytesOut), description: "Bytes sent from the media port.");
-        meter.CreateObservableCounter("sfu.media.rtp.forwarded", () => Volatile.Read(ref _forwarded), description: "RTP packets forwarded to subscribers.");
-        meter.CreateObservableCounter("sfu.media.dropped", ObserveDrops, description: "Datagrams or packets dropped, by reason.");
-        meter.CreateObservableCounter("sfu.media.nacks.received", () => Volatile.Read(ref _nacksReceived), description: "Generic NACK feedback packets received from subscribers.");
-        meter.CreateObservableCounter("sfu.media.retransmissions", () => Volatile.Read(ref _retransmitted), description: "Packets re-sent (RTX or plain) in answer to NACKs.");
-        meter.CreateObservableCounter("sfu.media.keyframe.requests.sent", () => Volatile.Read(ref _plisSent), description: "PLIs sent to publishers.");
-        meter.CreateObservableCounter("sfu.media.keyframe.requests.received", () => Volatile.Read(ref _keyframeRequestsReceived), description: "PLI/FIR received from subscribers.");
-        meter.CreateObservableCounter("sfu.media.remb.received", () => Volatile.Read(ref _rembReceived), description: "REMB feedback received.");
-        meter.CreateObservableCounter("sfu.media.transport_cc.received", () => Volatile.Read(ref _transportCcReceived), description: "Transport-wide congestion control feedback received.");
-        meter.CreateObservableCounter("sfu.media.worker.allocated.bytes", () => Volatile.Read(ref _workerAllocated),
-            description: "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.");
-        meter.CreateObservableGauge("sfu.media.transports", () => Volatile.Read(ref _activeTransports), description: "Open WebRTC transports.");
-        _dtlsHandshakes = meter.CreateCounter<long>("sfu.media.dtls.handshakes", description: "DTLS handshakes, by result.");
-        _rebinds = meter.CreateCounter<long>("sfu.media.rebinds", description: "Transports that moved to a new client address, by direction and trigger.");
-        _refusedRebinds = meter.CreateCounter<long>("sfu.media.rebinds.refused", description: "Attempts to move a transport that were refused, by reason.");
-        _iceRestarts = meter.CreateCounter<long>("sfu.media.ice.restarts", description: "ICE restarts, by direction.");
-        _consentExpired = meter.CreateCounter<long>("sfu.media.consent.expired", description: "Transport paths whose ICE consent lapsed.");
-        _recoveryTime = meter.CreateHistogram("sfu.media.recovery.time", unit: "s",
-            description: "Time from the first verified check from a new client address to the first media packet sent there.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+        var factory = MetricFactories.For(registry);
+        var copies = new List<Action>();
+        void Sampled(string name, string help, Func<long> read)
+        {
+            var counter = factory.CreateCounter(name, help);
+            copies.Add(() => counter.IncTo(read()));
+        }
+        Sampled("sfu_media_packets_received_total", "UDP datagrams received on the media port.", () => Volatile.Read(ref _packetsIn));
+        Sampled("sfu_media_bytes_received_total", "Bytes received on the media port.", () => Volatile.Read(ref _bytesIn));
+        Sampled("sfu_media_packets_sent_total", "UDP datagrams sent from the media port.", () => Volatile.Read(ref _packetsOut));
+        Sampled("sfu_media_bytes_sent_total", "Bytes sent from the media port.", () => Volatile.Read(ref _bytesOut));
+        Sampled("sfu_media_rtp_forwarded_total", "RTP packets forwarded to subscribers.", () => Volatile.Read(ref _forwarded));
+        Sampled("sfu_media_nacks_received_total", "Generic NACK feedback packets received from subscribers.", () => Volatile.Read(ref _nacksReceived));
+        Sampled("sfu_media_retransmissions_total", "Packets re-sent (RTX or plain) in answer to NACKs.", () => Volatile.Read(ref _retransmitted));
+        Sampled("sfu_media_keyframe_requests_sent_total", "PLIs sent to publishers.", () => Volatile.Read(ref _plisSent));
+        Sampled("sfu_media_keyframe_requests_received_total", "PLI/FIR received from subscribers.", () => Volatile.Read(ref _keyframeRequestsReceived));
+        Sampled("sfu_media_remb_received_total", "REMB feedback received.", () => Volatile.Read(ref _rembReceived));
+        Sampled("sfu_media_transport_cc_received_total", "Transport-wide congestion control feedback received.", () => Volatile.Read(ref _transportCcReceived));
+        Sampled("sfu_media_worker_allocated_bytes_total",
+            "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.",
+            () => Volatile.Read(ref _workerAllocated));
+        var dropped = factory.CreateCounter("sfu_media_dropped_total", "Datagrams or packets dropped, by reason.", ["reason"]);
+        for (var i = 0; i < DropLabels.Length; i++)
+        {
+            var reason = i;
+            var child = dropped.WithLabels(DropLabels[reason]);
+            copies.Add(() => child.IncTo(Volatile.Read(ref _dropped[reason])));
+        }
+        registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var copy in copies) copy();
+        });
+
+        _transports = factory.CreateGauge("sfu_media_transports", "Open WebRTC transports.");
+        _dtlsHandshakes = new LabelledCounter(factory, "sfu_media_dtls_handshakes_total", "DTLS handshakes, by result.", "result", ["ok", "failed"]);
+        _rebinds = factory.CreateCounter("sfu_media_rebinds_total", "Transports that moved to a new client address, by direction and trigger.", ["direction", "trigger"]);
+        foreach (var direction in Directions)
+        {
+            foreach (var trigger in RebindTriggers) _rebinds.WithLabels(direction, trigger);
+        }
+        _refusedRebinds = new LabelledCounter(factory, "sfu_media_rebinds_refused_total", "Attempts to move a transport that were refused, by reason.", "reason",
+            ["wrong-credentials", "unauthenticated"]);
+        _iceRestarts = new LabelledCounter(factory, "sfu_media_ice_restarts_total", "ICE restarts, by direction.", "direction", Directions);
+        _consentExpired = factory.CreateCounter("sfu_media_consent_expired_total", "Transport paths whose ICE consent lapsed.");
+        _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
+            "Time from the first verified check from a new client address to the first media packet sent there.",
+            new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
     }
 
     internal void Received(int bytes)
@@ -112,26 +136,19 @@ public sealed class MediaMetrics
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
 
-    internal void TransportOpened() => Interlocked.Increment(ref _activeTransports);
+    internal void TransportOpened() => _transports.Inc();
 
-    internal void TransportClosed() => Interlocked.Decrement(ref _activeTransports);
+    internal void TransportClosed() => _transports.Dec();
 
-    internal void DtlsHandshake(string result) => _dtlsHandshakes.Add(1, new KeyValuePair<string, object?>("result", result));
+    internal void DtlsHandshake(string result) => _dtlsHandshakes.Inc(result);
 
-    internal void Rebind(string direction, string trigger) =>
-        _rebinds.Add(1, new KeyValuePair<string, object?>("direction", direction), new KeyValuePair<string, object?>("trigger", trigger));
+    internal void Rebind(string direction, string trigger) => _rebinds.WithLabels(direction, trigger).Inc();
 
-    internal void RebindRefused(string reason) => _refusedRebinds.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void RebindRefused(string reason) => _refusedRebinds.Inc(reason);
 
-    internal void IceRestart(string direction) => _iceRestarts.Add(1, new KeyValuePair<string, object?>("direction", direction));
+    internal void IceRestart(string direction) => _iceRestarts.Inc(direction);
 
-    internal void ConsentExpired() => _consentExpired.Add(1);
+    internal void ConsentExpired() => _consentExpired.Inc();
 
-    internal void Recovered(TimeSpan elapsed) => _recoveryTime.Record(elapsed.TotalSeconds);
-
-    private IEnumerable<Measurement<long>> ObserveDrops()
-    {
-        for (var i = 0; i < DropLabels.Length; i++)
-            yield return new Measurement<long>(Volatile.Read(ref _dropped[i]), new KeyValuePair<string, object?>("reason", DropLabels[i]));
-    }
+    internal void Recovered(TimeSpan elapsed) => _recoveryTime.Observe(elapsed.TotalSeconds);
 }

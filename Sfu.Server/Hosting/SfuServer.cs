@@ -1,8 +1,10 @@
 using Sfu.Server.Admin;
+using Prometheus;
 using Sfu.Server.Metrics;
 using Sfu.Server.WebSockets;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
+using Sfu.Signaling.Diagnostics;
 using Sfu.Signaling.Media;
 
 namespace Sfu.Server.Hosting;
@@ -17,30 +19,39 @@ public static class SfuServer
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
+        var https = SfuTls.Configure(builder);
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
-            builder.WebHost.UseUrls("http://0.0.0.0:8080");
+            builder.WebHost.UseUrls(https ? $"http://0.0.0.0:8080;https://0.0.0.0:{SfuTls.DefaultPort}" : "http://0.0.0.0:8080");
         builder.AddSfuLogging();
 
         builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
         builder.Services.AddSfuMedia(builder.Configuration);
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
         builder.Services.AddSingleton<WebSocketGateway>();
-        builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddHostedService<GracefulShutdown>();
 
         var app = builder.Build();
-        // Create the exporter before any instrument is used, so it sees every measurement from the start;
-        // then bind the media port at start-up rather than on the first publish.
-        app.Services.GetRequiredService<PrometheusExporter>();
+        // Every metric exists from start-up: the process, runtime and build series, then the signaling and media
+        // ones (creating the media service also binds the media port now rather than on the first publish).
+        var registry = app.Services.GetRequiredService<CollectorRegistry>();
+        DotNetStats.Register(registry);
+        RuntimeMetrics.Register(registry);
+        BuildInfo.Register(registry);
+        app.Services.GetRequiredService<SignalingMetrics>();
         app.Services.GetRequiredService<MediaService>();
 
+        app.UseSfuRequestLogging();
         // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
-        app.MapGet("/metrics", (PrometheusExporter exporter) =>
-            Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+        // The classic text format only: OpenMetrics would carry exemplars, which this server does not record.
+        app.MapMetrics(settings =>
+        {
+            settings.Registry = registry;
+            settings.EnableOpenMetrics = false;
+        });
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (SignalingService signaling) =>
             signaling.IsAccepting ? Results.Text("ready") : Results.Text("shutting down", statusCode: StatusCodes.Status503ServiceUnavailable));

@@ -1,95 +1,111 @@
-using System.Diagnostics.Metrics;
+using System.Globalization;
+using Prometheus;
+using Sfu.Media.Diagnostics;
 using Sfu.Signaling.Protocol;
+using Sfu.Signaling.Rooms;
 
 namespace Sfu.Signaling.Diagnostics;
 
 /// <summary>
-/// Every control-plane figure an operator graphs, as <see cref="System.Diagnostics.Metrics"/> instruments
-/// of one meter. Instruments are created once; callers pass small fixed tag values.
+/// Every control-plane figure an operator graphs, as Prometheus metrics in the server's registry. Each labelled
+/// counter is created with every label value it can take, so every series exists, at 0, from start-up; counting
+/// a message allocates nothing.
 /// </summary>
 public sealed class SignalingMetrics
 {
-    public const string MeterName = "Sfu.Signaling";
+    /// <summary>Server-to-client message kinds: the two responses and every event name.</summary>
+    private static readonly string[] SentKinds =
+    [
+        "response", "error", "peer-joined", "peer-left", "peer-state", "track-published", "track-unpublished", "subscribe-offer",
+        "room-closed", "kicked",
+    ];
 
-    private readonly UpDownCounter<long> _rooms;
-    private readonly UpDownCounter<long> _peers;
-    private readonly UpDownCounter<long> _sessions;
-    private readonly UpDownCounter<long> _sockets;
-    private readonly Counter<long> _messagesReceived;
-    private readonly Counter<long> _messagesSent;
-    private readonly Counter<long> _errors;
-    private readonly Counter<long> _resumes;
-    private readonly Counter<long> _replayedMessages;
-    private readonly Counter<long> _peersLeft;
-    private readonly Counter<long> _roomsClosed;
-    private readonly Counter<long> _limitRejections;
-    private readonly Counter<long> _socketsClosed;
-    private readonly Histogram<double> _outages;
+    private readonly Gauge _rooms;
+    private readonly Gauge _peers;
+    private readonly Gauge _sessions;
+    private readonly Gauge _sockets;
+    private readonly LabelledCounter _messagesReceived;
+    private readonly LabelledCounter _messagesSent;
+    private readonly LabelledCounter _errors;
+    private readonly LabelledCounter _resumes;
+    private readonly Counter _replayedMessages;
+    private readonly LabelledCounter _peersLeft;
+    private readonly LabelledCounter _roomsClosed;
+    private readonly LabelledCounter _limitRejections;
+    private readonly LabelledCounter _socketsClosed;
+    private readonly Histogram _outages;
 
-    public SignalingMetrics(IMeterFactory meterFactory)
+    public SignalingMetrics(CollectorRegistry registry)
     {
-        var meter = meterFactory.Create(MeterName);
-        _rooms = meter.CreateUpDownCounter<long>("sfu.rooms", description: "Open rooms.");
-        _peers = meter.CreateUpDownCounter<long>("sfu.peers", description: "Peers in rooms, interrupted ones included.");
-        _sessions = meter.CreateUpDownCounter<long>("sfu.sessions", description: "Live signaling sessions, with or without a socket.");
-        _sockets = meter.CreateUpDownCounter<long>("sfu.sockets", description: "Open signaling WebSockets.");
-        _messagesReceived = meter.CreateCounter<long>("sfu.messages.received", description: "Client messages received, by request type.");
-        _messagesSent = meter.CreateCounter<long>("sfu.messages.sent", description: "Server messages sent, by kind (response, error) or event name.");
-        _errors = meter.CreateCounter<long>("sfu.errors", description: "Error responses, by error code.");
-        _resumes = meter.CreateCounter<long>("sfu.resumes", description: "Resume attempts, by result.");
-        _replayedMessages = meter.CreateCounter<long>("sfu.replayed.messages", description: "Messages replayed to resumed sessions.");
-        _peersLeft = meter.CreateCounter<long>("sfu.peers.left", description: "Peers removed from rooms, by reason (leave, timeout, kicked, replaced, room-closed).");
-        _roomsClosed = meter.CreateCounter<long>("sfu.rooms.closed", description: "Rooms closed, by reason (empty, admin).");
-        _limitRejections = meter.CreateCounter<long>("sfu.limit.rejections", description: "Requests or sockets refused by a protective limit, by limit.");
-        _socketsClosed = meter.CreateCounter<long>("sfu.sockets.closed", description: "Signaling sockets closed by the server, by close code.");
-        _outages = meter.CreateHistogram("sfu.peer.outage", unit: "s",
-            description: "How long an interrupted peer was silent before the server heard from it again.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [4, 5, 6, 8, 10, 12, 15, 20] });
+        var factory = MetricFactories.For(registry);
+        _rooms = factory.CreateGauge("sfu_rooms", "Open rooms.");
+        _peers = factory.CreateGauge("sfu_peers", "Peers in rooms, interrupted ones included.");
+        _sessions = factory.CreateGauge("sfu_sessions", "Live signaling sessions, with or without a socket.");
+        _sockets = factory.CreateGauge("sfu_sockets", "Open signaling WebSockets.");
+        _messagesReceived = new LabelledCounter(factory, "sfu_messages_received_total", "Client messages received, by request type.", "type",
+            [.. RequestTypes.All, "malformed", "binary", "unknown"]);
+        _messagesSent = new LabelledCounter(factory, "sfu_messages_sent_total", "Server messages sent, by kind (response, error) or event name.", "type", SentKinds);
+        _errors = new LabelledCounter(factory, "sfu_errors_total", "Error responses, by error code.", "code",
+            Enum.GetValues<ErrorCode>().Select(c => c.ToWire()));
+        _resumes = new LabelledCounter(factory, "sfu_resumes_total", "Resume attempts, by result.", "result",
+            ["ok", "expired", "bad-token", "bad-request", "replay-unavailable"]);
+        _replayedMessages = factory.CreateCounter("sfu_replayed_messages_total", "Messages replayed to resumed sessions.");
+        _peersLeft = new LabelledCounter(factory, "sfu_peers_left_total", "Peers removed from rooms, by reason (leave, timeout, kicked, replaced, room-closed).", "reason",
+            Enum.GetValues<PeerLeftReason>().Select(r => r.ToWire()));
+        _roomsClosed = new LabelledCounter(factory, "sfu_rooms_closed_total", "Rooms closed, by reason (empty, admin).", "reason", ["empty", "admin"]);
+        _limitRejections = new LabelledCounter(factory, "sfu_limit_rejections_total", "Requests or sockets refused by a protective limit, by limit.", "limit",
+            ["joins", "messages", "message-size", "rooms", "violations"]);
+        _socketsClosed = new LabelledCounter(factory, "sfu_sockets_closed_total", "Signaling sockets closed by the server, by close code.", "code",
+            [.. new[] { CloseCodes.ProtocolViolation, CloseCodes.Unauthorized, CloseCodes.SessionExpired }.Select(CodeLabel)]);
+        _outages = factory.CreateHistogram("sfu_peer_outage_seconds", "How long an interrupted peer was silent before the server heard from it again.",
+            new HistogramConfiguration { Buckets = [4, 5, 6, 8, 10, 12, 15, 20] });
     }
 
-    public void RoomOpened() => _rooms.Add(1);
+    public void RoomOpened() => _rooms.Inc();
 
     public void RoomClosed(string reason)
     {
-        _rooms.Add(-1);
-        _roomsClosed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _rooms.Dec();
+        _roomsClosed.Inc(reason);
     }
 
-    public void PeerAdded() => _peers.Add(1);
+    public void PeerAdded() => _peers.Inc();
 
     public void PeerRemoved(string reason)
     {
-        _peers.Add(-1);
-        _peersLeft.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _peers.Dec();
+        _peersLeft.Inc(reason);
     }
 
-    public void SessionStarted() => _sessions.Add(1);
+    public void SessionStarted() => _sessions.Inc();
 
-    public void SessionEnded() => _sessions.Add(-1);
+    public void SessionEnded() => _sessions.Dec();
 
-    public void SocketOpened() => _sockets.Add(1);
+    public void SocketOpened() => _sockets.Inc();
 
-    public void SocketClosed() => _sockets.Add(-1);
+    public void SocketClosed() => _sockets.Dec();
 
-    public void SocketClosedByServer(int code) => _socketsClosed.Add(1, new KeyValuePair<string, object?>("code", code));
+    public void SocketClosedByServer(int code) => _socketsClosed.Inc(CodeLabel(code));
 
-    public void MessageReceived(string type) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("type", type));
+    public void MessageReceived(string type) => _messagesReceived.Inc(type);
 
-    public void MessageSent(string kind) => _messagesSent.Add(1, new KeyValuePair<string, object?>("type", kind));
+    public void MessageSent(string kind) => _messagesSent.Inc(kind);
 
-    public void ErrorSent(ErrorCode code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code.ToWire()));
+    public void ErrorSent(ErrorCode code) => _errors.Inc(code.ToWire());
 
-    public void Resume(string result) => _resumes.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void Resume(string result) => _resumes.Inc(result);
 
     public void Replayed(int count)
     {
-        if (count > 0) _replayedMessages.Add(count);
+        if (count > 0) _replayedMessages.Inc(count);
     }
 
-    public void PeerRecovered(TimeSpan outage) => _outages.Record(outage.TotalSeconds);
+    public void PeerRecovered(TimeSpan outage) => _outages.Observe(outage.TotalSeconds);
 
-    public void LimitHit(string limit) => _limitRejections.Add(1, new KeyValuePair<string, object?>("limit", limit));
+    public void LimitHit(string limit) => _limitRejections.Inc(limit);
 
     /// <summary>Request types outside the protocol are counted under one label, so a client cannot grow the series.</summary>
     public static string TypeLabel(string type) => RequestTypes.IsKnown(type) ? type : "unknown";
+
+    private static string CodeLabel(int code) => code.ToString(CultureInfo.InvariantCulture);
 }

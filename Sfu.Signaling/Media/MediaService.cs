@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,10 +21,10 @@ public sealed class MediaService : IDisposable
     public MediaService(
         IOptions<MediaOptions> options,
         [FromKeyedServices(SignalingServiceCollectionExtensions.ClockKey)] TimeProvider time,
-        IMeterFactory meterFactory,
+        Prometheus.CollectorRegistry metrics,
         ILoggerFactory loggerFactory)
     {
-        Metrics = new MediaMetrics(meterFactory);
+        Metrics = new MediaMetrics(metrics);
         Worker = new MediaWorker(options.Value, time, Metrics, loggerFactory.CreateLogger<MediaWorker>());
         _certificate = DtlsCertificate.Generate();
         DtlsContext = DtlsContext.Create(_certificate, DtlsRole.Server);

@@ -14,6 +14,9 @@ public static class RequestTypes
 
     private static readonly byte[][] Utf8Names = [.. Names.Select(Encoding.UTF8.GetBytes)];
 
+    /// <summary>Every request type, in the order of PROTOCOL.md.</summary>
+    public static IReadOnlyList<string> All => Names;
+
     public static bool IsKnown(string type) => Array.IndexOf(Names, type) >= 0;
 
     /// <summary>

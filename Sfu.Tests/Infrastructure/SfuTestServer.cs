@@ -35,7 +35,7 @@ public sealed class SfuTestServer : IAsyncDisposable
         string[] args =
         [
             "--urls=http://127.0.0.1:0",
-            "--Sfu:Logging:Level=Warning",
+            "--Serilog:MinimumLevel:Default=Warning",
             "--Sfu:Media:Port=0",
             "--Sfu:Media:BindAddress=127.0.0.1",
             "--Sfu:Signaling:JoinsPerSecondPerIp=1000",
