@@ -39,7 +39,11 @@ internal static class MediaRequests
     }
 }
 
-/// <summary><c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's answer.</summary>
+/// <summary>
+/// <c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's
+/// answer, and <c>tracks</c>: every track the client publishes after it (the others learn them from
+/// <c>track-published</c>; the publisher needs the ids to unpublish).
+/// </summary>
 internal sealed class PublishHandler : ISessionRequestHandler
 {
     public string Type => "publish";
@@ -49,8 +53,8 @@ internal sealed class PublishHandler : ISessionRequestHandler
         if (!session.Peer.Rights.CanPublish) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow publishing");
         var offer = MediaRequests.ParseSdp(request.RequireString("sdp"));
         var media = MediaRequests.MediaOf(session);
-        var answer = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
-        session.Respond(request.Id, new JsonObject { ["sdp"] = answer });
+        var (answer, tracks) = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
+        session.Respond(request.Id, new JsonObject { ["sdp"] = answer, ["tracks"] = new JsonArray([.. tracks.Select(t => (JsonNode)t.Describe())]) });
     }
 }
 
