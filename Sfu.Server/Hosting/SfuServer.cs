@@ -1,5 +1,6 @@
 using Sfu.Server.Admin;
 using Sfu.Server.Metrics;
+using Sfu.Server.Sdk;
 using Sfu.Server.WebSockets;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
@@ -24,6 +25,7 @@ public static class SfuServer
         builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
         builder.Services.AddSfuMedia(builder.Configuration);
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
+        builder.Services.Configure<SdkOptions>(builder.Configuration.GetSection(SdkOptions.SectionName));
         builder.Services.AddSingleton<WebSocketGateway>();
         builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddHostedService<GracefulShutdown>();
@@ -34,9 +36,8 @@ public static class SfuServer
         app.Services.GetRequiredService<PrometheusExporter>();
         app.Services.GetRequiredService<MediaService>();
 
-        // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
-        app.UseDefaultFiles();
-        app.UseStaticFiles();
+        // The demo page and the browser SDK (clients/browser, copied into wwwroot by the build), the SDK with CORS.
+        app.UseDemoAndSdkFiles();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
