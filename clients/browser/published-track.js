@@ -1,10 +1,14 @@
 // One local track the client publishes: what `SfuClient.publish()` returns.
 
+/** Sets the server's id of a published track; for SfuClient only (the package entry point does not export it). */
+export let assignTrackId;
+
 /**
  * A published track. `trackId` is the server's id for it (the one others see in `track-published`); it changes
  * when the client has to join afresh after its session expired, since the server then knows it as a new track.
  */
 export class PublishedTrack {
+  #trackId = null;
   #kind;
   #track;
   #stream;
@@ -18,10 +22,14 @@ export class PublishedTrack {
     this.#track = track;
     this.#stream = stream;
     this.#control = control;
-    /** The server's id, once the publish answer named it. */
-    this.trackId = null;
   }
 
+  static {
+    assignTrackId = (published, trackId) => { published.#trackId = trackId; };
+  }
+
+  /** The server's id, once the publish answer named it. */
+  get trackId() { return this.#trackId; }
   get kind() { return this.#kind; }
   /** The MediaStreamTrack being sent (after replaceTrack, the new one). */
   get track() { return this.#track; }

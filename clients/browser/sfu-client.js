@@ -9,7 +9,7 @@
 // The package's entry point (types in sfu-client.d.ts). Sfu.Server's build copies the package's modules into its
 // output wwwroot, so the server serves this file as /sfu-client.js, with CORS.
 
-import { PublishedTrack } from './published-track.js';
+import { PublishedTrack, assignTrackId } from './published-track.js';
 import { QualitySampler, classifyQuality } from './connection-quality.js';
 
 export { PublishedTrack } from './published-track.js';
@@ -579,7 +579,8 @@ export class SfuClient extends EventTarget {
     await pc.setRemoteDescription({ type: 'answer', sdp });
     // The answer's track list names our tracks by the mids of their transceivers.
     for (const [published, transceiver] of this.#published) {
-      published.trackId = tracks.find(t => t.mid === transceiver.mid)?.trackId ?? published.trackId;
+      const named = tracks.find(t => t.mid === transceiver.mid);
+      if (named) assignTrackId(published, named.trackId);
     }
   }
 

@@ -136,6 +136,30 @@ test('reconnect attempts back off exponentially with jitter bounds, up to backof
   assert.equal(socket.closedWith, null, 'a dropped socket is not closed again by the client');
 });
 
+test('the network coming back (online) cuts a backoff short: reason network-changed, next attempt at once', async t => {
+  const time = useFakeEnvironment(t);
+  globalThis.window = new EventTarget();
+  t.after(() => { delete globalThis.window; });
+  const { states, socket } = await joined();
+  socket.drop(1006);
+  await flush();
+  // Five attempts fail as they start; the wait after the fifth is 4 s: stop one second into it.
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    while (FakeWebSocket.created.length === attempt) await time.tick(50);
+    lastSocket().fail();
+    await flush();
+  }
+  await time.tick(1000);
+  const attempts = FakeWebSocket.created.length;
+  assert.equal(attempts, 6, 'still waiting');
+
+  window.dispatchEvent(new Event('online'));
+  await flush();
+
+  assert.deepEqual(states.at(-1), ['reconnecting', 'network-changed']);
+  assert.equal(FakeWebSocket.created.length, attempts + 1, 'a new attempt without waiting out the backoff');
+});
+
 test('a server silent for interruptedAfterMs is given up: the socket is closed with 3000, never 1000, and the session resumed', async t => {
   const time = useFakeEnvironment(t);
   const { states, socket } = await joined();
