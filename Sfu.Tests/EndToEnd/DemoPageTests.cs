@@ -6,7 +6,7 @@ namespace Sfu.Tests.EndToEnd;
 
 /// <summary>
 /// The demo page as people see it, in Chromium: names on tiles, the interrupted badge, the connection state, mute
-/// and device controls, the message of an insecure context, and joining again after a failure. Each test saves
+/// and device controls, the message of an insecure context, and joining again after a failure or a kick. Each test saves
 /// screenshots under TestResults/screenshots and asserts on the text a person would read.
 /// </summary>
 [Category("Media")]
@@ -130,6 +130,29 @@ public sealed class DemoPageTests : BrowserTestBase
         await bob.Locator("#state").GetByText("connected (join-success)").WaitForAsync();
         Assert.That(await bob.Locator("#problem").InnerTextAsync(), Is.Empty, "the old problem is gone");
         Assert.That(await bob.Locator("#join").IsEnabledAsync(), Is.False);
+    }
+
+    [Test]
+    public async Task SomeoneKickedByTheOperator_IsToldSo_AndCanJoinAgain()
+    {
+        await StartServerAsync("Sfu:Admin:ApiKey=key");
+        var bob = await OpenAsync("bob", "call-6");
+        await bob.WaitForStateAsync("connected");
+        using var http = new HttpClient { BaseAddress = Server.HttpBase };
+        http.DefaultRequestHeaders.Add("X-Api-Key", "key");
+
+        (await http.DeleteAsync($"/admin/rooms/call-6/peers/{await bob.PeerIdAsync()}")).EnsureSuccessStatusCode();
+        await bob.Page.Locator("#problem").GetByText("The call ended (kicked)").WaitForAsync();
+        await ScreenshotAsync(bob, "kicked");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await TextAsync(bob, "#state"), Is.EqualTo("disconnected (kicked)"));
+            Assert.That(await bob.Page.Locator("#join").IsEnabledAsync(), Is.True);
+            Assert.That(await bob.Page.Locator(".tile").CountAsync(), Is.Zero);
+        });
+        await bob.Page.Locator("#join").ClickAsync();
+        await bob.Page.Locator("#state").GetByText("connected (join-success)").WaitForAsync();
     }
 
     [Test]
