@@ -1,6 +1,7 @@
 using Sfu.Server.Admin;
 using Prometheus;
 using Sfu.Server.Metrics;
+using Sfu.Server.Sdk;
 using Sfu.Server.WebSockets;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
@@ -27,6 +28,7 @@ public static class SfuServer
         builder.Services.AddSfuSignaling(builder.Configuration, time ?? TimeProvider.System);
         builder.Services.AddSfuMedia(builder.Configuration);
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
+        builder.Services.Configure<SdkOptions>(builder.Configuration.GetSection(SdkOptions.SectionName));
         builder.Services.AddSingleton<WebSocketGateway>();
         builder.Services.AddHostedService<GracefulShutdown>();
 
@@ -41,9 +43,8 @@ public static class SfuServer
         app.Services.GetRequiredService<MediaService>();
 
         app.UseSfuRequestLogging();
-        // The demo page and the browser SDK (clients/browser/sfu-client.js, copied into wwwroot by the build).
-        app.UseDefaultFiles();
-        app.UseStaticFiles();
+        // The demo page and the browser SDK (clients/browser, copied into wwwroot by the build), the SDK with CORS.
+        app.UseDemoAndSdkFiles();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.Map("/ws", (HttpContext context, WebSocketGateway gateway) => gateway.HandleAsync(context));
         // The classic text format only: OpenMetrics would carry exemplars, which this server does not record.

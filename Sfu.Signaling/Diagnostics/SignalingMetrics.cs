@@ -54,7 +54,7 @@ public sealed class SignalingMetrics
             Enum.GetValues<PeerLeftReason>().Select(r => r.ToWire()));
         _roomsClosed = new LabelledCounter(factory, "sfu_rooms_closed_total", "Rooms closed, by reason (empty, admin).", "reason", ["empty", "admin"]);
         _limitRejections = new LabelledCounter(factory, "sfu_limit_rejections_total", "Requests or sockets refused by a protective limit, by limit.", "limit",
-            ["joins", "messages", "message-size", "rooms", "violations"]);
+            ["joins", "messages", "message-size", "rooms", "violations", "sockets", "first-message", "send-timeout", "tracks"]);
         _socketsClosed = new LabelledCounter(factory, "sfu_sockets_closed_total", "Signaling sockets closed by the server, by close code.", "code",
             [.. new[] { CloseCodes.ProtocolViolation, CloseCodes.Unauthorized, CloseCodes.SessionExpired }.Select(CodeLabel)]);
         _outages = factory.CreateHistogram("sfu_peer_outage_seconds", "How long an interrupted peer was silent before the server heard from it again.",

@@ -42,7 +42,11 @@ internal static class MediaRequests
     }
 }
 
-/// <summary><c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's answer.</summary>
+/// <summary>
+/// <c>publish</c>: the client's publish offer (first, or a renegotiation such as an ICE restart) gets the server's
+/// answer, and <c>tracks</c>: every track the client publishes after it (the others learn them from
+/// <c>track-published</c>; the publisher needs the ids to unpublish).
+/// </summary>
 internal sealed class PublishHandler(IOptions<MediaOptions> options, SignalingMetrics metrics) : ISessionRequestHandler
 {
     public string Type => "publish";
@@ -52,15 +56,15 @@ internal sealed class PublishHandler(IOptions<MediaOptions> options, SignalingMe
         if (!session.Peer.Rights.CanPublish) throw new ProtocolException(ErrorCode.Forbidden, "your join token does not allow publishing");
         var offer = MediaRequests.ParseSdp(request.RequireString("sdp"));
         // Every track costs a producer, buffers, and an m-line in every other peer's subscribe offer.
-        var tracks = offer.Media.Count(m => !m.IsRejected);
-        if (tracks > options.Value.MaxTracksPerPeer)
+        var offered = offer.Media.Count(m => !m.IsRejected);
+        if (offered > options.Value.MaxTracksPerPeer)
         {
             metrics.LimitHit("tracks");
-            throw new ProtocolException(ErrorCode.BadRequest, $"a peer publishes at most {options.Value.MaxTracksPerPeer} tracks; this offer has {tracks}");
+            throw new ProtocolException(ErrorCode.BadRequest, $"a peer publishes at most {options.Value.MaxTracksPerPeer} tracks; this offer has {offered}");
         }
         var media = MediaRequests.MediaOf(session);
-        var answer = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
-        session.Respond(request.Id, new JsonObject { ["sdp"] = answer });
+        var (answer, tracks) = await MediaRequests.NegotiateAsync(() => media.PublishAsync(session.Peer, offer)).ConfigureAwait(false);
+        session.Respond(request.Id, new JsonObject { ["sdp"] = answer, ["tracks"] = new JsonArray([.. tracks.Select(t => (JsonNode)t.Describe())]) });
     }
 }
 

@@ -29,8 +29,11 @@ public sealed partial class RoomMedia
 
     private Sfu.Media.Worker.MediaWorker Worker => _media.Worker;
 
-    /// <summary>Answers a publish offer (first publish or renegotiation) and announces new and removed tracks.</summary>
-    public async Task<string> PublishAsync(Peer peer, SessionDescription offer)
+    /// <summary>
+    /// Answers a publish offer (first publish or renegotiation) and announces new and removed tracks. Returns the
+    /// answer and every track the peer publishes after it, so the client learns the ids of its own tracks.
+    /// </summary>
+    public async Task<(string Sdp, IReadOnlyList<TrackInfo> Tracks)> PublishAsync(Peer peer, SessionDescription offer)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -53,7 +56,7 @@ public sealed partial class RoomMedia
                     if (state.Publisher.Producers.Any(p => p.Track.Mid == track.Mid)) continue;
                     var producer = state.Publisher.AddProducer($"{peer.Id}:{track.Mid}", track);
                     _router.Add(producer);
-                    added.Add(new TrackInfo(producer.Id, track.Kind.ToSdp(), track.Mid, track.Rids));
+                    added.Add(TrackInfoOf(producer));
                 }
                 var removed = new List<string>();
                 foreach (var producer in state.Publisher.Producers.ToArray())
@@ -63,14 +66,14 @@ public sealed partial class RoomMedia
                     state.Publisher.RemoveProducer(producer);
                     removed.Add(producer.Id);
                 }
-                return (answer.Sdp, added, removed);
+                return (answer.Sdp, added, removed, published: state.Publisher.Producers.Select(TrackInfoOf).ToList());
             }).ConfigureAwait(false);
 
             foreach (var track in outcome.added) _publisherOf[track.TrackId] = peer;
             foreach (var trackId in outcome.removed) _publisherOf.Remove(trackId);
             _room.UpdateTracks(peer, outcome.added, outcome.removed);
             await UpdateSubscribersAsync(peer, outcome.added.Select(t => t.TrackId), outcome.removed).ConfigureAwait(false);
-            return outcome.Sdp;
+            return (outcome.Sdp, outcome.published);
         }
         finally
         {
@@ -312,6 +315,10 @@ public sealed partial class RoomMedia
         return new SubscribedTrack(producer.Id, producer.Kind, producer.Track.Codec, ssrcs.Ssrc,
             producer.Track.Codec.RtxPayloadType is null ? null : ssrcs.RtxSsrc, publisherId, publisherId, producer.Id);
     }
+
+    /// <summary>A producer as the protocol names it to clients (<c>Track</c>).</summary>
+    private static TrackInfo TrackInfoOf(Producer producer) =>
+        new(producer.Id, producer.Kind.ToSdp(), producer.Track.Mid, producer.Track.Rids);
 
     private static uint RandomSsrc() => (uint)Random.Shared.NextInt64(1, uint.MaxValue);
 

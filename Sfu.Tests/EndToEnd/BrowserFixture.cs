@@ -12,6 +12,12 @@ public sealed class BrowserFixture : IAsyncDisposable
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    /// <summary>
+    /// A name Chromium resolves to 127.0.0.1. Unlike localhost or 127.0.0.1, a page opened by it over plain HTTP is
+    /// not a secure context, as for someone who opens the server by its LAN address or host name.
+    /// </summary>
+    public const string InsecureHost = "sfu-over-http.test";
+
     private static readonly string[] ChromiumArgs =
     [
         "--no-sandbox",
@@ -26,6 +32,7 @@ public sealed class BrowserFixture : IAsyncDisposable
         "--disable-sync",
         "--no-first-run",
         "--disable-gpu",
+        $"--host-resolver-rules=MAP {InsecureHost} 127.0.0.1",
     ];
 
     private readonly IPlaywright _playwright;

@@ -47,11 +47,13 @@ public abstract class BrowserTestBase
 
     /// <summary>Opens the demo page, which joins <paramref name="room"/> on its own (and publishes when asked).</summary>
     /// <param name="beforeLoad">Runs on the new page before it loads, e.g. to route its WebSocket.</param>
-    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false, Func<IPage, Task>? beforeLoad = null)
+    /// <param name="host">The host name the page is opened by, instead of the server's loopback address.</param>
+    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false, Func<IPage, Task>? beforeLoad = null, string? host = null)
     {
         var page = await Browser.NewPageAsync(label);
         if (beforeLoad is not null) await beforeLoad(page);
-        var url = new Uri(Server.HttpBase, $"/?room={Uri.EscapeDataString(room)}&name={Uri.EscapeDataString(label)}&publish={(publish ? 1 : 0)}&autostart=1");
+        var server = host is null ? Server.HttpBase : new UriBuilder(Server.HttpBase) { Host = host }.Uri;
+        var url = new Uri(server, $"/?room={Uri.EscapeDataString(room)}&name={Uri.EscapeDataString(label)}&publish={(publish ? 1 : 0)}&autostart=1");
         await page.GotoAsync(url.ToString());
         return new SdkPage(label, page);
     }

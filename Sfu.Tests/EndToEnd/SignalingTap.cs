@@ -6,7 +6,8 @@ namespace Sfu.Tests.EndToEnd;
 
 /// <summary>
 /// Sits between a page and the server on every signaling WebSocket the page opens (Playwright's WebSocket
-/// routing): records what the page sends, and can lose a page's message, repeat the server's, or cut the socket.
+/// routing): records what the page sends, and can lose a page's or the server's message, repeat the server's, or
+/// cut the socket.
 /// </summary>
 public sealed class SignalingTap
 {
@@ -20,6 +21,9 @@ public sealed class SignalingTap
 
     /// <summary>Page messages for which this returns true never reach the server.</summary>
     public Func<JsonElement, bool> LoseFromPage { get; set; } = _ => false;
+
+    /// <summary>Server messages for which this returns true never reach the page.</summary>
+    public Func<JsonElement, bool> LoseFromServer { get; set; } = _ => false;
 
     /// <summary>Delivers every server message to the page twice.</summary>
     public bool RepeatFromServer { get; set; }
@@ -54,6 +58,7 @@ public sealed class SignalingTap
         server.OnMessage(frame =>
         {
             var text = frame.Text ?? throw new InvalidOperationException("the protocol has text frames only");
+            if (LoseFromServer(JsonDocument.Parse(text).RootElement)) return;
             page.Send(text);
             if (RepeatFromServer) page.Send(text);
         });

@@ -1,12 +1,19 @@
-// Browser SDK for the SFU, signaling protocol v1 (shared/PROTOCOL.md). Plain ES module, no dependencies.
+// Browser SDK for the SFU, signaling protocol v1 (docs/PROTOCOL.md). ES modules, no run-time dependencies.
 //
 //   const client = new SfuClient('wss://host/ws', { room: 'demo', name: 'Ada' });
 //   client.on('state', ({ state, reason }) => ...);
 //   client.on('track', ({ track, stream, peerId, trackId }) => ...);
 //   await client.join();
-//   await client.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+//   const [mic, camera] = await client.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
 //
-// The one source of the SDK: Sfu.Server's build copies it into its output wwwroot, served as /sfu-client.js.
+// The package's entry point (types in sfu-client.d.ts). Sfu.Server's build copies the package's modules into its
+// output wwwroot, so the server serves this file as /sfu-client.js, with CORS.
+
+import { PublishedTrack, assignTrackId } from './published-track.js';
+import { QualitySampler, classifyQuality } from './connection-quality.js';
+
+export { PublishedTrack } from './published-track.js';
+export { Quality, QualitySampler, classifyQuality } from './connection-quality.js';
 
 /** Client connection states (PROTOCOL.md, "Client connection states"). */
 export const State = Object.freeze({
@@ -17,7 +24,14 @@ export const State = Object.freeze({
   failed: 'failed',
 });
 
+/** The signaling states a peer can be in, as others see it (`peer-state`). */
+export const PeerState = Object.freeze({
+  active: 'active',
+  interrupted: 'interrupted',
+});
+
 const SUBPROTOCOL = 'sfu.v1';
+const SOCKET_OPEN = 1; // WebSocket.OPEN, also for WebSocket implementations given in options
 
 // A close code of our own (3000-3999 is free for applications). Anything but 1000 tells the server the socket
 // dropped rather than the peer leaving, so the session stays resumable.
@@ -37,7 +51,11 @@ const DEFAULTS = {
   openTimeoutMs: 5000,
   // How long a remote track may wait for the event that says whose it is before it is surfaced anyway.
   trackOwnerWaitMs: 2000,
+  // How often connection quality is sampled from the statistics.
+  qualityIntervalMs: 2000,
   rtcConfiguration: {},
+  // The WebSocket constructor: the browser's, or one given for another run time (node's tests give a fake).
+  WebSocket: globalThis.WebSocket,
 };
 
 /** An error response from the server: `code` is one of PROTOCOL.md's error codes. */
@@ -75,10 +93,17 @@ export class SfuClient extends EventTarget {
   #watchTimer = null;
   #lastHeard = 0;
   #wake = null; // cuts a reconnect backoff short (network back online)
+  #qualityTimer = null;
+  #quality = null;
+  #qualitySampler = null; // { pc, sampler }: statistics are differences, so one sampler per connection
 
-  #peers = new Map(); // peerId -> { peerId, name, tracks: Map<trackId, Track> }
+  #peers = new Map(); // peerId -> { peerId, name, state, tracks: Map<trackId, Track> }
 
-  #localStream = null;
+  #published = new Map(); // PublishedTrack -> its RTCRtpTransceiver on the current publish connection
+  #publishControl = {
+    replace: (published, track) => this.#transceiverOf(published).sender.replaceTrack(track),
+    stop: published => this.#stopPublishing(published),
+  };
   #publishPc = null;
   #publishChain = Promise.resolve();
   #subscribePc = null;
@@ -103,10 +128,14 @@ export class SfuClient extends EventTarget {
   get timing() { return this.#timing; }
   get publishConnection() { return this.#publishPc; }
   get subscribeConnection() { return this.#subscribePc; }
+  /** The last connection quality sample (`quality` event), or null before the first. */
+  get quality() { return this.#quality; }
+  /** The tracks this client publishes, in the order they were published. */
+  get publishedTracks() { return [...this.#published.keys()]; }
 
-  /** The other peers in the room, with the tracks they publish. */
+  /** The other peers in the room, with their state (`active`, `interrupted`) and the tracks they publish. */
   get peers() {
-    return [...this.#peers.values()].map(p => ({ peerId: p.peerId, name: p.name, tracks: [...p.tracks.values()] }));
+    return [...this.#peers.values()].map(p => ({ peerId: p.peerId, name: p.name, state: p.state, tracks: [...p.tracks.values()] }));
   }
 
   /** Every remote track received so far, with whom it belongs to when known. */
@@ -126,6 +155,7 @@ export class SfuClient extends EventTarget {
     if (this.#state !== State.disconnected && this.#state !== State.failed) throw new Error(`cannot join while ${this.#state}`);
     this.#wantConnected = true;
     this.#setState(State.connecting, null);
+    this.#startQualityTimer();
     const outcome = this.#waitForSettledState();
     this.#connectLoop(State.connecting, null);
     const { state, reason } = await outcome;
@@ -164,22 +194,40 @@ export class SfuClient extends EventTarget {
     return this.request('simulate', durationMs === undefined ? { scenario } : { scenario, durationMs });
   }
 
-  /** Publishes every track of `stream` over the publish connection (adding to what is already published). */
+  /**
+   * Publishes every track of `stream` over the publish connection (adding to what is already published). Resolves
+   * with a PublishedTrack per track of the stream, in the stream's order, once the server answered.
+   */
   publish(stream) {
-    this.#localStream = stream;
     return this.#queuePublish(async () => {
       const pc = this.#publishPc ?? this.#createPublishConnection();
-      const sending = new Set(pc.getSenders().map(s => s.track).filter(Boolean));
+      const result = [];
       for (const track of stream.getTracks()) {
-        if (!sending.has(track)) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        let published = this.publishedTracks.find(p => p.track === track);
+        if (!published) {
+          published = new PublishedTrack(track, stream, this.#publishControl);
+          this.#published.set(published, pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }));
+        }
+        result.push(published);
       }
       await this.#negotiatePublish(pc, false);
+      return result;
     });
   }
 
-  /** Stops publishing `trackId` (an id the server gave in `track-published`). */
+  /** The `unpublish` request for one of this client's track ids. `PublishedTrack.stop()` does it and more. */
   unpublish(trackId) {
     return this.request('unpublish', { trackId });
+  }
+
+  /** Starts receiving these tracks (ids from `track-published` or `peers`); for clients joined with `autoSubscribe: false`. */
+  subscribe(trackIds) {
+    return this.request('subscribe', { trackIds: [...trackIds] });
+  }
+
+  /** Stops receiving these tracks; the server renegotiates the subscribe connection without them. */
+  unsubscribe(trackIds) {
+    return this.request('unsubscribe', { trackIds: [...trackIds] });
   }
 
   /** Restarts ICE on both connections: a new publish offer, and a new subscribe offer asked of the server. */
@@ -230,7 +278,7 @@ export class SfuClient extends EventTarget {
 
   #openSocket() {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.#url, SUBPROTOCOL);
+      const socket = new this.#options.WebSocket(this.#url, SUBPROTOCOL);
       const timer = setTimeout(() => { socket.close(); reject(new Error('socket open timed out')); }, this.#options.openTimeoutMs);
       socket.onopen = () => {
         clearTimeout(timer);
@@ -271,7 +319,7 @@ export class SfuClient extends EventTarget {
   }
 
   #send(message) {
-    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+    if (this.#socket?.readyState === SOCKET_OPEN) this.#socket.send(JSON.stringify(message));
   }
 
   #onMessage(text) {
@@ -378,10 +426,17 @@ export class SfuClient extends EventTarget {
     this.#pending.clear();
   }
 
-  /** A new session has new transports on the server: start both connections over. */
+  /** A new session has new transports on the server: start both connections over, publishing the same tracks. */
   #restartMediaAfterRejoin() {
     this.#closeMedia();
-    if (this.#localStream) this.publish(this.#localStream).catch(error => this.#emit('error', { error }));
+    if (this.#published.size === 0) return;
+    this.#queuePublish(async () => {
+      const pc = this.#createPublishConnection();
+      for (const published of this.#published.keys()) {
+        this.#published.set(published, pc.addTransceiver(published.track, { direction: 'sendonly', streams: [published.stream] }));
+      }
+      await this.#negotiatePublish(pc, false);
+    }).catch(error => this.#emit('error', { error }));
   }
 
   #networkChanged() {
@@ -428,12 +483,14 @@ export class SfuClient extends EventTarget {
     this.#ready = false;
     const socket = this.#socket;
     this.#socket = null;
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
+    if (socket && socket.readyState <= SOCKET_OPEN) socket.close(code, reason);
   }
 
   #teardown(code, reason) {
     this.#teardownSocket(code, reason);
+    this.#stopQualityTimer();
     this.#closeMedia();
+    this.#published.clear();
     this.#sessionId = this.#resumeToken = null;
     for (const [, entry] of this.#pending) entry.reject(new Error(`client ${reason}`));
     this.#pending.clear();
@@ -468,9 +525,10 @@ export class SfuClient extends EventTarget {
   #onEvent(message) {
     switch (message.event) {
       case 'peer-joined': this.#addPeer(message.peer); break;
-      case 'peer-left': this.#peers.delete(message.peerId); break;
+      case 'peer-left': this.#removePeer(message.peerId); break;
+      case 'peer-state': { const peer = this.#peerOf(message.peerId); if (peer) peer.state = message.state; break; }
       case 'track-published': this.#peerOf(message.peerId)?.tracks.set(message.track.trackId, message.track); break;
-      case 'track-unpublished': this.#peerOf(message.peerId)?.tracks.delete(message.trackId); break;
+      case 'track-unpublished': this.#removeTrack(message.peerId, message.trackId); break;
       case 'subscribe-offer': this.#queueSubscribeOffer(message.sdp, message.version); break;
       case 'kicked': case 'room-closed': break; // the close code that follows ends the session
     }
@@ -479,7 +537,20 @@ export class SfuClient extends EventTarget {
   }
 
   #addPeer(peer) {
-    this.#peers.set(peer.peerId, { peerId: peer.peerId, name: peer.name, tracks: new Map((peer.tracks ?? []).map(t => [t.trackId, t])) });
+    this.#peers.set(peer.peerId, {
+      peerId: peer.peerId, name: peer.name, state: PeerState.active, tracks: new Map((peer.tracks ?? []).map(t => [t.trackId, t])),
+    });
+  }
+
+  /** A peer that left takes its tracks along: each gets `track-removed`, as if unpublished. */
+  #removePeer(peerId) {
+    for (const trackId of [...(this.#peerOf(peerId)?.tracks.keys() ?? [])]) this.#removeTrack(peerId, trackId);
+    this.#peers.delete(peerId);
+  }
+
+  #removeTrack(peerId, trackId) {
+    if (!this.#peerOf(peerId)?.tracks.delete(trackId)) return;
+    this.#emit('track-removed', { peerId, trackId });
   }
 
   #peerOf(peerId) { return this.#peers.get(peerId); }
@@ -503,9 +574,35 @@ export class SfuClient extends EventTarget {
     // No trickle: the server is ICE-lite and learns our address from our own connectivity checks.
     const offer = await pc.createOffer({ iceRestart });
     await pc.setLocalDescription(offer);
-    const { sdp } = await this.request('publish', { sdp: offer.sdp });
+    const { sdp, tracks = [] } = await this.request('publish', { sdp: offer.sdp });
     if (pc !== this.#publishPc) return; // torn down meanwhile
     await pc.setRemoteDescription({ type: 'answer', sdp });
+    // The answer's track list names our tracks by the mids of their transceivers.
+    for (const [published, transceiver] of this.#published) {
+      const named = tracks.find(t => t.mid === transceiver.mid);
+      if (named) assignTrackId(published, named.trackId);
+    }
+  }
+
+  #transceiverOf(published) {
+    const transceiver = this.#published.get(published);
+    if (!transceiver) throw new Error('this track is not published');
+    return transceiver;
+  }
+
+  /**
+   * Unpublishes, then stops sending on the transceiver and renegotiates, so no later offer (an ICE restart)
+   * carries the track again.
+   */
+  #stopPublishing(published) {
+    return this.#queuePublish(async () => {
+      const transceiver = this.#transceiverOf(published);
+      this.#published.delete(published);
+      if (published.trackId) await this.unpublish(published.trackId);
+      transceiver.direction = 'inactive';
+      await transceiver.sender.replaceTrack(null);
+      await this.#negotiatePublish(this.#publishPc, false);
+    });
   }
 
   #queueSubscribeOffer(sdp, version) {
@@ -591,6 +688,37 @@ export class SfuClient extends EventTarget {
       trackId = (ofKind.length === 1 ? ofKind[0].trackId : null) ?? entry.msidTrackId;
     }
     return { peerId, trackId, kind: entry.track.kind, mid: entry.mid, track: entry.track, stream: entry.stream };
+  }
+
+  // ---- connection quality ----
+
+  #startQualityTimer() {
+    this.#stopQualityTimer();
+    this.#qualityTimer = setInterval(() => {
+      this.#sampleQuality().catch(error => this.#emit('error', { error }));
+    }, this.#options.qualityIntervalMs);
+  }
+
+  #stopQualityTimer() {
+    clearInterval(this.#qualityTimer);
+    this.#qualityTimer = null;
+  }
+
+  /** Samples the subscribe connection (what we receive), or the publish connection when nothing is received. */
+  async #sampleQuality() {
+    const pc = this.#subscribePc ?? this.#publishPc;
+    const transport = pc === null ? null : pc === this.#subscribePc ? 'subscribe' : 'publish';
+    let connected = this.#state === State.connected;
+    let figures = { packetLoss: null, rttMs: null };
+    if (pc) {
+      connected &&= pc.connectionState !== 'disconnected' && pc.connectionState !== 'failed';
+      if (this.#qualitySampler?.pc !== pc) this.#qualitySampler = { pc, sampler: new QualitySampler() };
+      const { sampler } = this.#qualitySampler;
+      figures = sampler.sample(await pc.getStats());
+    }
+    if (!this.#qualityTimer) return; // stopped while the statistics were read
+    this.#quality = { quality: classifyQuality({ connected, ...figures }), ...figures, transport };
+    this.#emit('quality', this.#quality);
   }
 
   #closeMedia() {

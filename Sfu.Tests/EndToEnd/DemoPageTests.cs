@@ -1,0 +1,208 @@
+using Microsoft.Playwright;
+using Sfu.Tests.Infrastructure;
+using static Sfu.Tests.EndToEnd.SdkPage;
+
+namespace Sfu.Tests.EndToEnd;
+
+/// <summary>
+/// The demo page as people see it, in Chromium: names on tiles, the interrupted badge, the connection state, mute
+/// and device controls, the message of an insecure context, and joining again after a failure or a kick. Each test saves
+/// screenshots under TestResults/screenshots and asserts on the text a person would read.
+/// </summary>
+[Category("Media")]
+public sealed class DemoPageTests : BrowserTestBase
+{
+    private const string MediaOnLoopback = "Sfu:Media:AnnouncedAddress=127.0.0.1";
+
+    [Test]
+    public async Task TwoPeopleInACall_SeeEachOthersNamesAndVideo_AndTheState()
+    {
+        await StartServerAsync(MediaOnLoopback);
+        var alice = await OpenAsync("alice", "call-1", publish: true);
+        await alice.WaitForEventAsync("published", "true", "alice's publish");
+        var bob = await OpenAsync("bob", "call-1", publish: true);
+        await bob.WaitForEventAsync("published", "true", "bob's publish");
+
+        foreach (var page in new[] { alice, bob })
+        {
+            await page.WaitForAsync("[...document.querySelectorAll('.tile video')].length === 2 && [...document.querySelectorAll('.tile video')].every(v => v.videoWidth > 0)",
+                "both tiles playing video");
+        }
+        await ScreenshotAsync(alice, "call-alice");
+        await ScreenshotAsync(bob, "call-bob");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await TileNamesAsync(alice), Is.EqualTo(new[] { "alice (you)", "bob" }));
+            Assert.That(await TileNamesAsync(bob), Is.EqualTo(new[] { "bob (you)", "alice" }));
+            Assert.That(await TextAsync(alice, "#state"), Is.EqualTo("connected (join-success)"));
+            Assert.That(await TextAsync(bob, "#state"), Is.EqualTo("connected (join-success)"));
+            Assert.That(await alice.Page.Locator(".tile .badge").First.IsVisibleAsync(), Is.False, "nobody is interrupted");
+            Assert.That(await TextAsync(alice, "#quality"), Does.StartWith("Quality: good"));
+        });
+    }
+
+    [Test]
+    public async Task APeerWhoseSignalingIsCut_ShowsTheInterruptedBadgeToTheOthers_UntilItIsBack()
+    {
+        await StartServerAsync(MediaOnLoopback, "Sfu:Signaling:InterruptedAfterMs=1500");
+        var alice = await OpenAsync("alice", "call-2", publish: true);
+        await alice.WaitForEventAsync("published", "true", "alice's publish");
+        // Bob has no media, so once his signaling is cut the server hears nothing of him at all (media and STUN
+        // would keep him alive): he publishes nothing and never gets the offer to receive alice.
+        SignalingTap? tap = null;
+        var bob = await OpenAsync("bob", "call-2", beforeLoad: async page =>
+        {
+            tap = await SignalingTap.InstallAsync(page);
+            tap.LoseFromServer = IsSubscribeOffer;
+        });
+        await bob.WaitForStateAsync("connected");
+        var bobId = await bob.PeerIdAsync();
+        var bobsBadge = alice.Page.Locator($".tile[data-peer-id={Js(bobId)}] .badge");
+        await alice.Page.Locator($".tile[data-peer-id={Js(bobId)}] .name").WaitForAsync();
+
+        tap!.LoseFromPage = _ => true;
+        tap.LoseFromServer = _ => true;
+        await bobsBadge.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
+        await bob.WaitForStateAsync("reconnecting");
+        await ScreenshotAsync(alice, "interrupted-seen-by-alice");
+        await ScreenshotAsync(bob, "interrupted-bob");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await bobsBadge.InnerTextAsync(), Is.EqualTo("interrupted · reconnecting"));
+            Assert.That(await TileNamesAsync(alice), Is.EqualTo(new[] { "alice (you)", "bob" }), "bob is still in the room");
+            Assert.That(await TextAsync(bob, "#state"), Does.StartWith("reconnecting ("));
+        });
+
+        tap.LoseFromPage = _ => false;
+        tap.LoseFromServer = IsSubscribeOffer;
+        await bobsBadge.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Hidden, Timeout = 15_000 });
+        await bob.WaitForStateAsync("connected", "rejoin-success");
+        Assert.That(await TextAsync(bob, "#state"), Is.EqualTo("connected (rejoin-success)"));
+    }
+
+    [Test]
+    public async Task OpenedOverPlainHttpByName_SaysWhyThereIsNoCamera_AndStillJoinsToWatch()
+    {
+        await StartServerAsync();
+        var carol = await OpenAsync("carol", "call-3", publish: true, host: BrowserFixture.InsecureHost);
+        await carol.WaitForStateAsync("connected");
+        await ScreenshotAsync(carol, "insecure-context");
+
+        var banner = carol.Page.Locator("#insecure");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await carol.EvaluateAsync<bool>("() => window.isSecureContext"), Is.False, "the premise: no secure context");
+            Assert.That(await banner.IsVisibleAsync(), Is.True);
+            var text = await banner.InnerTextAsync();
+            Assert.That(text, Does.Contain("Camera and microphone are not available"));
+            Assert.That(text, Does.Contain("HTTPS").And.Contain("localhost"));
+            Assert.That(text, Does.Contain($"http://{BrowserFixture.InsecureHost}:{Server.HttpBase.Port}"), "names the origin it was opened by");
+            Assert.That(text, Does.Contain($"http://localhost:{Server.HttpBase.Port}/"), "and the one that would work");
+            Assert.That(await carol.Page.Locator("#publish").IsDisabledAsync(), Is.True);
+            Assert.That(await TextAsync(carol, "#state"), Is.EqualTo("connected (join-success)"));
+            Assert.That(await carol.EventsAsync("error"), Is.Empty, "no getUserMedia crash");
+        });
+    }
+
+    [Test]
+    public async Task AJoinThatFails_LeavesThePageReadyToJoinAgain()
+    {
+        await StartServerAsync("Sfu:Signaling:MaxPeersPerRoom=1");
+        var alice = await OpenAsync("alice", "call-4");
+        await alice.WaitForStateAsync("connected");
+        var bob = await Browser.NewPageAsync("bob");
+        await bob.GotoAsync(new Uri(Server.HttpBase, "/?room=call-4&name=bob&publish=0&autostart=1").ToString());
+
+        await bob.Locator("#problem").GetByText("Could not join").WaitForAsync();
+        await ScreenshotAsync(new SdkPage("bob", bob), "join-failed");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await bob.Locator("#problem").InnerTextAsync(), Does.Contain("room_full"));
+            Assert.That(await bob.Locator("#state").InnerTextAsync(), Is.EqualTo("failed (join-failed)"));
+            Assert.That(await bob.Locator("#join").IsEnabledAsync(), Is.True, "Join works again without a reload");
+            Assert.That(await bob.Locator("#leave").IsEnabledAsync(), Is.False);
+        });
+
+        await alice.CallAsync("window.demo.client.leave()");
+        await bob.Locator("#join").ClickAsync();
+        await bob.Locator("#state").GetByText("connected (join-success)").WaitForAsync();
+        Assert.That(await bob.Locator("#problem").InnerTextAsync(), Is.Empty, "the old problem is gone");
+        Assert.That(await bob.Locator("#join").IsEnabledAsync(), Is.False);
+    }
+
+    [Test]
+    public async Task SomeoneKickedByTheOperator_IsToldSo_AndCanJoinAgain()
+    {
+        await StartServerAsync("Sfu:Admin:ApiKey=key");
+        var bob = await OpenAsync("bob", "call-6");
+        await bob.WaitForStateAsync("connected");
+        using var http = new HttpClient { BaseAddress = Server.HttpBase };
+        http.DefaultRequestHeaders.Add("X-Api-Key", "key");
+
+        (await http.DeleteAsync($"/admin/rooms/call-6/peers/{await bob.PeerIdAsync()}")).EnsureSuccessStatusCode();
+        await bob.Page.Locator("#problem").GetByText("The call ended (kicked)").WaitForAsync();
+        await ScreenshotAsync(bob, "kicked");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await TextAsync(bob, "#state"), Is.EqualTo("disconnected (kicked)"));
+            Assert.That(await bob.Page.Locator("#join").IsEnabledAsync(), Is.True);
+            Assert.That(await bob.Page.Locator(".tile").CountAsync(), Is.Zero);
+        });
+        await bob.Page.Locator("#join").ClickAsync();
+        await bob.Page.Locator("#state").GetByText("connected (join-success)").WaitForAsync();
+    }
+
+    [Test]
+    public async Task MuteButtonsAndDevicePickers_ActOnWhatIsPublished()
+    {
+        await StartServerAsync(MediaOnLoopback);
+        var alice = await OpenAsync("alice", "call-5", publish: true);
+        await alice.WaitForEventAsync("published", "true", "alice's publish");
+        await alice.WaitForAsync("document.querySelectorAll('#mic option').length > 1", "more than one microphone to pick from");
+
+        await alice.Page.Locator("#mute-mic").ClickAsync();
+        await alice.Page.Locator("#mute-camera").ClickAsync();
+        var micTrack = "window.demo.client.publishedTracks.find(p => p.kind === 'audio').track";
+        var before = await alice.EvaluateAsync<string>($"() => {micTrack}.id");
+        var other = await alice.EvaluateAsync<string>("() => [...document.querySelectorAll('#mic option')].find(o => !o.selected).value");
+        await alice.Page.Locator("#mic").SelectOptionAsync(other);
+        await alice.WaitForEventAsync("device", "e.detail.kind === 'audio'", "the microphone switch");
+        await ScreenshotAsync(alice, "muted-and-switched");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await TextAsync(alice, "#mute-mic"), Is.EqualTo("Unmute"));
+            Assert.That(await TextAsync(alice, "#mute-camera"), Is.EqualTo("Camera on"));
+            Assert.That(await alice.Page.Locator(".tile.self .mic-off").IsVisibleAsync(), Is.True);
+            Assert.That(await alice.Page.Locator(".tile.self .placeholder").IsVisibleAsync(), Is.True, "no picture while the camera is off");
+            Assert.That(await alice.EvaluateAsync<string>($"() => {micTrack}.getSettings().deviceId"), Is.EqualTo(other));
+            Assert.That(await alice.EvaluateAsync<string>($"() => {micTrack}.id"), Is.Not.EqualTo(before));
+            Assert.That(await alice.EvaluateAsync<bool>($"() => window.demo.client.publishConnection.getSenders().some(s => s.track === {micTrack})"),
+                Is.True, "the sender sends the new microphone");
+            Assert.That(await alice.EvaluateAsync<bool>($"() => {micTrack}.enabled"), Is.False, "still muted after the switch");
+        });
+
+        await alice.Page.Locator("#mute-mic").ClickAsync();
+        Assert.That(await alice.EvaluateAsync<bool>($"() => {micTrack}.enabled"), Is.True);
+        Assert.That(await alice.Page.Locator(".tile.self .mic-off").IsVisibleAsync(), Is.False);
+    }
+
+    private static bool IsSubscribeOffer(System.Text.Json.JsonElement message) =>
+        message.TryGetProperty("event", out var name) && name.GetString() == "subscribe-offer";
+
+    private static Task<IReadOnlyList<string>> TileNamesAsync(SdkPage page) => page.Page.Locator(".tile .name").AllInnerTextsAsync();
+
+    private static Task<string> TextAsync(SdkPage page, string selector) => page.Page.Locator(selector).InnerTextAsync();
+
+    /// <summary>Saves the whole page as TestResults/screenshots/<paramref name="name"/>.png and attaches it to the result.</summary>
+    private static async Task ScreenshotAsync(SdkPage page, string name)
+    {
+        var path = RepositoryFiles.PathOf("TestResults", "screenshots", name + ".png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await page.Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        TestContext.AddTestAttachment(path);
+    }
+}

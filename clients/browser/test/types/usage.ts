@@ -1,0 +1,46 @@
+// Compiled by `tsc --noEmit` (test/package.test.js): how a TypeScript application uses the SDK. A wrong type in
+// sfu-client.d.ts makes this fail to compile; the @ts-expect-error lines make sure the types are not too loose.
+
+import { SfuClient, SfuError, State, Quality, type PublishedTrack, type ConnectionQuality, type Peer } from '@sfu/client';
+
+async function call(camera: MediaStream, otherCamera: MediaStreamTrack): Promise<void> {
+  const client = new SfuClient('wss://sfu.example/ws', { room: 'demo', name: 'Ada', autoSubscribe: false });
+
+  const off = client.on('state', ({ state, reason }) => {
+    if (state === State.reconnecting && reason === 'lost') console.log('still trying');
+  });
+  client.on('peer-state', ({ peerId, state }) => console.log(peerId, state === 'interrupted'));
+  client.on('track', ({ track, peerId, kind }) => console.log(track.id, peerId ?? 'unknown', kind));
+  client.on('track-removed', ({ peerId, trackId }) => console.log(peerId, trackId));
+  client.on('quality', (q: ConnectionQuality) => console.log(q.quality === Quality.poor, q.packetLoss ?? 0, q.rttMs));
+  // @ts-expect-error: no such event
+  client.on('peer-joinned', () => {});
+
+  const joined = await client.join();
+  const peers: Peer[] = client.peers;
+  console.log(joined.peerId, joined.room.peers.length, peers.map(p => p.name));
+
+  const published: PublishedTrack[] = await client.publish(camera);
+  const video = published.find(p => p.kind === 'video');
+  video?.mute();
+  await video?.replaceTrack(otherCamera);
+  video?.unmute();
+  const id: string | null = published[0].trackId;
+  // @ts-expect-error: trackId is read-only
+  published[0].trackId = 'mine';
+  await published[0].stop();
+
+  await client.subscribe(peers.flatMap(p => p.tracks.map(t => t.trackId)));
+  await client.unsubscribe(new Set([id ?? '']));
+  try {
+    await client.request('restart-ice', { transport: 'subscribe' });
+  } catch (error) {
+    if (error instanceof SfuError && error.code === 'not_found') console.log('no subscribe connection yet');
+  }
+  // @ts-expect-error: not a scenario
+  await client.simulate('explode');
+  off();
+  await client.leave();
+}
+
+console.log(call);
