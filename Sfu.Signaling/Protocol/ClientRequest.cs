@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Sfu.Signaling.Protocol;
 
@@ -33,6 +34,10 @@ public sealed class ClientRequest : IDisposable
     public static ClientRequest Parse(ReadOnlyMemory<byte> utf8, out RequestId idIfKnown)
     {
         idIfKnown = RequestId.None;
+        // JsonDocument checks UTF-8 only where it decodes a string, so a bad byte inside a value would surface as an
+        // InvalidOperationException in whichever handler reads that field. Checked once here, it is a bad request.
+        if (!Utf8.IsValid(utf8.Span))
+            throw new ProtocolException(ErrorCode.BadRequest, "message is not valid UTF-8");
         JsonDocument document;
         try
         {

@@ -1,0 +1,25 @@
+using Sfu.Fuzz.Targets;
+
+namespace Sfu.Fuzz;
+
+/// <summary>
+/// The target list: the names fuzz/run.sh, fuzz/corpus/&lt;name&gt;/ and the smoke test share. A target for the
+/// transport-cc feedback writer and reader ("twcc") belongs here once that writer exists.
+/// </summary>
+public static class FuzzTargets
+{
+    private static readonly Dictionary<string, Func<FuzzTarget>> Factories = new(StringComparer.Ordinal)
+    {
+        ["stun"] = () => new StunTarget(),
+        ["rtp"] = () => new RtpTarget(),
+        ["rtcp"] = () => new RtcpTarget(),
+        ["sdp"] = () => new SdpTarget(),
+        ["dtls"] = () => new DtlsTarget(),
+        ["srtp"] = () => new SrtpTarget(),
+        ["signaling"] = () => new SignalingTarget(),
+    };
+
+    public static IReadOnlyCollection<string> Names => Factories.Keys;
+
+    public static FuzzTarget? Create(string name) => Factories.TryGetValue(name, out var create) ? create() : null;
+}
