@@ -71,6 +71,7 @@ public sealed class SignalingTarget : FuzzTarget
         public string Id => "fuzz";
         public string RemoteEndpoint => "192.0.2.1:4000";
         public bool TrySend(byte[] message) => true;
+        public void SendReplay(IReadOnlyList<byte[]> messages) { }
         public void Close(int code, string reason) { }
         public void Supersede() { }
         public void Abort() { }
