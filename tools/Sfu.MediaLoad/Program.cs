@@ -8,9 +8,10 @@
 //     workaround: a fresh SignalingClient + Subscriber joins (new transport, new DTLS) until its first keyframe.
 //
 // Usage: dotnet tools/Sfu.MediaLoad/bin/Release/net10.0/Sfu.MediaLoad.dll [load|recovery] [--url http://127.0.0.1:8080]
-//          [--subscribers 10] [--seconds 15] [--warmup 3] [--audio] [--reps 20] [--pid <server pid>]
+//          [--subscribers 10] [--seconds 15] [--warmup 3] [--audio] [--reps 20] [--pid <server pid>] [--json <file>] (--help lists them)
 // Server CPU: utime+stime of /proc/<pid>/stat; without --pid, the process whose socket listens on the URL's TCP port
 // (found through /proc/net/tcp{,6} and /proc/*/fd, so it must run as the same user).
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -18,29 +19,55 @@ using System.Text.RegularExpressions;
 using Sfu.Client;
 using Sfu.Client.Signaling;
 using Sfu.Client.Transport;
+using Sfu.Tools;
 
-var options = Options.Parse(args);
-using var http = new HttpClient { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(5) };
-var serverPid = options.Pid ?? ServerProcess.FindListening(options.Url.Port);
-Console.WriteLine($"server {options.Url} pid {serverPid?.ToString(CultureInfo.InvariantCulture) ?? "not found (no CPU figures)"}");
-// Whole run's ceiling, so that a stuck server or a lost event can never keep the tool alive.
-using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.Mode == "recovery" ? 60 + options.Reps * 20 : 120 + options.Seconds));
+var modeArgument = new Argument<string>("mode")
+{
+    Description = "load: one publisher and N subscribers, forwarding figures; recovery: port changes timed against fresh re-subscribes",
+    DefaultValueFactory = _ => "load",
+}.AcceptOnlyFromAmong("load", "recovery");
+var urlOption = ToolCommandLine.UrlOption("--url", "The server's HTTP address (the WebSocket is its /ws)", "http://127.0.0.1:8080", "http", "https");
+var subscribersOption = ToolCommandLine.IntOption("--subscribers", "Subscribers (load)", 10, minimum: 1);
+var secondsOption = ToolCommandLine.IntOption("--seconds", "Seconds measured (load)", 15, minimum: 1);
+var warmupOption = ToolCommandLine.IntOption("--warmup", "Seconds after every subscriber receives video, before measuring (load)", 3, minimum: 0);
+var audioOption = new Option<bool>("--audio") { Description = "Publish Opus-like audio besides the video" };
+var repsOption = ToolCommandLine.IntOption("--reps", "Port changes, then as many fresh re-subscribes (recovery)", 20, minimum: 1);
+var pidOption = ToolCommandLine.IntOption("--pid", "The server's process id for CPU figures; 0: the process listening on the URL's port", 0, minimum: 0);
+var jsonOption = ToolCommandLine.JsonOption();
+var command = new RootCommand("Media load and recovery measurements against a running server; starts nothing itself.")
+{
+    modeArgument, urlOption, subscribersOption, secondsOption, warmupOption, audioOption, repsOption, pidOption, jsonOption,
+};
+command.SetAction((result, _) => RunAsync(new Options(result.GetValue(modeArgument)!, result.GetValue(urlOption)!, result.GetValue(subscribersOption),
+    result.GetValue(secondsOption), result.GetValue(warmupOption), result.GetValue(audioOption), result.GetValue(repsOption),
+    result.GetValue(pidOption) is > 0 and var pid ? pid : null, result.GetValue(jsonOption))));
+return await ToolCommandLine.RunAsync(command, args);
 
-try
+static async Task<int> RunAsync(Options options)
 {
-    if (options.Mode == "recovery") await Recovery.RunAsync(options, http, deadline.Token);
-    else await Load.RunAsync(options, http, serverPid, deadline.Token);
-    return 0;
-}
-catch (Exception e) when (e is OperationCanceledException or TimeoutException)
-{
-    Console.WriteLine($"gave up: {e.Message}");
-    return 1;
+    using var http = new HttpClient { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(5) };
+    var serverPid = options.Pid ?? ServerProcess.FindListening(options.Url.Port);
+    Console.WriteLine($"server {options.Url} pid {serverPid?.ToString(CultureInfo.InvariantCulture) ?? "not found (no CPU figures)"}");
+    // Whole run's ceiling, so that a stuck server or a lost event can never keep the tool alive.
+    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.Mode == "recovery" ? 60 + options.Reps * 20 : 120 + options.Seconds));
+    try
+    {
+        var summary = options.Mode == "recovery"
+            ? await Recovery.RunAsync(options, http, deadline.Token)
+            : await Load.RunAsync(options, http, serverPid, deadline.Token);
+        ToolCommandLine.WriteSummary(options.Json, summary);
+        return 0;
+    }
+    catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+    {
+        Console.WriteLine($"gave up: {e.Message}");
+        return 1;
+    }
 }
 
 static class Load
 {
-    public static async Task RunAsync(Options options, HttpClient http, int? serverPid, CancellationToken cancel)
+    public static async Task<object> RunAsync(Options options, HttpClient http, int? serverPid, CancellationToken cancel)
     {
         var room = $"media-load-{Environment.ProcessId}";
         var call = new Call(options.WebSocketUri, room);
@@ -48,14 +75,28 @@ static class Load
         {
             await call.StartPublisherAsync(options.Audio, cancel);
             var joinWatch = Stopwatch.StartNew();
-            await call.AddSubscribersAsync(options.Subscribers, cancel);
+            using (var joining = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                var progress = ToolCommandLine.ReportProgressAsync(() => $"joining: {call.ReceivingVideo}/{options.Subscribers} subscribers receiving video", joining.Token);
+                await call.AddSubscribersAsync(options.Subscribers, cancel);
+                await joining.CancelAsync();
+                await progress;
+            }
             Console.WriteLine($"{options.Subscribers} subscribers receiving video after {joinWatch.Elapsed.TotalSeconds:F1} s; warming up {options.WarmupSeconds} s");
             await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds), cancel);
 
             var before = await Sample.TakeAsync(http, serverPid, call, cancel);
-            await Task.Delay(TimeSpan.FromSeconds(options.Seconds), cancel);
+            var window = Stopwatch.StartNew();
+            using (var measuring = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                measuring.CancelAfter(TimeSpan.FromSeconds(options.Seconds));
+                await ToolCommandLine.ReportProgressAsync(
+                    () => $"measuring: {window.Elapsed.TotalSeconds:F0}/{options.Seconds} s, {call.VideoPacketsReceived} video packets received by subscribers so far",
+                    measuring.Token);
+            }
+            cancel.ThrowIfCancellationRequested();
             var after = await Sample.TakeAsync(http, serverPid, call, cancel);
-            Report(options, before, after, call);
+            return Report(options, before, after, call);
         }
         finally
         {
@@ -63,7 +104,7 @@ static class Load
         }
     }
 
-    private static void Report(Options options, Sample before, Sample after, Call call)
+    private static object Report(Options options, Sample before, Sample after, Call call)
     {
         var seconds = (after.At - before.At) / (double)Stopwatch.Frequency;
         var forwarded = after.Forwarded - before.Forwarded;
@@ -88,6 +129,18 @@ static class Load
             : string.Create(inv, $"server CPU                {serverCpu.Value.TotalSeconds / seconds * 100:F1} % of one core; {serverCpu.Value.TotalMicroseconds / Math.Max(1, forwarded):F2} µs per forwarded packet"));
         Console.WriteLine(string.Create(inv, $"load tool CPU             {clientCpu.TotalSeconds / seconds * 100:F1} % of one core"));
         Console.WriteLine(string.Create(inv, $"worker allocated/packet   {(after.WorkerAllocated - before.WorkerAllocated) / Math.Max(1, forwarded):F3} bytes ({after.WorkerAllocated - before.WorkerAllocated} bytes in the window)"));
+        return new
+        {
+            mode = "load", options.Subscribers, windowSeconds = seconds, options.Audio,
+            publisherVideoPackets = call.Publisher.VideoPacketsSent, publisherAudioPackets = call.Publisher.AudioPacketsSent,
+            forwardedPerSecond = forwarded / seconds,
+            lostPerSubscriber = new { min = lost.Min(), avg = lost.Average(), max = lost.Max() },
+            lossPercent = new { min = lossPercent.Min(), avg = lossPercent.Average(), max = lossPercent.Max() },
+            serverCpuPercentOfOneCore = serverCpu?.TotalSeconds / seconds * 100,
+            serverCpuMicrosecondsPerForwardedPacket = serverCpu?.TotalMicroseconds / Math.Max(1, forwarded),
+            loadToolCpuPercentOfOneCore = clientCpu.TotalSeconds / seconds * 100,
+            workerAllocatedBytesPerPacket = (after.WorkerAllocated - before.WorkerAllocated) / Math.Max(1, forwarded),
+        };
     }
 }
 
@@ -99,7 +152,7 @@ static class Recovery
     // longer than that between repetitions, so each one's request goes out at once as it would for a lone rebind.
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(1200);
 
-    public static async Task RunAsync(Options options, HttpClient http, CancellationToken cancel)
+    public static async Task<object> RunAsync(Options options, HttpClient http, CancellationToken cancel)
     {
         var room = $"media-recovery-{Environment.ProcessId}";
         var call = new Call(options.WebSocketUri, room);
@@ -127,6 +180,7 @@ static class Recovery
                 // publisher's 30 fps clock each time and measure one wait for the next packet over and over.
                 await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
                 lostInRebinds += Call.Video(subscriber)!.Lost - lostBefore;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rebind {rep + 1}/{options.Reps}: server {server[^1]:F3} ms, first keyframe {keyframe[^1]:F1} ms"));
             }
 
             var workaround = new List<double>();
@@ -138,6 +192,7 @@ static class Recovery
                 var start = Stopwatch.GetTimestamp();
                 await call.AddSubscribersAsync(1, cancel);
                 workaround.Add(await UntilKeyframeAfterAsync(call.Subscribers[0], start, cancel));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"re-subscribe {rep + 1}/{options.Reps}: first keyframe {workaround[^1]:F1} ms"));
                 await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
             }
 
@@ -146,6 +201,11 @@ static class Recovery
             Console.WriteLine(string.Create(inv, $"(a) server: verified check from new address -> first media sent there: median {Median(server):F3} ms, p95 {P95(server):F3} ms, max {server.Max():F3} ms"));
             Console.WriteLine(string.Create(inv, $"(b) subscriber: rebind -> first keyframe on the new port:              median {Median(keyframe):F1} ms, p95 {P95(keyframe):F1} ms, max {keyframe.Max():F1} ms"));
             Console.WriteLine(string.Create(inv, $"workaround: fresh signaling + subscriber (new DTLS) -> first keyframe:  median {Median(workaround):F1} ms, p95 {P95(workaround):F1} ms, max {workaround.Max():F1} ms"));
+            return new
+            {
+                mode = "recovery", options.Reps, options.Audio, videoPacketsLostInRebinds = lostInRebinds,
+                serverRecoveryMs = Summary(server), firstKeyframeAfterRebindMs = Summary(keyframe), firstKeyframeAfterResubscribeMs = Summary(workaround),
+            };
         }
         finally
         {
@@ -171,6 +231,8 @@ static class Recovery
         }
     }
 
+    private static object Summary(List<double> values) => new { median = Median(values), p95 = P95(values), max = values.Max() };
+
     private static double Median(List<double> values) => Percentile(values, 0.5);
 
     private static double P95(List<double> values) => Percentile(values, 0.95);
@@ -195,6 +257,18 @@ sealed class Call(Uri webSocket, string room) : IAsyncDisposable
     public Publisher? Publisher { get; private set; }
 
     public List<Subscriber> Subscribers { get; } = [];
+
+    /// <summary>Subscribers that have received video so far (for progress lines).</summary>
+    public int ReceivingVideo
+    {
+        get { lock (_signaling) return Subscribers.Count(s => (Video(s)?.Packets ?? 0) > 0); }
+    }
+
+    /// <summary>Video packets every subscriber has received so far (for progress lines).</summary>
+    public long VideoPacketsReceived
+    {
+        get { lock (_signaling) return Subscribers.Sum(s => Video(s)?.Packets ?? 0); }
+    }
 
     public static ReceivedStreamStats? Video(Subscriber subscriber)
     {
@@ -362,16 +436,8 @@ static partial class ServerProcess
     private static partial long sysconf(int name);
 }
 
-sealed record Options(string Mode, Uri Url, int Subscribers, int Seconds, int WarmupSeconds, bool Audio, int Reps, int? Pid)
+/// <summary>The command line, validated.</summary>
+sealed record Options(string Mode, Uri Url, int Subscribers, int Seconds, int WarmupSeconds, bool Audio, int Reps, int? Pid, FileInfo? Json)
 {
     public Uri WebSocketUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = "/ws" }.Uri;
-
-    public static Options Parse(string[] args)
-    {
-        var mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "load";
-        string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        return new Options(mode, new Uri(Value("--url") ?? "http://127.0.0.1:8080"), Int("--subscribers", 10), Int("--seconds", 15),
-            Int("--warmup", 3), args.Contains("--audio"), Int("--reps", 20), Value("--pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
-    }
 }
