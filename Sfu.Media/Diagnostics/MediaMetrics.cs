@@ -25,9 +25,12 @@ public sealed class MediaMetrics
 {
     public const string MeterName = "Sfu.Media";
 
+    private static readonly string[] LayerChangeLabels = ["bandwidth", "cap", "layer-lost"];
+
     private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed"];
 
     private readonly long[] _dropped = new long[(int)DropReason.Count];
+    private readonly long[] _layerChanges = new long[LayerChangeLabels.Length];
     private readonly Counter<long> _dtlsHandshakes;
     private readonly Counter<long> _rebinds;
     private readonly Counter<long> _refusedRebinds;
@@ -46,6 +49,7 @@ public sealed class MediaMetrics
     private long _rembReceived;
     private long _transportCcReceived;
     private long _activeTransports;
+    private long _pausedConsumers;
     private long _workerAllocated;
 
     public MediaMetrics(IMeterFactory meterFactory)
@@ -65,6 +69,10 @@ public sealed class MediaMetrics
         meter.CreateObservableCounter("sfu.media.transport_cc.received", () => Volatile.Read(ref _transportCcReceived), description: "Transport-wide congestion control feedback received.");
         meter.CreateObservableCounter("sfu.media.worker.allocated.bytes", () => Volatile.Read(ref _workerAllocated),
             description: "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.");
+        meter.CreateObservableCounter("sfu.media.layer.switches", ObserveLayerChanges,
+            description: "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.");
+        meter.CreateObservableGauge("sfu.media.consumers.paused", () => Volatile.Read(ref _pausedConsumers),
+            description: "Consumers sending nothing: paused by their subscriber or because their lowest layer does not fit the bandwidth.");
         meter.CreateObservableGauge("sfu.media.transports", () => Volatile.Read(ref _activeTransports), description: "Open WebRTC transports.");
         _dtlsHandshakes = meter.CreateCounter<long>("sfu.media.dtls.handshakes", description: "DTLS handshakes, by result.");
         _rebinds = meter.CreateCounter<long>("sfu.media.rebinds", description: "Transports that moved to a new client address, by direction and trigger.");
@@ -109,6 +117,12 @@ public sealed class MediaMetrics
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
 
+    internal void LayerChanged(Routing.LayerChangeReason reason) => _layerChanges[(int)reason]++;
+
+    internal long LayerChangeCount(Routing.LayerChangeReason reason) => Volatile.Read(ref _layerChanges[(int)reason]);
+
+    internal void ConsumerPaused(bool paused) => _pausedConsumers += paused ? 1 : -1;
+
     internal void TransportOpened() => Interlocked.Increment(ref _activeTransports);
 
     internal void TransportClosed() => Interlocked.Decrement(ref _activeTransports);
@@ -125,6 +139,12 @@ public sealed class MediaMetrics
     internal void ConsentExpired() => _consentExpired.Add(1);
 
     internal void Recovered(TimeSpan elapsed) => _recoveryTime.Record(elapsed.TotalSeconds);
+
+    private IEnumerable<Measurement<long>> ObserveLayerChanges()
+    {
+        for (var i = 0; i < LayerChangeLabels.Length; i++)
+            yield return new Measurement<long>(Volatile.Read(ref _layerChanges[i]), new KeyValuePair<string, object?>("reason", LayerChangeLabels[i]));
+    }
 
     private IEnumerable<Measurement<long>> ObserveDrops()
     {

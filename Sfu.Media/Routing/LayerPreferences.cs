@@ -1,0 +1,23 @@
+namespace Sfu.Media.Routing;
+
+/// <summary>
+/// What a subscriber asked for one track: a highest layer, a largest picture (the smallest layer that covers
+/// this box is enough), or no video at all. Null fields mean no limit.
+/// </summary>
+public sealed record LayerPreferences(int? MaxLayer = null, int? MaxWidth = null, int? MaxHeight = null, bool Paused = false)
+{
+    public static LayerPreferences None { get; } = new();
+}
+
+/// <summary>Why a consumer's layer changed; each is a label value of the layer switch metric and of the client event.</summary>
+public enum LayerChangeReason
+{
+    /// <summary>The available bitrate fits a higher layer, or no longer fits the current one.</summary>
+    Bandwidth,
+
+    /// <summary>The subscriber's preferences (a cap, a pause or a resume).</summary>
+    Cap,
+
+    /// <summary>The publisher stopped sending the layer being forwarded.</summary>
+    LayerLost,
+}
