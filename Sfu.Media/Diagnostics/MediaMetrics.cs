@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Sfu.Media.Routing;
 
 namespace Sfu.Media.Diagnostics;
 
@@ -25,12 +26,10 @@ public sealed class MediaMetrics
 {
     public const string MeterName = "Sfu.Media";
 
-    private static readonly string[] LayerChangeLabels = ["bandwidth", "cap", "layer-lost"];
-
     private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed"];
 
     private readonly long[] _dropped = new long[(int)DropReason.Count];
-    private readonly long[] _layerChanges = new long[LayerChangeLabels.Length];
+    private readonly long[] _layerChanges = new long[LayerChangeReasons.All.Length];
     private readonly Counter<long> _dtlsHandshakes;
     private readonly Counter<long> _rebinds;
     private readonly Counter<long> _refusedRebinds;
@@ -117,9 +116,9 @@ public sealed class MediaMetrics
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
 
-    internal void LayerChanged(Routing.LayerChangeReason reason) => _layerChanges[(int)reason]++;
+    internal void LayerChanged(LayerChangeReason reason) => _layerChanges[(int)reason]++;
 
-    internal long LayerChangeCount(Routing.LayerChangeReason reason) => Volatile.Read(ref _layerChanges[(int)reason]);
+    internal long LayerChangeCount(LayerChangeReason reason) => Volatile.Read(ref _layerChanges[(int)reason]);
 
     internal void ConsumerPaused(bool paused) => _pausedConsumers += paused ? 1 : -1;
 
@@ -142,8 +141,8 @@ public sealed class MediaMetrics
 
     private IEnumerable<Measurement<long>> ObserveLayerChanges()
     {
-        for (var i = 0; i < LayerChangeLabels.Length; i++)
-            yield return new Measurement<long>(Volatile.Read(ref _layerChanges[i]), new KeyValuePair<string, object?>("reason", LayerChangeLabels[i]));
+        foreach (var reason in LayerChangeReasons.All)
+            yield return new Measurement<long>(Volatile.Read(ref _layerChanges[(int)reason]), new KeyValuePair<string, object?>("reason", reason.Label()));
     }
 
     private IEnumerable<Measurement<long>> ObserveDrops()

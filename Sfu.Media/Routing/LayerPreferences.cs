@@ -21,3 +21,17 @@ public enum LayerChangeReason
     /// <summary>The publisher stopped sending the layer being forwarded.</summary>
     LayerLost,
 }
+
+public static class LayerChangeReasons
+{
+    /// <summary>Every reason, in enum order.</summary>
+    public static readonly LayerChangeReason[] All = [LayerChangeReason.Bandwidth, LayerChangeReason.Cap, LayerChangeReason.LayerLost];
+
+    /// <summary>The reason as the protocol and the metrics spell it.</summary>
+    public static string Label(this LayerChangeReason reason) => reason switch
+    {
+        LayerChangeReason.Bandwidth => "bandwidth",
+        LayerChangeReason.Cap => "cap",
+        _ => "layer-lost",
+    };
+}
