@@ -149,6 +149,9 @@ public sealed class Consumer : IDisposable
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
                 break;
+            case LayerDecision.Forward when AboveTemporalCap(source):
+                _rewriter.Skip(source.Ssrc, source.SequenceNumber);
+                return;
         }
         if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
 
@@ -169,6 +172,15 @@ public sealed class Consumer : IDisposable
         _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
         _owner.Worker.Metrics.Forwarded();
     }
+
+    /// <summary>
+    /// A VP8 packet of a temporal layer above the subscriber's cap. Frames of the higher temporal layers are
+    /// referenced only by frames of higher layers still, so the lower ones decode without them, at a lower
+    /// frame rate. A switch is never one of these: it happens at a keyframe, which is in the base layer.
+    /// </summary>
+    private bool AboveTemporalCap(RtpPacket source) =>
+        Allocation.Preferences.MaxTemporalLayer is { } cap && Producer.VideoCodec == RtpVideoCodec.Vp8
+        && Vp8PayloadDescriptor.TryParse(source.Payload, out var descriptor) && descriptor.TemporalId > cap;
 
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
     internal void Retransmit(ReadOnlySpan<ushort> lost)

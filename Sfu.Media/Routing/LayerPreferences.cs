@@ -2,9 +2,10 @@ namespace Sfu.Media.Routing;
 
 /// <summary>
 /// What a subscriber asked for one track: a highest layer, a largest picture (the smallest layer that covers
-/// this box is enough), or no video at all. Null fields mean no limit.
+/// this box is enough), a highest temporal layer (frame rate; VP8 with temporal layers), or nothing at all.
+/// Null fields mean no limit.
 /// </summary>
-public sealed record LayerPreferences(int? MaxLayer = null, int? MaxWidth = null, int? MaxHeight = null, bool Paused = false)
+public sealed record LayerPreferences(int? MaxLayer = null, int? MaxWidth = null, int? MaxHeight = null, bool Paused = false, int? MaxTemporalLayer = null)
 {
     public static LayerPreferences None { get; } = new();
 }

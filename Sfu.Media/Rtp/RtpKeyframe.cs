@@ -51,49 +51,13 @@ public static class RtpKeyframe
     /// <summary>Where the frame tag of a VP8 keyframe start begins, after the payload descriptor; -1 if not one.</summary>
     private static int Vp8KeyframeHeader(ReadOnlySpan<byte> payload)
     {
-        if (payload.IsEmpty)
+        if (!Vp8PayloadDescriptor.TryParse(payload, out var descriptor) || !descriptor.StartOfFrame)
         {
             return -1;
         }
 
-        byte first = payload[0];
-        if ((first & 0x10) == 0 || (first & 0x07) != 0)
-        {
-            return -1;
-        }
-
-        int offset = 1;
-        if ((first & 0x80) != 0)
-        {
-            if (payload.Length <= offset)
-            {
-                return -1;
-            }
-
-            byte extension = payload[offset++];
-            if ((extension & 0x80) != 0)
-            {
-                // PictureID: 15 bits when its M bit is set, otherwise 7.
-                if (payload.Length <= offset)
-                {
-                    return -1;
-                }
-
-                offset += (payload[offset] & 0x80) != 0 ? 2 : 1;
-            }
-
-            if ((extension & 0x40) != 0)
-            {
-                offset++; // TL0PICIDX
-            }
-
-            if ((extension & 0x30) != 0)
-            {
-                offset++; // TID / Y / KEYIDX
-            }
-        }
-
-        // 3-byte frame tag then the 3-byte start code.
+        // 3-byte frame tag (P=0 for a key frame) then the 3-byte start code.
+        int offset = descriptor.Length;
         if (payload.Length < offset + 6)
         {
             return -1;

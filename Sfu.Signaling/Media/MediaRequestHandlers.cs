@@ -148,8 +148,10 @@ internal sealed class TrackPreferencesHandler : ISessionRequestHandler
         var maxLayer = request.OptionalInt64("maxLayer");
         // The upper bound depends on the track; the room checks it.
         if (maxLayer is < 0 or > int.MaxValue) throw new ProtocolException(ErrorCode.BadRequest, "field 'maxLayer' must be 0 (the lowest layer) or more");
+        var maxTemporalLayer = request.OptionalInt64("maxTemporalLayer");
+        if (maxTemporalLayer is < 0 or > 3) throw new ProtocolException(ErrorCode.BadRequest, "field 'maxTemporalLayer' must be 0 to 3");
         var preferences = new LayerPreferences((int?)maxLayer, Dimension(request, "maxWidth"), Dimension(request, "maxHeight"),
-            request.OptionalBool("paused") ?? false);
+            request.OptionalBool("paused") ?? false, (int?)maxTemporalLayer);
         await MediaRequests.MediaOf(session).SetTrackPreferencesAsync(session.Peer, trackId, preferences).ConfigureAwait(false);
         session.Respond(request.Id, null);
     }

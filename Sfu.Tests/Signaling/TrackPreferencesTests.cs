@@ -38,9 +38,10 @@ public sealed class TrackPreferencesTests : ServerTest
     {
         var capped = await _subscriber.RequestAsync(new { type = "set-track-preferences", trackId = _videoTrackId, maxLayer = 0 });
         var sized = await _subscriber.RequestAsync(new { type = "set-track-preferences", trackId = _videoTrackId, maxWidth = 320, maxHeight = 180 });
+        var temporal = await _subscriber.RequestAsync(new { type = "set-track-preferences", trackId = _videoTrackId, maxTemporalLayer = 1 });
         var paused = await _subscriber.RequestAsync(new { type = "set-track-preferences", trackId = _videoTrackId, paused = true });
 
-        Assert.That(new[] { capped.Ok(), sized.Ok(), paused.Ok() }, Is.All.True);
+        Assert.That(new[] { capped.Ok(), sized.Ok(), temporal.Ok(), paused.Ok() }, Is.All.True);
     }
 
     [Test]
@@ -73,6 +74,7 @@ public sealed class TrackPreferencesTests : ServerTest
     [TestCase("{\"maxWidth\":0}", TestName = "ZeroWidth_IsBadRequest")]
     [TestCase("{\"maxHeight\":100000}", TestName = "HugeHeight_IsBadRequest")]
     [TestCase("{\"paused\":\"yes\"}", TestName = "PausedThatIsNotABoolean_IsBadRequest")]
+    [TestCase("{\"maxTemporalLayer\":4}", TestName = "TemporalLayerAboveThree_IsBadRequest")]
     public async Task MalformedPreferences_AreBadRequest(string fields)
     {
         var request = JsonSerializer.Deserialize<Dictionary<string, object>>(fields)!;

@@ -142,6 +142,31 @@ public sealed class SimulcastForwardingTests
         Assert.That(_call.Metrics.LayerChangeCount(LayerChangeReason.Cap), Is.EqualTo(2));
     }
 
+    [Test]
+    public async Task Vp8TemporalCap_LeavesOutHigherTemporalLayers_WithoutGapsInTheSubscribersNumbers()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q");
+        await FramesAsync(1, low: true, high: false, keyframeFirst: true);
+        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Consumer, new LayerPreferences(MaxTemporalLayer: 0)));
+
+        // L1T3: TIDs 0 2 1 2, repeated, two packets a frame.
+        int[] pattern = [0, 2, 1, 2, 0, 2, 1, 2, 0];
+        await _call.OnWorkerAsync(() =>
+        {
+            foreach (var tid in pattern)
+            {
+                _call.Receive(LowSsrc, "q", _lowSequence++, _lowTimestamp, false, startOfFrame: true, marker: false, temporalId: tid);
+                _call.Receive(LowSsrc, "q", _lowSequence++, _lowTimestamp, false, startOfFrame: false, marker: true, temporalId: tid);
+                _lowTimestamp += 33 * 90;
+            }
+        });
+
+        var sent = _call.TakeSubscriberRtp();
+        Assert.That(sent, Has.Count.EqualTo(1 + (3 * 2)), "the keyframe, then the three base-layer frames");
+        Assert.That(SequencesAreContinuous(sent));
+        Assert.That(sent[^1].Timestamp - sent[1].Timestamp, Is.EqualTo(8u * 33 * 90), "timestamps are the frames' own");
+    }
+
     /// <summary>
     /// Frames of one packet each on the chosen layers, 33 ms apart (the worker's timers run after each), the
     /// first a keyframe when asked.

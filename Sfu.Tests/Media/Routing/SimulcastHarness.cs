@@ -94,14 +94,16 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     public Task OnWorkerAsync(Action step) => Worker.InvokeAsync(step);
 
     /// <summary>On the worker: one packet of a layer, as the publisher would send it (mid and rid extensions on every packet).</summary>
-    public void Receive(uint ssrc, string? rid, ushort sequence, uint timestamp, bool keyframe, bool startOfFrame, bool marker, bool repaired = false)
+    /// <param name="temporalId">For VP8: a descriptor with this TID (and no keyframe header), as a temporal-layer encoder writes it.</param>
+    public void Receive(uint ssrc, string? rid, ushort sequence, uint timestamp, bool keyframe, bool startOfFrame, bool marker, bool repaired = false,
+        int? temporalId = null)
     {
         var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, ssrc, marker);
         header.AddExtension(MidId, "1"u8);
         if (rid is not null) header.AddExtension(repaired ? RepairedRidId : RidId, Encoding.ASCII.GetBytes(rid));
         var at = header.Finish();
-        at += Producer.VideoCodec == Sfu.Media.Rtp.RtpVideoCodec.H264
-            ? WriteH264(_send.AsSpan(at), keyframe, startOfFrame)
+        at += Producer.VideoCodec == Sfu.Media.Rtp.RtpVideoCodec.H264 ? WriteH264(_send.AsSpan(at), keyframe, startOfFrame)
+            : temporalId is { } tid ? WriteVp8DeltaWithTemporalId(_send.AsSpan(at), startOfFrame, tid)
             : Vp8Payload.Write(_send.AsSpan(at), 200, (ushort)(sequence & 0x7FFF), startOfFrame, keyframe, 0x55);
         if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
         Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
@@ -168,6 +170,17 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         _fromServerToPublisher.Dispose();
         _fromServerToSubscriber.Dispose();
         Dtls.Dispose();
+    }
+
+    /// <summary>A VP8 delta frame packet whose descriptor has the T bit and a TID (RFC 7741 section 4.2).</summary>
+    private static int WriteVp8DeltaWithTemporalId(Span<byte> destination, bool startOfFrame, int temporalId)
+    {
+        destination[..200].Fill(0x55);
+        destination[0] = (byte)(0x80 | (startOfFrame ? 0x10 : 0)); // X, S, PID 0
+        destination[1] = 0x20;                                     // T: TID present
+        destination[2] = (byte)(temporalId << 6);
+        destination[3] = 0x01;                                     // frame tag: P=1, an inter frame
+        return 200;
     }
 
     /// <summary>One H.264 packet: an IDR slice (type 5) or a non-IDR slice (type 1), or a continuation of either.</summary>
