@@ -9,6 +9,7 @@ namespace Sfu.Media.Routing;
 /// once; a move up only once the higher layer has fitted, with a margin, for <see cref="UpgradeHold"/>, so a
 /// fluctuating estimate does not make layers flap. No estimate means no limit: every consumer gets the best
 /// layer that arrives and its subscriber allows. Pure: no media, no clock of its own; worker thread only.
+/// Loops index the lists, because a foreach over an interface would allocate an enumerator on every run.
 /// </summary>
 public sealed class BitrateAllocator(long timestampFrequency)
 {
@@ -26,20 +27,21 @@ public sealed class BitrateAllocator(long timestampFrequency)
     public void Allocate(long? available, IReadOnlyList<LayerAllocation> consumers, long now)
     {
         var budget = available ?? long.MaxValue;
-        foreach (var consumer in consumers)
+        for (var i = 0; i < consumers.Count; i++)
         {
+            var consumer = consumers[i];
             if (consumer.Kind != MediaKind.Audio) continue;
             var layer = consumer.Preferences.Paused ? LayerAllocation.Paused : 0;
             if (layer == 0) budget -= consumer.Layers[0].Bitrate;
             consumer.Decide(layer, LayerChangeReason.Cap);
         }
 
-        foreach (var consumer in consumers) consumer.Proposal = LayerAllocation.Paused;
+        for (var i = 0; i < consumers.Count; i++) consumers[i].Proposal = LayerAllocation.Paused;
         RaiseInTurns(consumers, Math.Max(0, budget));
 
-        foreach (var consumer in consumers)
+        for (var i = 0; i < consumers.Count; i++)
         {
-            if (consumer.Kind != MediaKind.Audio) Decide(consumer, now);
+            if (consumers[i].Kind != MediaKind.Audio) Decide(consumers[i], now);
         }
     }
 
@@ -53,8 +55,9 @@ public sealed class BitrateAllocator(long timestampFrequency)
         do
         {
             raised = false;
-            foreach (var consumer in consumers)
+            for (var i = 0; i < consumers.Count; i++)
             {
+                var consumer = consumers[i];
                 if (consumer.Kind == MediaKind.Audio || consumer.Preferences.Paused) continue;
                 var next = NextAllowed(consumer, consumer.Proposal);
                 if (next < 0) continue;
