@@ -60,9 +60,9 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
                 new RtpHeaderExtensionIds(Mid: MidId, RtpStreamId: RidId, RepairedRtpStreamId: RepairedRidId),
                 streams, rids, "stream", "video", "test");
             Producer = Publisher.AddProducer("peer:1", track);
-            Connect(Publisher.Transport, _publisherPeer.Address, publisherKeys);
+            KeyedTransportShortcut.Connect(Publisher.Transport, _publisherPeer.Address, publisherKeys);
             Subscriber = new SubscriberMedia(Worker, Dtls, "test/subscribe", this);
-            Connect(Subscriber.Transport, _subscriberPeer.Address, subscriberKeys);
+            KeyedTransportShortcut.Connect(Subscriber.Transport, _subscriberPeer.Address, subscriberKeys);
             Consumer = Subscriber.Consume(Producer, new ConsumerParameters("0", ConsumerSsrc, 0x3333_0001, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
         }).Wait();
     }
@@ -194,19 +194,6 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             destination[1] = (byte)(keyframe ? 0x05 : 0x01);
         }
         return 200;
-    }
-
-    /// <summary>A real signed ICE check from <paramref name="from"/> selects the path; then SRTP keys, as DTLS would give.</summary>
-    private static void Connect(WebRtcTransport transport, SocketAddress from, SrtpKeyPair keys)
-    {
-        var check = new byte[IceStunMessages.MaxMessageLength];
-        Span<byte> transaction = stackalloc byte[12];
-        StunMessageWriter.NewTransactionId(transaction);
-        var username = Encoding.ASCII.GetBytes($"{transport.LocalIce.Ufrag}:test");
-        var length = IceStunMessages.WriteBindingRequest(check, transaction, username, 2_000_000_000, 7, useCandidate: true, transport.LocalIce.PasswordBytes);
-        transport.ReceiveStun(check.AsSpan(0, length), from);
-        transport.StartSrtp(keys);
-        if (!transport.CanSend) throw new InvalidOperationException("transport did not select the path");
     }
 
     private static SrtpMasterKey Key(int seed)
