@@ -83,11 +83,11 @@ public class ForwardingBenchmarks
                 new RtpHeaderExtensionIds(Mid: 4, AbsSendTime: 2, TransportWideCc: 3),
                 [new SignalledStream(PublisherSsrc, 0x1111_0002)], [], "stream", "video", "bench");
             var producer = _publisher.AddProducer("video", track);
-            Connect(_publisher.Transport, _publisherAddress, new SrtpKeyPair(NewKey(2), publisherKey));
+            KeyedTransportShortcut.Connect(_publisher.Transport, _publisherAddress, new SrtpKeyPair(NewKey(2), publisherKey));
             for (var i = 0; i < Consumers; i++)
             {
                 var subscriber = new SubscriberMedia(_worker, _dtls, $"bench/subscribe/{i}", listener);
-                Connect(subscriber.Transport, _sink.Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
+                KeyedTransportShortcut.Connect(subscriber.Transport, _sink.Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
                 subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101,
                     new RtpHeaderExtensionIds(Mid: 1, AbsSendTime: 3)));
                 _subscribers.Add(subscriber);
@@ -158,19 +158,6 @@ public class ForwardingBenchmarks
             if (inFrame == PacketsPerFrame - 1) _timestamp += 3000;
             if (_publisherSide.Protect(packet, at, out _lengths[i]) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
         }
-    }
-
-    /// <summary>A real signed ICE check from <paramref name="from"/> selects the path; then SRTP keys, as DTLS would give.</summary>
-    private static void Connect(WebRtcTransport transport, SocketAddress from, SrtpKeyPair keys)
-    {
-        var check = new byte[IceStunMessages.MaxMessageLength];
-        Span<byte> transaction = stackalloc byte[12];
-        StunMessageWriter.NewTransactionId(transaction);
-        var username = Encoding.ASCII.GetBytes($"{transport.LocalIce.Ufrag}:bench");
-        var length = IceStunMessages.WriteBindingRequest(check, transaction, username, 2_000_000_000, 7, useCandidate: true, transport.LocalIce.PasswordBytes);
-        transport.ReceiveStun(check.AsSpan(0, length), from);
-        transport.StartSrtp(keys);
-        if (!transport.CanSend) throw new InvalidOperationException("transport did not select the path");
     }
 
     private SrtpMasterKey NewKey(int seed)

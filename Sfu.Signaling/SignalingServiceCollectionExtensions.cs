@@ -60,6 +60,7 @@ public static class SignalingServiceCollectionExtensions
         services.AddSingleton<ISessionRequestHandler>(new SubscriptionHandler(subscribe: false));
         services.AddSingleton<ISessionRequestHandler, RestartIceHandler>();
         services.AddSingleton<ISessionRequestHandler, CandidateHandler>();
+        services.AddSingleton<ISessionRequestHandler, TrackPreferencesHandler>();
         services.AddSingleton<IMediaFaultInjector, MediaFaultInjector>();
         return services;
     }

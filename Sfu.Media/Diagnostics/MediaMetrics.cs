@@ -1,4 +1,5 @@
 using Prometheus;
+using Sfu.Media.Routing;
 
 namespace Sfu.Media.Diagnostics;
 
@@ -50,6 +51,8 @@ public sealed class MediaMetrics
     private long _keyframeRequestsReceived;
     private long _rembReceived;
     private long _transportCcReceived;
+    private readonly long[] _layerChanges = new long[LayerChangeReasons.All.Length];
+    private long _pausedConsumers;
     private long _workerAllocated;
 
     public MediaMetrics(CollectorRegistry registry)
@@ -75,6 +78,16 @@ public sealed class MediaMetrics
         Sampled("sfu_media_worker_allocated_bytes_total",
             "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.",
             () => Volatile.Read(ref _workerAllocated));
+        var layerSwitches = factory.CreateCounter("sfu_media_layer_switches_total",
+            "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.", ["reason"]);
+        foreach (var reason in LayerChangeReasons.All)
+        {
+            var child = layerSwitches.WithLabels(reason.Label());
+            copies.Add(() => child.IncTo(Volatile.Read(ref _layerChanges[(int)reason])));
+        }
+        var paused = factory.CreateGauge("sfu_media_consumers_paused",
+            "Consumers sending nothing: paused by their subscriber or because their lowest layer does not fit the bandwidth.");
+        copies.Add(() => paused.Set(Volatile.Read(ref _pausedConsumers)));
         var dropped = factory.CreateCounter("sfu_media_dropped_total", "Datagrams or packets dropped, by reason.", ["reason"]);
         for (var i = 0; i < DropLabels.Length; i++)
         {
@@ -132,6 +145,12 @@ public sealed class MediaMetrics
     internal void RembReceived() => _rembReceived++;
 
     internal void TransportCcReceived() => _transportCcReceived++;
+
+    internal void LayerChanged(LayerChangeReason reason) => _layerChanges[(int)reason]++;
+
+    internal long LayerChangeCount(LayerChangeReason reason) => Volatile.Read(ref _layerChanges[(int)reason]);
+
+    internal void ConsumerPaused(bool paused) => _pausedConsumers += paused ? 1 : -1;
 
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);

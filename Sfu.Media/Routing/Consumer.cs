@@ -16,8 +16,9 @@ public sealed record ConsumerParameters(
 
 /// <summary>
 /// One producer's stream as one subscriber receives it: the subscriber's SSRC, payload type, header extension
-/// ids and mid, and a sequence/timestamp space of its own that stays continuous across pauses and source
-/// switches. Video starts (and restarts) at a keyframe. NACKs are answered from the producer's cache.
+/// ids and mid, and a sequence/timestamp space of its own that stays continuous across pauses and layer
+/// switches. Of a simulcast producer it forwards one layer, chosen by its subscriber's allocator; video starts,
+/// switches and resumes at a keyframe of the layer. NACKs are answered from the producer's cache.
 /// Worker thread only.
 /// </summary>
 public sealed class Consumer : IDisposable
@@ -33,12 +34,13 @@ public sealed class Consumer : IDisposable
     // Which original packet each sent sequence number carried, for NACKs: index = sent seq % size.
     private readonly ushort[] _sentSequence = new ushort[HistorySize];
     private readonly ushort[] _sourceSequence = new ushort[HistorySize];
+    private readonly byte[] _sourceLayer = new byte[HistorySize];
     private readonly uint[] _sentTimestamp = new uint[HistorySize];
     private readonly bool[] _sentValid = new bool[HistorySize];
     private readonly long[] _sentAt = new long[HistorySize];
     private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
-    private bool _waitingForKeyframe;
+    private readonly LayerSelector _layers;
     private ushort _rtxSequence;
     private uint _packetsSent;
     private uint _octetsSent;
@@ -46,6 +48,9 @@ public sealed class Consumer : IDisposable
     private uint _lastSourceTimestamp;
     private uint _lastSentTimestamp;
     private bool _disposed;
+    private bool _countedPaused;
+    private int _reportedLayer = LayerSelector.None;
+    private bool _reportedPaused;
 
     internal Consumer(Producer producer, SubscriberMedia owner, ConsumerParameters parameters, TimeProvider time)
     {
@@ -56,35 +61,107 @@ public sealed class Consumer : IDisposable
         _sourceAbsSendTimeId = producer.Track.Extensions.AbsSendTime;
         _sourceAudioLevelId = producer.Track.Extensions.AudioLevel;
         _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
-        _waitingForKeyframe = producer.VideoCodec is not null;
+        _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _retransmissions = new RetransmissionThrottle(HistorySize, time.TimestampFrequency);
+        Allocation = new LayerAllocation(producer);
         producer.AddConsumer(this);
-        if (_waitingForKeyframe) producer.RequestKeyframe();
+        // Until the allocator first runs: the best layer, as a track without simulcast always had.
+        SetLayer(producer.Layers.Count - 1);
     }
 
     public Producer Producer { get; }
 
     public ConsumerParameters Parameters { get; }
 
-    internal void Forward(RtpPacket source, bool isKeyframe, long now)
+    /// <summary>The layer being forwarded; -1 while paused or waiting for the first keyframe.</summary>
+    public int CurrentLayer => _layers.Current;
+
+    /// <summary>The layer the allocator chose; -1 when paused.</summary>
+    public int TargetLayer => _layers.Target;
+
+    public bool IsPaused => _layers.IsPaused;
+
+    /// <summary>The allocator's view of this consumer: its caps, the layers' figures and its decision.</summary>
+    internal LayerAllocation Allocation { get; }
+
+    /// <summary>Copies the producer's layer figures into the allocator's input.</summary>
+    internal void RefreshLayerFigures()
     {
-        if (_waitingForKeyframe)
+        var layers = Producer.Layers;
+        for (var i = 0; i < layers.Count; i++)
         {
-            // A keyframe the subscriber cannot receive yet would be wasted: keep waiting (and asking).
-            if (!isKeyframe || !_owner.Transport.CanSend)
-            {
-                Producer.RequestKeyframe();
+            var layer = layers[i];
+            Allocation.Layers[i] = new LayerFigures(layer.Bitrate, layer.IsActive, layer.Width, layer.Height);
+        }
+    }
+
+    /// <summary>Follows the allocator's decision, counting it.</summary>
+    internal void ApplyAllocation()
+    {
+        if (!Allocation.Changed) return;
+        SetLayer(Allocation.Layer);
+        var metrics = _owner.Worker.Metrics;
+        metrics.LayerChanged(Allocation.Reason);
+        if (_countedPaused != IsPaused)
+        {
+            _countedPaused = IsPaused;
+            metrics.ConsumerPaused(IsPaused);
+        }
+    }
+
+    /// <summary>
+    /// True once per change of what the subscriber gets: another layer reached (at its keyframe), or paused or
+    /// resumed. Only simulcast tracks have layers to report; any track can be paused.
+    /// </summary>
+    internal bool TakeLayerChange(out int layer, out bool paused)
+    {
+        layer = _layers.Current;
+        paused = _layers.IsPaused;
+        if (paused)
+        {
+            if (_reportedPaused) return false;
+            _reportedPaused = true;
+            return true;
+        }
+        // Resumed or switched: say so once the new layer's keyframe went out, not while it is awaited.
+        if (layer == LayerSelector.None || (layer == _reportedLayer && !_reportedPaused)) return false;
+        var report = _reportedPaused || Producer.Layers.Count > 1;
+        _reportedPaused = false;
+        _reportedLayer = layer;
+        return report;
+    }
+
+    /// <summary>Moves to <paramref name="layer"/> (at its next keyframe), or pauses with -1.</summary>
+    internal void SetLayer(int layer)
+    {
+        if (_layers.SetTarget(layer)) Producer.RequestKeyframe(layer);
+    }
+
+    internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
+    {
+        switch (_layers.Decide(layer.Index, isKeyframe, _owner.Transport.CanSend))
+        {
+            case LayerDecision.Drop:
                 return;
-            }
-            _waitingForKeyframe = false;
+            case LayerDecision.DropAndRequestKeyframe:
+                Producer.RequestKeyframe(layer.Index);
+                return;
+            case LayerDecision.SwitchAndForward:
+                // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
+                _rewriter.RequestSwitch();
+                break;
+            case LayerDecision.Forward when AboveTemporalCap(source):
+                _rewriter.Skip(source.Ssrc, source.SequenceNumber);
+                return;
         }
         if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
 
         var slot = sequence % HistorySize;
         _sentSequence[slot] = sequence;
         _sourceSequence[slot] = source.SequenceNumber;
+        _sourceLayer[slot] = (byte)layer.Index;
         _sentTimestamp[slot] = timestamp;
         _sentValid[slot] = true;
         _sentAt[slot] = now;
@@ -99,6 +176,15 @@ public sealed class Consumer : IDisposable
         _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
         _owner.Worker.Metrics.Forwarded();
     }
+
+    /// <summary>
+    /// A VP8 packet of a temporal layer above the subscriber's cap. Frames of the higher temporal layers are
+    /// referenced only by frames of higher layers still, so the lower ones decode without them, at a lower
+    /// frame rate. A switch is never one of these: it happens at a keyframe, which is in the base layer.
+    /// </summary>
+    private bool AboveTemporalCap(RtpPacket source) =>
+        Allocation.Preferences.MaxTemporalLayer is { } cap && Producer.VideoCodec == RtpVideoCodec.Vp8
+        && Vp8PayloadDescriptor.TryParse(source.Payload, out var descriptor) && descriptor.TemporalId > cap;
 
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
     internal void Retransmit(ReadOnlySpan<ushort> lost)
@@ -115,7 +201,7 @@ public sealed class Consumer : IDisposable
                 _owner.Worker.Metrics.Dropped(DropReason.NackThrottled);
                 continue;
             }
-            if (!Producer.TryGetCached(_sourceSequence[slot], out var cached)) continue;
+            if (!Producer.TryGetCached(_sourceLayer[slot], _sourceSequence[slot], out var cached)) continue;
             if (cached.Length > copy.Length) continue;
             cached.CopyTo(copy);
             if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
@@ -151,11 +237,16 @@ public sealed class Consumer : IDisposable
     }
 
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>
-    internal void RequestKeyframe() => Producer.RequestKeyframe();
+    internal void RequestKeyframe()
+    {
+        var layer = _layers.IsSwitching ? _layers.Target : _layers.Current;
+        if (layer >= 0) Producer.RequestKeyframe(layer);
+    }
 
     internal void OnTick(long now)
     {
-        if (now < _nextReport || _packetsSent == 0 || Producer.LastSenderReport is not { } report) return;
+        if (now < _nextReport || _packetsSent == 0 || _layers.Current < 0
+            || Producer.Layers[_layers.Current].LastSenderReport is not { } report) return;
         _nextReport = now + _reportInterval;
         // The publisher's (NTP, RTP) pair, moved into this consumer's timestamp space, keeps lip sync intact.
         var offset = _lastSentTimestamp - _lastSourceTimestamp;
@@ -216,6 +307,7 @@ public sealed class Consumer : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        if (_countedPaused) _owner.Worker.Metrics.ConsumerPaused(false);
         Producer.RemoveConsumer(this);
         _owner.RemoveConsumer(this);
     }

@@ -10,4 +10,12 @@ public interface IMediaPeerListener
 
     /// <summary>A transport lost every verified path (consent lapsed): a dead path, not necessarily a dead peer.</summary>
     void OnMediaPathLost(TransportDirection direction);
+
+    /// <summary>
+    /// A track this peer receives changed the layer it is forwarded at (<paramref name="layer"/>, 0 = lowest), or was
+    /// paused (<paramref name="layer"/> -1) or resumed. Reported for simulcast tracks and pauses only.
+    /// </summary>
+    void OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
+    {
+    }
 }

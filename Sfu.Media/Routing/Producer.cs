@@ -5,9 +5,10 @@ using Sfu.Media.Sdp;
 namespace Sfu.Media.Routing;
 
 /// <summary>
-/// One published track: receives the publisher's RTP (already decrypted), keeps recent video packets for
-/// retransmission, and fans each packet out to its consumers. Asks the publisher for keyframes, at most once
-/// per interval, and sends it receiver reports. Worker thread only.
+/// One published track: receives the publisher's RTP (already decrypted) on one or more layers (simulcast
+/// streams, lowest first), keeps recent video packets of each for retransmission, measures each layer's rate,
+/// and fans each packet out to its consumers, which pick the layer they forward. Asks the publisher for a
+/// layer's keyframe at most once per interval, and sends it receiver reports per layer. Worker thread only.
 /// </summary>
 public sealed class Producer : IDisposable
 {
@@ -15,9 +16,7 @@ public sealed class Producer : IDisposable
 
     private readonly PublisherMedia _owner;
     private readonly List<Consumer> _consumers = [];
-    private readonly RtpPacketCache? _cache;
-    private readonly KeyframeRequestThrottle? _keyframes;
-    private readonly ReceptionStatistics _reception = new();
+    private readonly ProducerLayer[] _layers;
     private readonly long _reportInterval;
     private long _nextReport;
 
@@ -27,10 +26,13 @@ public sealed class Producer : IDisposable
         Track = track;
         _owner = owner;
         VideoCodec = track.Kind == MediaKind.Video ? VideoCodecOf(track.Codec) : null;
-        if (track.Kind == MediaKind.Video)
+        var keyframeInterval = TimeSpan.FromMilliseconds(owner.Worker.Options.KeyframeRequestIntervalMs);
+        var count = Math.Max(1, Math.Max(track.Rids.Count, track.Streams.Count));
+        _layers = new ProducerLayer[count];
+        for (var i = 0; i < count; i++)
         {
-            _cache = new RtpPacketCache();
-            _keyframes = new KeyframeRequestThrottle(time, TimeSpan.FromMilliseconds(owner.Worker.Options.KeyframeRequestIntervalMs));
+            var rid = i < track.Rids.Count ? track.Rids[i] : null;
+            _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, time, keyframeInterval);
         }
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
     }
@@ -44,52 +46,67 @@ public sealed class Producer : IDisposable
     /// <summary>The codec's name for keyframe detection; null for audio and for codecs we cannot inspect.</summary>
     internal RtpVideoCodec? VideoCodec { get; }
 
-    /// <summary>The media SSRC, signalled in SDP or learned from the first packet (by mid or rid).</summary>
-    public uint? Ssrc { get; internal set; }
-
-    /// <summary>The publisher's last sender report: (NTP time, RTP time), to translate for subscribers.</summary>
-    internal (ulong Ntp, uint Rtp)? LastSenderReport { get; private set; }
+    /// <summary>The track's RTP streams, lowest simulcast layer first; one for a track without simulcast.</summary>
+    public IReadOnlyList<ProducerLayer> Layers => _layers;
 
     internal void AddConsumer(Consumer consumer) => _consumers.Add(consumer);
 
     internal void RemoveConsumer(Consumer consumer) => _consumers.Remove(consumer);
 
-    internal void ReceiveRtp(RtpPacket packet, long now)
+    internal void ReceiveRtp(ProducerLayer layer, RtpPacket packet, long now)
     {
-        _reception.Update(packet.SequenceNumber);
+        layer.Reception.Update(packet.SequenceNumber);
+        layer.Meter.OnPacket(packet.Packet.Length, packet.Marker, now);
         var isKeyframe = false;
         if (VideoCodec is { } codec)
         {
-            _cache!.Store(packet.SequenceNumber, packet.Packet);
+            layer.Cache!.Store(packet.SequenceNumber, packet.Packet);
             isKeyframe = RtpKeyframe.IsKeyframeStart(codec, packet.Payload);
-            if (isKeyframe) _keyframes!.OnKeyframeReceived();
+            if (isKeyframe)
+            {
+                layer.Keyframes!.OnKeyframeReceived();
+                if (codec == RtpVideoCodec.Vp8 && RtpKeyframe.TryReadVp8KeyframeSize(packet.Payload, out var width, out var height))
+                {
+                    layer.Width = width;
+                    layer.Height = height;
+                }
+            }
         }
-        foreach (var consumer in _consumers) consumer.Forward(packet, isKeyframe, now);
+        foreach (var consumer in _consumers) consumer.Forward(layer, packet, isKeyframe, now);
     }
 
-    internal void ReceiveSenderReport(ulong ntp, uint rtp) => LastSenderReport = (ntp, rtp);
-
-    /// <summary>A copy of a recent packet by its original sequence number, for a retransmission.</summary>
-    internal bool TryGetCached(ushort sequenceNumber, out ReadOnlySpan<byte> packet)
+    /// <summary>A copy of a recent packet of one layer by its original sequence number, for a retransmission.</summary>
+    internal bool TryGetCached(int layer, ushort sequenceNumber, out ReadOnlySpan<byte> packet)
     {
         packet = default;
-        return _cache is not null && _cache.TryGet(sequenceNumber, out packet);
+        return _layers[layer].Cache is { } cache && cache.TryGet(sequenceNumber, out packet);
     }
 
-    /// <summary>Asks the publisher for a keyframe now, or as soon as the throttle allows.</summary>
-    public void RequestKeyframe()
+    /// <summary>Asks the publisher for a keyframe of one layer now, or as soon as that layer's throttle allows.</summary>
+    public void RequestKeyframe(int layer)
     {
-        if (_keyframes is null || Ssrc is not { } ssrc) return;
-        if (_keyframes.Request()) _owner.SendKeyframeRequest(ssrc);
+        var target = _layers[layer];
+        if (target.Keyframes is null || target.Ssrc is not { } ssrc) return;
+        if (target.Keyframes.Request()) _owner.SendKeyframeRequest(ssrc);
+    }
+
+    /// <summary>Asks for a keyframe of every layer (the publisher's transport just connected).</summary>
+    internal void RequestKeyframes()
+    {
+        foreach (var layer in _layers) RequestKeyframe(layer.Index);
     }
 
     internal void OnTick(long now)
     {
-        if (Ssrc is not { } ssrc) return;
-        if (_keyframes is not null && _keyframes.Poll()) _owner.SendKeyframeRequest(ssrc);
-        if (now < _nextReport) return;
-        _nextReport = now + _reportInterval;
-        _owner.SendReceiverReport(_reception.TakeReportBlock(ssrc, LastSenderReport));
+        var report = now >= _nextReport;
+        if (report) _nextReport = now + _reportInterval;
+        foreach (var layer in _layers)
+        {
+            layer.Meter.OnTick(now);
+            if (layer.Ssrc is not { } ssrc) continue;
+            if (layer.Keyframes is not null && layer.Keyframes.Poll()) _owner.SendKeyframeRequest(ssrc);
+            if (report) _owner.SendReceiverReport(layer.Reception.TakeReportBlock(ssrc, layer.LastSenderReport));
+        }
     }
 
     private static RtpVideoCodec? VideoCodecOf(NegotiatedCodec codec) => codec.Name.ToUpperInvariant() switch
@@ -104,7 +121,7 @@ public sealed class Producer : IDisposable
     public void Dispose()
     {
         foreach (var consumer in _consumers.ToArray()) consumer.Dispose();
-        _cache?.Dispose();
+        foreach (var layer in _layers) layer.Dispose();
     }
 }
 

@@ -9,14 +9,16 @@ using Sfu.Media.Worker;
 namespace Sfu.Media.Routing;
 
 /// <summary>
-/// A peer's publish transport and the producers it feeds. Routes each incoming RTP packet to its producer by
-/// SSRC, learning unsignalled SSRCs from the mid (and, for simulcast, rid) header extensions. Of a simulcast
-/// track only the highest layer is forwarded. Worker thread only.
+/// A peer's publish transport and the producers it feeds. Routes each incoming RTP packet to its producer's
+/// layer by SSRC, learning unsignalled SSRCs from the mid and, for simulcast, rid header extensions (and RTX
+/// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
+/// Worker thread only.
 /// </summary>
 public sealed class PublisherMedia : ITransportListener, IDisposable
 {
     private readonly IMediaPeerListener _peer;
-    private readonly Dictionary<uint, Producer> _bySsrc = [];
+    private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
+    // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
     private readonly HashSet<uint> _notForwarded = [];
     private readonly List<Producer> _producers = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -38,15 +40,17 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     {
         var producer = new Producer(id, track, this, Worker.Time);
         _producers.Add(producer);
-        foreach (var stream in track.Streams)
+        // With rids the SDP's SSRC order says nothing about which layer is which: the rid extension will tell.
+        var byRid = track.Rids.Count > 1;
+        for (var i = 0; i < track.Streams.Count; i++)
         {
-            if (producer.Ssrc is null && (track.Rids.Count <= 1 || track.Streams.Count == 1))
-            {
-                producer.Ssrc = stream.Ssrc;
-                _bySsrc[stream.Ssrc] = producer;
-            }
-            else _notForwarded.Add(stream.Ssrc);
+            var stream = track.Streams[i];
             if (stream.RtxSsrc is { } rtx) _notForwarded.Add(rtx);
+            if (byRid) continue;
+            var layer = producer.Layers[i];
+            layer.Ssrc = stream.Ssrc;
+            layer.RtxSsrc = stream.RtxSsrc;
+            _bySsrc[stream.Ssrc] = (producer, layer);
         }
         return producer;
     }
@@ -56,7 +60,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         _producers.Remove(producer);
         foreach (var (ssrc, owner) in _bySsrc.ToArray())
         {
-            if (ReferenceEquals(owner, producer)) _bySsrc.Remove(ssrc);
+            if (ReferenceEquals(owner.Producer, producer)) _bySsrc.Remove(ssrc);
         }
         producer.Dispose();
     }
@@ -68,45 +72,58 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
             Worker.Metrics.Dropped(DropReason.Malformed);
             return;
         }
-        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var producer) && !TryLearn(rtp, out producer))
+        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
         {
             if (!_notForwarded.Contains(rtp.Ssrc)) Worker.Metrics.Dropped(DropReason.UnknownStream);
             return;
         }
-        producer.ReceiveRtp(rtp, Worker.Time.GetTimestamp());
+        route.Producer.ReceiveRtp(route.Layer, rtp, Worker.Time.GetTimestamp());
     }
 
-    /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries (and, for simulcast, its chosen rid).</summary>
-    private bool TryLearn(RtpPacket rtp, out Producer producer)
+    /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid names.</summary>
+    private bool TryLearn(RtpPacket rtp, out (Producer Producer, ProducerLayer Layer) route)
     {
-        producer = null!;
+        route = default;
         if (_notForwarded.Contains(rtp.Ssrc)) return false;
         foreach (var candidate in _producers)
         {
             var ids = candidate.Track.Extensions;
             if (ids.Mid is not { } midId || !rtp.TryGetExtension(midId, out var mid) || !AsciiEquals(mid, candidate.Track.Mid)) continue;
-            if (ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out _))
+            if (ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out var repaired))
             {
+                if (FindLayer(candidate, repaired) is { } repairedLayer) repairedLayer.RtxSsrc = rtp.Ssrc;
                 _notForwarded.Add(rtp.Ssrc);
                 return false;
             }
-            if (candidate.Track.Rids.Count > 1)
+            ProducerLayer? layer;
+            if (candidate.Layers.Count > 1)
             {
-                var chosen = candidate.Track.Rids[^1];
                 if (ids.RtpStreamId is not { } ridId || !rtp.TryGetExtension(ridId, out var rid)) return false;
-                if (!AsciiEquals(rid, chosen))
+                layer = FindLayer(candidate, rid);
+                if (layer is null)
                 {
                     _notForwarded.Add(rtp.Ssrc);
                     return false;
                 }
             }
-            if (candidate.Ssrc is { } previous) _bySsrc.Remove(previous);
-            candidate.Ssrc = rtp.Ssrc;
-            _bySsrc[rtp.Ssrc] = candidate;
-            producer = candidate;
+            else layer = candidate.Layers[0];
+            // The publisher may restart a layer with a new SSRC (a new encoder after renegotiation).
+            if (layer.Ssrc is { } previous) _bySsrc.Remove(previous);
+            layer.Ssrc = rtp.Ssrc;
+            route = (candidate, layer);
+            _bySsrc[rtp.Ssrc] = route;
             return true;
         }
         return false;
+    }
+
+    private static ProducerLayer? FindLayer(Producer producer, ReadOnlySpan<byte> rid)
+    {
+        foreach (var layer in producer.Layers)
+        {
+            if (layer.Rid is { } id && AsciiEquals(rid, id)) return layer;
+        }
+        return null;
     }
 
     void ITransportListener.OnRtcp(WebRtcTransport transport, ReadOnlySpan<byte> compound)
@@ -116,9 +133,9 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         {
             if (header.PacketType == RtcpPacketType.SenderReport
                 && RtcpSenderReport.TryParse(packet, out var report)
-                && _bySsrc.TryGetValue(report.Ssrc, out var producer))
+                && _bySsrc.TryGetValue(report.Ssrc, out var route))
             {
-                producer.ReceiveSenderReport(report.NtpTimestamp, report.RtpTimestamp);
+                route.Layer.LastSenderReport = (report.NtpTimestamp, report.RtpTimestamp);
             }
         }
         if (reader.IsMalformed) Worker.Metrics.Dropped(DropReason.Malformed);
@@ -142,7 +159,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     void ITransportListener.OnTransportConnected(WebRtcTransport transport)
     {
         // Subscribers that joined before the publisher's DTLS finished are waiting for a keyframe.
-        foreach (var producer in _producers) producer.RequestKeyframe();
+        foreach (var producer in _producers) producer.RequestKeyframes();
     }
 
     void ITransportListener.OnTransportFailed(WebRtcTransport transport, string reason) { }

@@ -28,58 +28,44 @@ public static class RtpKeyframe
     /// VP8 (RFC 7741): the first packet of partition 0 (S=1, PID=0) whose frame tag has P=0 (a key frame),
     /// confirmed by the key frame start code 9d 01 2a.
     /// </summary>
-    public static bool IsVp8(ReadOnlySpan<byte> payload)
+    public static bool IsVp8(ReadOnlySpan<byte> payload) => Vp8KeyframeHeader(payload) >= 0;
+
+    /// <summary>
+    /// The picture size a VP8 keyframe declares (the 14-bit width and height after the start code), so a
+    /// simulcast layer's resolution is known without decoding. False for anything but a keyframe start.
+    /// </summary>
+    public static bool TryReadVp8KeyframeSize(ReadOnlySpan<byte> payload, out int width, out int height)
     {
-        if (payload.IsEmpty)
+        width = height = 0;
+        var offset = Vp8KeyframeHeader(payload);
+        if (offset < 0 || payload.Length < offset + 10)
         {
             return false;
         }
 
-        byte first = payload[0];
-        if ((first & 0x10) == 0 || (first & 0x07) != 0)
+        width = (payload[offset + 6] | (payload[offset + 7] << 8)) & 0x3FFF;
+        height = (payload[offset + 8] | (payload[offset + 9] << 8)) & 0x3FFF;
+        return true;
+    }
+
+    /// <summary>Where the frame tag of a VP8 keyframe start begins, after the payload descriptor; -1 if not one.</summary>
+    private static int Vp8KeyframeHeader(ReadOnlySpan<byte> payload)
+    {
+        if (!Vp8PayloadDescriptor.TryParse(payload, out var descriptor) || !descriptor.StartOfFrame)
         {
-            return false;
+            return -1;
         }
 
-        int offset = 1;
-        if ((first & 0x80) != 0)
-        {
-            if (payload.Length <= offset)
-            {
-                return false;
-            }
-
-            byte extension = payload[offset++];
-            if ((extension & 0x80) != 0)
-            {
-                // PictureID: 15 bits when its M bit is set, otherwise 7.
-                if (payload.Length <= offset)
-                {
-                    return false;
-                }
-
-                offset += (payload[offset] & 0x80) != 0 ? 2 : 1;
-            }
-
-            if ((extension & 0x40) != 0)
-            {
-                offset++; // TL0PICIDX
-            }
-
-            if ((extension & 0x30) != 0)
-            {
-                offset++; // TID / Y / KEYIDX
-            }
-        }
-
-        // 3-byte frame tag then the 3-byte start code.
+        // 3-byte frame tag (P=0 for a key frame) then the 3-byte start code.
+        int offset = descriptor.Length;
         if (payload.Length < offset + 6)
         {
-            return false;
+            return -1;
         }
 
-        return (payload[offset] & 0x01) == 0
+        bool keyframe = (payload[offset] & 0x01) == 0
             && payload[offset + 3] == 0x9D && payload[offset + 4] == 0x01 && payload[offset + 5] == 0x2A;
+        return keyframe ? offset : -1;
     }
 
     /// <summary>

@@ -49,6 +49,29 @@ public sealed class SequenceNumberRewriter
     public void RequestSwitch() => _switchPending = true;
 
     /// <summary>
+    /// Leaves out one packet of the current source without a gap in the output (a temporal layer the subscriber
+    /// does not get): later packets move down by one. A packet older than it that arrives late is then dropped
+    /// too, because its output number would collide. Only the newest packet can be left out this way.
+    /// </summary>
+    public void Skip(uint ssrc, ushort sequenceNumber)
+    {
+        if (_switchPending || ssrc != _ssrc)
+        {
+            return;
+        }
+
+        long extended = _sourceHighest + (short)(sequenceNumber - (ushort)_sourceHighest);
+        if (extended <= _sourceHighest)
+        {
+            return;
+        }
+
+        _sequenceOffset--;
+        _sourceHighest = extended;
+        _sourceStart = extended + 1;
+    }
+
+    /// <summary>
     /// Maps one packet. Returns false when it must not be forwarded: it is from another SSRC than the current
     /// source, or it predates the packet the current mapping started with.
     /// </summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sfu.Media;
 using Sfu.Signaling.Diagnostics;
+using Sfu.Media.Routing;
 using Sfu.Media.Sdp;
 using Sfu.Signaling.Connections;
 using Sfu.Signaling.Protocol;
@@ -142,6 +143,39 @@ internal sealed class CandidateHandler : ISessionRequestHandler
         session.Respond(request.Id, null);
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>
+/// <c>set-track-preferences</c> (an extension of v1): a subscriber caps the layer or picture size of one track it
+/// receives, or pauses and resumes it. Each request replaces the track's previous preferences.
+/// </summary>
+internal sealed class TrackPreferencesHandler : ISessionRequestHandler
+{
+    // Larger than any picture a browser encodes; anything above is a client bug, not a wish.
+    private const long MaxDimension = 16384;
+
+    public string Type => "set-track-preferences";
+
+    public async ValueTask HandleAsync(Session session, ClientRequest request)
+    {
+        var trackId = request.RequireString("trackId");
+        var maxLayer = request.OptionalInt64("maxLayer");
+        // The upper bound depends on the track; the room checks it.
+        if (maxLayer is < 0 or > int.MaxValue) throw new ProtocolException(ErrorCode.BadRequest, "field 'maxLayer' must be 0 (the lowest layer) or more");
+        var maxTemporalLayer = request.OptionalInt64("maxTemporalLayer");
+        if (maxTemporalLayer is < 0 or > 3) throw new ProtocolException(ErrorCode.BadRequest, "field 'maxTemporalLayer' must be 0 to 3");
+        var preferences = new LayerPreferences((int?)maxLayer, Dimension(request, "maxWidth"), Dimension(request, "maxHeight"),
+            request.OptionalBool("paused") ?? false, (int?)maxTemporalLayer);
+        await MediaRequests.MediaOf(session).SetTrackPreferencesAsync(session.Peer, trackId, preferences).ConfigureAwait(false);
+        session.Respond(request.Id, null);
+    }
+
+    private static int? Dimension(ClientRequest request, string name) => request.OptionalInt64(name) switch
+    {
+        null => null,
+        >= 1 and <= MaxDimension and var value => (int)value,
+        _ => throw new ProtocolException(ErrorCode.BadRequest, $"field '{name}' must be a number of pixels from 1 to {MaxDimension}"),
+    };
 }
 
 /// <summary>The media scenarios of <c>simulate</c>: stop sending media for a while, or forget the client's path.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Sfu.Media.Routing;
 using Sfu.Media.Sdp;
@@ -31,6 +32,9 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
 
     public Dictionary<string, Consumer> ConsumersByTrack { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The peer's <c>set-track-preferences</c> per track, kept for consumers created later (a renegotiation).</summary>
+    public Dictionary<string, LayerPreferences> PreferencesByTrack { get; } = new(StringComparer.Ordinal);
+
     public SubscribeOfferState OfferState { get; set; } = SubscribeOfferState.Empty;
 
     /// <summary>The offer sent and not answered yet; a new one waits for its answer (JSEP: one offer at a time).</summary>
@@ -46,6 +50,14 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
     // The operator sees the lapse here and in sfu_media_consent_expired_total.
     void IMediaPeerListener.OnMediaPathLost(TransportDirection direction) =>
         Log.PathLost(logger, Peer.Room.Id, Peer.Id, direction);
+
+    // On the media worker: the session queues the event, so nothing here waits for the socket.
+    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
+    {
+        var fields = new JsonObject { ["trackId"] = trackId, ["paused"] = paused, ["reason"] = reason.Label() };
+        if (!paused) fields["layer"] = layer;
+        Peer.Outbox.Emit("track-layer", fields);
+    }
 
     private static partial class Log
     {

@@ -159,18 +159,45 @@ public sealed partial class RoomMedia
                         if (existing.Parameters == parameters && ReferenceEquals(existing.Producer, producer)) continue;
                         existing.Dispose();
                     }
-                    state.ConsumersByTrack[assignment.TrackId] = subscriber.Consume(producer, parameters);
+                    var created = subscriber.Consume(producer, parameters);
+                    if (state.PreferencesByTrack.TryGetValue(assignment.TrackId, out var preferences)) subscriber.SetPreferences(created, preferences);
+                    state.ConsumersByTrack[assignment.TrackId] = created;
                 }
                 foreach (var (trackId, consumer) in state.ConsumersByTrack.ToArray())
                 {
                     if (wanted.Contains(trackId)) continue;
                     consumer.Dispose();
                     state.ConsumersByTrack.Remove(trackId);
+                    state.PreferencesByTrack.Remove(trackId);
                 }
             }).ConfigureAwait(false);
             state.OfferState = pending.State;
             state.PendingOffer = null;
             if (state.NeedsOffer) await RenegotiateAsync(state).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary><c>set-track-preferences</c>: caps, pauses or resumes one track the peer receives.</summary>
+    public async Task SetTrackPreferencesAsync(Peer peer, string trackId, LayerPreferences preferences)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var state = MediaOf(peer);
+            if (!state.Subscriptions.Contains(trackId) || _router.Find(trackId) is not { } producer)
+                throw new ProtocolException(ErrorCode.NotFound, $"you receive no track '{trackId}'");
+            if (preferences.MaxLayer >= producer.Layers.Count)
+                throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.Layers.Count}: track '{trackId}' has {producer.Layers.Count} layer(s)");
+            state.PreferencesByTrack[trackId] = preferences;
+            await Worker.InvokeAsync(() =>
+            {
+                if (state.Subscriber is { } subscriber && state.ConsumersByTrack.TryGetValue(trackId, out var consumer))
+                    subscriber.SetPreferences(consumer, preferences);
+            }).ConfigureAwait(false);
         }
         finally
         {

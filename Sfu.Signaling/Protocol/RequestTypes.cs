@@ -3,13 +3,13 @@ using System.Text.Json;
 
 namespace Sfu.Signaling.Protocol;
 
-/// <summary>The request types of PROTOCOL.md v1, the one list the parser and the metrics share.</summary>
+/// <summary>The request types of PROTOCOL.md v1 and its extensions, the one list the parser and the metrics share.</summary>
 public static class RequestTypes
 {
     private static readonly string[] Names =
     [
         "join", "resume", "ping", "publish", "unpublish", "subscribe-answer", "subscribe", "unsubscribe",
-        "restart-ice", "candidate", "leave", "simulate",
+        "restart-ice", "candidate", "leave", "simulate", "set-track-preferences",
     ];
 
     private static readonly byte[][] Utf8Names = [.. Names.Select(Encoding.UTF8.GetBytes)];

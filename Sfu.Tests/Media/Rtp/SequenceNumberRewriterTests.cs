@@ -130,4 +130,29 @@ public class SequenceNumberRewriterTests
 
         Assert.That(ts, Is.EqualTo(unchecked((uint)(30L * 3600 * 90000))));
     }
+
+    [Test]
+    public void SkippedPacket_LeavesNoGap_AndLaterOlderPacketsAreDropped()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 100, 0, 0, out _, out _);
+        rewriter.Skip(1, 102); // 101 is late
+        rewriter.Skip(1, 103);
+
+        Assert.That(rewriter.TryRewrite(1, 104, 3000, Ms, out ushort next, out _), Is.True);
+        Assert.That(next, Is.EqualTo(102), "101 keeps its place for when it arrives; 102 and 103 are gone");
+        Assert.That(rewriter.TryRewrite(1, 101, 0, 2 * Ms, out _, out _), Is.False, "older than a skip: its number would collide");
+    }
+
+    [Test]
+    public void Skip_OfAnotherSourceOrBeforeAnyPacket_ChangesNothing()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.Skip(1, 5);
+        rewriter.TryRewrite(1, 10, 0, 0, out _, out _);
+        rewriter.Skip(2, 11);
+
+        Assert.That(rewriter.TryRewrite(1, 11, 0, Ms, out ushort next, out _), Is.True);
+        Assert.That(next, Is.EqualTo(11));
+    }
 }

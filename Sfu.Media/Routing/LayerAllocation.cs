@@ -1,0 +1,88 @@
+using Sfu.Media.Sdp;
+
+namespace Sfu.Media.Routing;
+
+/// <summary>A layer as the allocator sees it: measured bitrate, whether it arrives, and its picture size (0 if unknown).</summary>
+public readonly record struct LayerFigures(long Bitrate, bool IsActive, int Width = 0, int Height = 0);
+
+/// <summary>
+/// One consumer's entry in its subscriber's <see cref="BitrateAllocator"/>: the input (kind, each layer's figures,
+/// the subscriber's preferences) and the decision (a layer, or paused, and why it changed), with the allocator's
+/// memory of a pending upgrade for hysteresis. Plain data, so the allocator can be tested without media.
+/// </summary>
+public sealed class LayerAllocation
+{
+    public const int Paused = -1;
+
+    /// <summary>Starts on the best layer, as a consumer does before the allocator first runs.</summary>
+    public LayerAllocation(MediaKind kind, int layerCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(layerCount);
+        Kind = kind;
+        Layers = new LayerFigures[layerCount];
+        Layer = layerCount - 1;
+    }
+
+    internal LayerAllocation(Producer producer)
+        : this(producer.Kind, producer.Layers.Count)
+    {
+    }
+
+    public MediaKind Kind { get; }
+
+    /// <summary>Each layer's figures, lowest first; the owner refreshes them before each allocation.</summary>
+    public LayerFigures[] Layers { get; }
+
+    public LayerPreferences Preferences { get; private set; } = LayerPreferences.None;
+
+    /// <summary>The chosen layer, or <see cref="Paused"/>.</summary>
+    public int Layer { get; private set; }
+
+    /// <summary>Why <see cref="Layer"/> last changed.</summary>
+    public LayerChangeReason Reason { get; private set; }
+
+    /// <summary>The last allocation changed <see cref="Layer"/>.</summary>
+    public bool Changed { get; private set; }
+
+    // The allocator's scratch and memory: the layer it would give now, and since when a higher one has fitted.
+    internal int Proposal { get; set; }
+
+    internal long UpgradeSince { get; set; } = -1;
+
+    internal int UpgradeTo { get; set; } = Paused;
+
+    internal bool PreferencesChanged { get; private set; }
+
+    public void SetPreferences(LayerPreferences preferences)
+    {
+        if (preferences == Preferences) return;
+        Preferences = preferences;
+        PreferencesChanged = true;
+    }
+
+    internal void Decide(int layer, LayerChangeReason reason)
+    {
+        Changed = layer != Layer;
+        if (Changed)
+        {
+            Layer = layer;
+            Reason = reason;
+        }
+        PreferencesChanged = false;
+    }
+
+    /// <summary>The highest layer the preferences allow (a size cap picks the smallest layer covering the box).</summary>
+    internal int Ceiling()
+    {
+        var ceiling = Layers.Length - 1;
+        if (Preferences.MaxLayer is { } maxLayer) ceiling = Math.Min(ceiling, maxLayer);
+        if (Preferences.MaxWidth is null && Preferences.MaxHeight is null) return ceiling;
+        for (var i = 0; i <= ceiling; i++)
+        {
+            var layer = Layers[i];
+            if (layer.Width == 0) continue;
+            if (layer.Width >= (Preferences.MaxWidth ?? 0) && layer.Height >= (Preferences.MaxHeight ?? 0)) return i;
+        }
+        return ceiling;
+    }
+}

@@ -1,0 +1,64 @@
+namespace Sfu.Media.Routing;
+
+/// <summary>What a consumer does with one packet of its producer.</summary>
+internal enum LayerDecision : byte
+{
+    /// <summary>Not the layer being forwarded (or the consumer is paused).</summary>
+    Drop,
+
+    /// <summary>The layer the consumer waits for, but not at a keyframe yet: drop it and ask for one.</summary>
+    DropAndRequestKeyframe,
+
+    Forward,
+
+    /// <summary>The target layer's keyframe: forwarding moves to this layer from this packet on.</summary>
+    SwitchAndForward,
+}
+
+/// <summary>
+/// Which of a producer's layers one consumer forwards. The consumer keeps forwarding its current layer until
+/// a keyframe of the target layer arrives, then moves to it, so the subscriber's decoder never gets a picture
+/// that refers to frames it never saw. Paused, it forwards nothing and asks for nothing; resumed, it starts again
+/// at a keyframe. A stream whose keyframes cannot be seen (audio, unknown codecs) switches at its next packet.
+/// Worker thread only.
+/// </summary>
+/// <param name="waitsForKeyframes">Switches wait for a keyframe of the target layer.</param>
+internal sealed class LayerSelector(bool waitsForKeyframes)
+{
+    public const int None = -1;
+
+    /// <summary>The layer being forwarded, or <see cref="None"/> before the first keyframe and while paused.</summary>
+    public int Current { get; private set; } = None;
+
+    /// <summary>The layer wanted, or <see cref="None"/> when paused.</summary>
+    public int Target { get; private set; } = None;
+
+    public bool IsPaused => Target == None;
+
+    /// <summary>Whether the target's keyframe is still awaited (a switch, a start or a resume is pending).</summary>
+    public bool IsSwitching => Target != None && Current != Target;
+
+    /// <summary>Sets the wanted layer (<see cref="None"/> pauses). True when a keyframe of it must be asked for.</summary>
+    public bool SetTarget(int layer)
+    {
+        if (layer == Target) return false;
+        Target = layer;
+        if (layer == None) Current = None;
+        return waitsForKeyframes && IsSwitching;
+    }
+
+    /// <param name="layer">The layer the packet belongs to.</param>
+    /// <param name="isKeyframe">It starts a keyframe.</param>
+    /// <param name="canStart">The subscriber can receive now; a keyframe it cannot receive would be wasted.</param>
+    public LayerDecision Decide(int layer, bool isKeyframe, bool canStart)
+    {
+        if (Target == None) return LayerDecision.Drop;
+        if (layer == Target && Current != Target)
+        {
+            if (waitsForKeyframes && (!isKeyframe || !canStart)) return LayerDecision.DropAndRequestKeyframe;
+            Current = Target;
+            return LayerDecision.SwitchAndForward;
+        }
+        return layer == Current ? LayerDecision.Forward : LayerDecision.Drop;
+    }
+}

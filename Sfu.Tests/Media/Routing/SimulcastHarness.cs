@@ -1,0 +1,244 @@
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sfu.Client.Media;
+using Sfu.Media;
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Dtls;
+using Sfu.Media.Rtcp;
+using Sfu.Media.Routing;
+using Sfu.Media.Sdp;
+using Sfu.Media.Srtp;
+using Sfu.Media.Stun;
+using Sfu.Media.Transports;
+using Sfu.Media.Worker;
+using Sfu.Tests.Infrastructure;
+
+namespace Sfu.Tests.Media.Routing;
+
+/// <summary>
+/// A publisher and a subscriber transport on a real media worker, keyed with SRTP directly (no DTLS handshake)
+/// and pointed at two loopback sockets that stand in for the clients. A test feeds synthetic simulcast RTP into
+/// the publish transport and reads what the subscriber and the publisher (PLIs) get. The worker's clock is a
+/// <see cref="ManualClock"/>, moved only inside <see cref="OnWorkerAsync"/>, so rates, silences and allocation
+/// times are exact.
+/// </summary>
+internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
+{
+    public const uint ConsumerSsrc = 0x2222_0001;
+    private const int MidId = 4;
+    private const int RidId = 10;
+    private const int RepairedRidId = 11;
+
+    private readonly Peer _publisherPeer = new();
+    private readonly Peer _subscriberPeer = new();
+    private readonly SrtpContext _toServer;
+    private readonly SrtpContext _fromServerToPublisher;
+    private readonly SrtpContext _fromServerToSubscriber;
+    private readonly byte[] _send = new byte[1500];
+
+    private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams)
+    {
+        Clock = new ManualClock();
+        Metrics = new MediaMetrics(new PlainMeterFactory());
+        Worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, Clock, Metrics, NullLogger<MediaWorker>.Instance);
+        Dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
+        var publisherKeys = new SrtpKeyPair(Key(1), Key(2));
+        var subscriberKeys = new SrtpKeyPair(Key(3), Key(4));
+        _toServer = new SrtpContext(publisherKeys.Remote);
+        _fromServerToPublisher = new SrtpContext(publisherKeys.Local);
+        _fromServerToSubscriber = new SrtpContext(subscriberKeys.Local);
+        Worker.InvokeAsync(() =>
+        {
+            Publisher = new PublisherMedia(Worker, Dtls, "test/publish", this);
+            var clockRate = 90000;
+            var track = new PublishedTrack("1", MediaKind.Video,
+                new NegotiatedCodec(96, codec, clockRate, null, new FormatParameters(), [], 97),
+                new RtpHeaderExtensionIds(Mid: MidId, RtpStreamId: RidId, RepairedRtpStreamId: RepairedRidId),
+                streams, rids, "stream", "video", "test");
+            Producer = Publisher.AddProducer("peer:1", track);
+            KeyedTransportShortcut.Connect(Publisher.Transport, _publisherPeer.Address, publisherKeys);
+            Subscriber = new SubscriberMedia(Worker, Dtls, "test/subscribe", this);
+            KeyedTransportShortcut.Connect(Subscriber.Transport, _subscriberPeer.Address, subscriberKeys);
+            Consumer = Subscriber.Consume(Producer, new ConsumerParameters("0", ConsumerSsrc, 0x3333_0001, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
+        }).Wait();
+    }
+
+    public ManualClock Clock { get; }
+
+    public MediaMetrics Metrics { get; }
+
+    public MediaWorker Worker { get; }
+
+    public DtlsContext Dtls { get; }
+
+    public PublisherMedia Publisher { get; private set; } = null!;
+
+    public Producer Producer { get; private set; } = null!;
+
+    public SubscriberMedia Subscriber { get; private set; } = null!;
+
+    public Consumer Consumer { get; private set; } = null!;
+
+    /// <summary>What the peer listener was told about layer changes, in order.</summary>
+    public List<(int Layer, bool Paused, LayerChangeReason Reason)> LayerEvents { get; } = [];
+
+    public static SimulcastHarness WithRids(string codec, params string[] rids) => new(codec, rids, []);
+
+    public static SimulcastHarness WithSsrcGroup(string codec, params SignalledStream[] streams) => new(codec, [], streams);
+
+    /// <summary>Runs <paramref name="step"/> on the worker thread, so nothing the worker does on its own interleaves.</summary>
+    public Task OnWorkerAsync(Action step) => Worker.InvokeAsync(step);
+
+    /// <summary>On the worker: one packet of a layer, as the publisher would send it (mid and rid extensions on every packet).</summary>
+    /// <param name="temporalId">For VP8: a descriptor with this TID (and no keyframe header), as a temporal-layer encoder writes it.</param>
+    public void Receive(uint ssrc, string? rid, ushort sequence, uint timestamp, bool keyframe, bool startOfFrame, bool marker, bool repaired = false,
+        int? temporalId = null)
+    {
+        var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, ssrc, marker);
+        header.AddExtension(MidId, "1"u8);
+        if (rid is not null) header.AddExtension(repaired ? RepairedRidId : RidId, Encoding.ASCII.GetBytes(rid));
+        var at = header.Finish();
+        at += Producer.VideoCodec == Sfu.Media.Rtp.RtpVideoCodec.H264 ? WriteH264(_send.AsSpan(at), keyframe, startOfFrame)
+            : temporalId is { } tid ? WriteVp8DeltaWithTemporalId(_send.AsSpan(at), startOfFrame, tid)
+            : Vp8Payload.Write(_send.AsSpan(at), 200, (ushort)(sequence & 0x7FFF), startOfFrame, keyframe, 0x55);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    /// <summary>On the worker: the transports' timers at the clock's current time (allocation included when due).</summary>
+    public void Tick()
+    {
+        var now = Clock.GetTimestamp();
+        Publisher.Transport.OnTick(now);
+        Subscriber.Transport.OnTick(now);
+    }
+
+    /// <summary>RTP the subscriber got since the last call: (sequence, timestamp, SSRC).</summary>
+    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp()
+    {
+        var packets = new List<(ushort, uint, uint)>();
+        foreach (var datagram in _subscriberPeer.Drain())
+        {
+            if (datagram[1] is >= 192 and <= 223) continue;
+            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok) continue;
+            packets.Add((BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(2)), BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(4)),
+                BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(8))));
+        }
+        return packets;
+    }
+
+    /// <summary>Media SSRCs of the PLIs the publisher got since the last call.</summary>
+    public List<uint> TakePublisherPlis()
+    {
+        var plis = new List<uint>();
+        foreach (var datagram in _publisherPeer.Drain())
+        {
+            if (datagram[1] is not (>= 192 and <= 223)) continue;
+            if (_fromServerToPublisher.UnprotectRtcp(datagram, datagram.Length, out var length) != SrtpStatus.Ok) continue;
+            var reader = new RtcpCompoundReader(datagram.AsSpan(0, length));
+            while (reader.TryReadNext(out var header, out var packet))
+            {
+                if (header.PacketType == RtcpPacketType.PayloadFeedback && header.Count == RtcpPacketType.FmtPli && RtcpPli.TryParse(packet, out var pli))
+                    plis.Add(pli.MediaSsrc);
+            }
+        }
+        return plis;
+    }
+
+    void IMediaPeerListener.OnMediaActivity() { }
+
+    void IMediaPeerListener.OnMediaPathLost(TransportDirection direction) { }
+
+    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason) =>
+        LayerEvents.Add((layer, paused, reason));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Worker.InvokeAsync(() =>
+        {
+            Subscriber.Dispose();
+            Publisher.Dispose();
+        });
+        Worker.Dispose();
+        _publisherPeer.Dispose();
+        _subscriberPeer.Dispose();
+        _toServer.Dispose();
+        _fromServerToPublisher.Dispose();
+        _fromServerToSubscriber.Dispose();
+        Dtls.Dispose();
+    }
+
+    /// <summary>A VP8 delta frame packet whose descriptor has the T bit and a TID (RFC 7741 section 4.2).</summary>
+    private static int WriteVp8DeltaWithTemporalId(Span<byte> destination, bool startOfFrame, int temporalId)
+    {
+        destination[..200].Fill(0x55);
+        destination[0] = (byte)(0x80 | (startOfFrame ? 0x10 : 0)); // X, S, PID 0
+        destination[1] = 0x20;                                     // T: TID present
+        destination[2] = (byte)(temporalId << 6);
+        destination[3] = 0x01;                                     // frame tag: P=1, an inter frame
+        return 200;
+    }
+
+    /// <summary>One H.264 packet: an IDR slice (type 5) or a non-IDR slice (type 1), or a continuation of either.</summary>
+    private static int WriteH264(Span<byte> destination, bool keyframe, bool startOfFrame)
+    {
+        destination[..200].Fill(0x55);
+        if (startOfFrame) destination[0] = (byte)(keyframe ? 0x65 : 0x41);
+        else
+        {
+            destination[0] = 0x7C; // FU-A, not the first fragment
+            destination[1] = (byte)(keyframe ? 0x05 : 0x01);
+        }
+        return 200;
+    }
+
+    private static SrtpMasterKey Key(int seed)
+    {
+        var random = new Random(seed);
+        var key = new byte[SrtpProfile.AeadAes128Gcm.KeyLength()];
+        var salt = new byte[SrtpProfile.AeadAes128Gcm.SaltLength()];
+        random.NextBytes(key);
+        random.NextBytes(salt);
+        return new SrtpMasterKey(SrtpProfile.AeadAes128Gcm, key, salt);
+    }
+
+    /// <summary>A client's loopback socket; everything the server sent it is read without blocking.</summary>
+    private sealed class Peer : IDisposable
+    {
+        private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+
+        public Peer()
+        {
+            _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            Address = _socket.LocalEndPoint!.Serialize();
+        }
+
+        public SocketAddress Address { get; }
+
+        public List<byte[]> Drain()
+        {
+            var datagrams = new List<byte[]>();
+            var buffer = new byte[2048];
+            // Sends happened on the worker before the step returned; loopback delivers them at once.
+            while (_socket.Poll(TimeSpan.FromMilliseconds(50), SelectMode.SelectRead))
+            {
+                var length = _socket.Receive(buffer);
+                datagrams.Add(buffer.AsSpan(0, length).ToArray());
+            }
+            return datagrams;
+        }
+
+        public void Dispose() => _socket.Dispose();
+    }
+
+    private sealed class PlainMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose() { }
+    }
+}
