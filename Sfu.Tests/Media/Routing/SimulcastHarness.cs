@@ -43,7 +43,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams)
     {
         Clock = new ManualClock();
-        Metrics = new MediaMetrics(new PlainMeterFactory());
+        Metrics = new MediaMetrics(Prometheus.Metrics.NewCustomRegistry());
         Worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, Clock, Metrics, NullLogger<MediaWorker>.Instance);
         Dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
         var publisherKeys = new SrtpKeyPair(Key(1), Key(2));
@@ -233,12 +233,5 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         }
 
         public void Dispose() => _socket.Dispose();
-    }
-
-    private sealed class PlainMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose() { }
     }
 }
