@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Sfu.Media.Rtcp;
+using Sfu.Tests.Media.Congestion;
 
 namespace Sfu.Tests.Media.Rtcp;
 
@@ -77,7 +77,7 @@ public class TransportFeedbackReaderTests
             expected.Add(new TransportFeedbackPacket(sequence++, received, units * 250L));
         }
 
-        var packet = Encode(expected, referenceTime: 0x123456, feedbackCount: 200);
+        var packet = TransportFeedbackBuilder.Encode(expected, referenceTime: 0x123456, feedbackCount: 200);
         Assert.That(RtcpTransportFeedback.TryParse(packet, out var feedback), Is.True);
         Assert.That(feedback.ReceivedCount, Is.EqualTo(expected.Count(p => p.Received)));
         Assert.That(feedback.ReferenceTime, Is.EqualTo(0x123456));
@@ -88,7 +88,7 @@ public class TransportFeedbackReaderTests
     public void Enumerating_DoesNotAllocate()
     {
         var packets = Enumerable.Range(0, 100).Select(i => new TransportFeedbackPacket((ushort)i, i % 5 != 0, i % 5 == 0 ? 0 : 250L * i)).ToList();
-        var packet = Encode(packets, referenceTime: 1, feedbackCount: 1);
+        var packet = TransportFeedbackBuilder.Encode(packets, referenceTime: 1, feedbackCount: 1);
         Sum(packet);
         var before = GC.GetAllocatedBytesForCurrentThread();
         var total = Sum(packet);
@@ -109,44 +109,5 @@ public class TransportFeedbackReaderTests
         var list = new List<TransportFeedbackPacket>();
         foreach (var p in feedback.GetPackets()) list.Add(p);
         return list;
-    }
-
-    /// <summary>The simplest valid encoding: 2-bit status vectors of 7 symbols, then the deltas, padded to 32 bits.</summary>
-    private static byte[] Encode(IReadOnlyList<TransportFeedbackPacket> packets, int referenceTime, byte feedbackCount)
-    {
-        var body = new List<byte>();
-        void U16(int v) { body.Add((byte)(v >> 8)); body.Add((byte)v); }
-        U16(packets[0].SequenceNumber);
-        U16(packets.Count);
-        body.Add((byte)(referenceTime >> 16));
-        body.Add((byte)(referenceTime >> 8));
-        body.Add((byte)referenceTime);
-        body.Add(feedbackCount);
-        var deltas = new List<byte>();
-        for (var start = 0; start < packets.Count; start += 7)
-        {
-            var chunk = 0xC000;
-            for (var s = 0; s < 7 && start + s < packets.Count; s++)
-            {
-                var p = packets[start + s];
-                var units = p.DeltaMicroseconds / 250;
-                var symbol = !p.Received ? 0 : units is >= 0 and <= 255 ? 1 : 2;
-                chunk |= symbol << (12 - (2 * s));
-                if (symbol == 1) deltas.Add((byte)units);
-                if (symbol == 2) { deltas.Add((byte)(units >> 8)); deltas.Add((byte)units); }
-            }
-            U16(chunk);
-        }
-        body.AddRange(deltas);
-        while (body.Count % 4 != 0) body.Add(0);
-
-        var packet = new byte[12 + body.Count];
-        packet[0] = 0x8F;
-        packet[1] = 205;
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), (ushort)((packet.Length / 4) - 1));
-        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), 1);
-        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), 2);
-        body.CopyTo(packet, 12);
-        return packet;
     }
 }
