@@ -34,6 +34,8 @@ public sealed class MediaMetrics
     private readonly Counter<long> _iceRestarts;
     private readonly Counter<long> _consentExpired;
     private readonly Histogram<double> _recoveryTime;
+    private readonly Histogram<long> _bandwidthEstimate;
+    private readonly Counter<long> _estimateRestarts;
     private long _packetsIn;
     private long _bytesIn;
     private long _packetsOut;
@@ -45,6 +47,8 @@ public sealed class MediaMetrics
     private long _keyframeRequestsReceived;
     private long _rembReceived;
     private long _transportCcReceived;
+    private long _probeClustersSent;
+    private long _probePacketsSent;
     private long _activeTransports;
     private long _workerAllocated;
 
@@ -63,6 +67,8 @@ public sealed class MediaMetrics
         meter.CreateObservableCounter("sfu.media.keyframe.requests.received", () => Volatile.Read(ref _keyframeRequestsReceived), description: "PLI/FIR received from subscribers.");
         meter.CreateObservableCounter("sfu.media.remb.received", () => Volatile.Read(ref _rembReceived), description: "REMB feedback received.");
         meter.CreateObservableCounter("sfu.media.transport_cc.received", () => Volatile.Read(ref _transportCcReceived), description: "Transport-wide congestion control feedback received.");
+        meter.CreateObservableCounter("sfu.media.probe.clusters.sent", () => Volatile.Read(ref _probeClustersSent), description: "Bandwidth probe clusters sent to subscribers.");
+        meter.CreateObservableCounter("sfu.media.probe.packets.sent", () => Volatile.Read(ref _probePacketsSent), description: "Padding packets sent in bandwidth probe clusters.");
         meter.CreateObservableCounter("sfu.media.worker.allocated.bytes", () => Volatile.Read(ref _workerAllocated),
             description: "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.");
         meter.CreateObservableGauge("sfu.media.transports", () => Volatile.Read(ref _activeTransports), description: "Open WebRTC transports.");
@@ -74,6 +80,10 @@ public sealed class MediaMetrics
         _recoveryTime = meter.CreateHistogram("sfu.media.recovery.time", unit: "s",
             description: "Time from the first verified check from a new client address to the first media packet sent there.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+        _bandwidthEstimate = meter.CreateHistogram("sfu.media.bandwidth.estimate", unit: "bit/s",
+            description: "Each connected subscribe transport's estimated bandwidth, sampled once a second.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [100_000, 200_000, 300_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 5_000_000, 10_000_000, 20_000_000] });
+        _estimateRestarts = meter.CreateCounter<long>("sfu.media.bandwidth.estimate.restarts", description: "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
     }
 
     internal void Received(int bytes)
@@ -105,6 +115,16 @@ public sealed class MediaMetrics
     internal void RembReceived() => _rembReceived++;
 
     internal void TransportCcReceived() => _transportCcReceived++;
+
+    internal void ProbeSent(int packets)
+    {
+        _probeClustersSent++;
+        _probePacketsSent += packets;
+    }
+
+    internal void BandwidthEstimated(long bitrate) => _bandwidthEstimate.Record(bitrate);
+
+    internal void EstimateRestarted() => _estimateRestarts.Add(1);
 
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
