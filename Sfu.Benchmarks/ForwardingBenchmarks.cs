@@ -44,6 +44,10 @@ public class ForwardingBenchmarks
     [Params(SrtpProfile.AeadAes128Gcm, SrtpProfile.Aes128CmHmacSha1_80)]
     public SrtpProfile Profile { get; set; }
 
+    /// <summary>Subscribers accept transport-cc: every packet gets a transport-wide number and a send-history entry.</summary>
+    [Params(false, true)]
+    public bool Estimation { get; set; }
+
     private MediaWorker _worker = null!;
     private DtlsContext _dtls = null!;
     private Sink _sink = null!;
@@ -89,7 +93,7 @@ public class ForwardingBenchmarks
                 var subscriber = new SubscriberMedia(_worker, _dtls, $"bench/subscribe/{i}", listener);
                 KeyedTransportShortcut.Connect(subscriber.Transport, _sink.Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
                 subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101,
-                    new RtpHeaderExtensionIds(Mid: 1, AbsSendTime: 3)));
+                    new RtpHeaderExtensionIds(Mid: 1, AbsSendTime: 3, TransportWideCc: Estimation ? 5 : null)));
                 _subscribers.Add(subscriber);
             }
         }).Wait();

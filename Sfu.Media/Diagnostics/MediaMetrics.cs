@@ -40,6 +40,8 @@ public sealed class MediaMetrics
     private readonly Counter _consentExpired;
     private readonly Histogram _recoveryTime;
     private readonly Gauge _transports;
+    private readonly Histogram _bandwidthEstimate;
+    private readonly Counter _estimateRestarts;
     private long _packetsIn;
     private long _bytesIn;
     private long _packetsOut;
@@ -53,6 +55,8 @@ public sealed class MediaMetrics
     private long _transportCcReceived;
     private readonly long[] _layerChanges = new long[LayerChangeReasons.All.Length];
     private long _pausedConsumers;
+    private long _probeClustersSent;
+    private long _probePacketsSent;
     private long _workerAllocated;
 
     public MediaMetrics(CollectorRegistry registry)
@@ -78,6 +82,8 @@ public sealed class MediaMetrics
         Sampled("sfu_media_worker_allocated_bytes_total",
             "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.",
             () => Volatile.Read(ref _workerAllocated));
+        Sampled("sfu_media_probe_clusters_sent_total", "Bandwidth probe clusters sent to subscribers.", () => Volatile.Read(ref _probeClustersSent));
+        Sampled("sfu_media_probe_packets_sent_total", "Padding packets sent in bandwidth probe clusters.", () => Volatile.Read(ref _probePacketsSent));
         var layerSwitches = factory.CreateCounter("sfu_media_layer_switches_total",
             "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.", ["reason"]);
         foreach (var reason in LayerChangeReasons.All)
@@ -111,6 +117,11 @@ public sealed class MediaMetrics
             ["wrong-credentials", "unauthenticated"]);
         _iceRestarts = new LabelledCounter(factory, "sfu_media_ice_restarts_total", "ICE restarts, by direction.", "direction", Directions);
         _consentExpired = factory.CreateCounter("sfu_media_consent_expired_total", "Transport paths whose ICE consent lapsed.");
+        _bandwidthEstimate = factory.CreateHistogram("sfu_media_bandwidth_estimate",
+            "Subscriber transports' bandwidth estimates (bit/s), sampled once a second per connected transport.",
+            new HistogramConfiguration { Buckets = [100_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000] });
+        _estimateRestarts = factory.CreateCounter("sfu_media_bandwidth_estimate_restarts_total",
+            "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
         _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
             "Time from the first verified check from a new client address to the first media packet sent there.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
@@ -145,6 +156,16 @@ public sealed class MediaMetrics
     internal void RembReceived() => _rembReceived++;
 
     internal void TransportCcReceived() => _transportCcReceived++;
+
+    internal void ProbeSent(int packets)
+    {
+        _probeClustersSent++;
+        _probePacketsSent += packets;
+    }
+
+    internal void BandwidthEstimated(long bitrate) => _bandwidthEstimate.Observe(bitrate);
+
+    internal void EstimateRestarted() => _estimateRestarts.Inc();
 
     internal void LayerChanged(LayerChangeReason reason) => _layerChanges[(int)reason]++;
 

@@ -31,6 +31,8 @@ public sealed class Consumer : IDisposable
     private readonly byte[] _mid;
     private readonly int? _sourceAbsSendTimeId;
     private readonly int? _sourceAudioLevelId;
+    // Whether the subscriber accepted transport-wide sequence numbers: then every packet sent carries one.
+    private readonly bool _stampsTransportSequence;
     // Which original packet each sent sequence number carried, for NACKs: index = sent seq % size.
     private readonly ushort[] _sentSequence = new ushort[HistorySize];
     private readonly ushort[] _sourceSequence = new ushort[HistorySize];
@@ -60,6 +62,7 @@ public sealed class Consumer : IDisposable
         _mid = System.Text.Encoding.ASCII.GetBytes(parameters.Mid);
         _sourceAbsSendTimeId = producer.Track.Extensions.AbsSendTime;
         _sourceAudioLevelId = producer.Track.Extensions.AudioLevel;
+        _stampsTransportSequence = parameters.Extensions.TransportWideCc is >= 1 and <= 14;
         _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
         _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
@@ -169,7 +172,7 @@ public sealed class Consumer : IDisposable
 
         var buffer = _owner.Worker.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
-        if (length < 0 || !_owner.Transport.SendRtp(buffer, length)) return;
+        if (length < 0 || !_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
         _packetsSent++;
         _lastSourceTimestamp = source.Timestamp;
         _lastSentTimestamp = timestamp;
@@ -189,9 +192,9 @@ public sealed class Consumer : IDisposable
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
     internal void Retransmit(ReadOnlySpan<ushort> lost)
     {
+        var now = _owner.Worker.Time.GetTimestamp();
         // The cache's span is reused later and parsing needs a writable span: work on a copy.
         Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
-        var now = _owner.Worker.Time.GetTimestamp();
         foreach (var sequence in lost)
         {
             var slot = sequence % HistorySize;
@@ -210,7 +213,7 @@ public sealed class Consumer : IDisposable
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
                 ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
                 : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
-            if (length > 0 && _owner.Transport.SendRtp(buffer, length)) _owner.Worker.Metrics.Retransmitted();
+            if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Worker.Metrics.Retransmitted();
         }
     }
 
@@ -236,6 +239,31 @@ public sealed class Consumer : IDisposable
         Retransmit(recent[..count]);
     }
 
+    /// <summary>Whether this consumer can carry probe padding: RTX negotiated, numbered transport-wide, and sending already.</summary>
+    internal bool CanSendPadding => _stampsTransportSequence && Parameters is { RtxPayloadType: not null, RtxSsrc: not null } && _packetsSent > 0;
+
+    /// <summary>
+    /// Sends one padding-only RTX packet (no payload, <paramref name="paddingBytes"/> of padding, a multiple of 4
+    /// up to 252) as part of probe cluster <paramref name="probeCluster"/>: it loads the link like media does,
+    /// but the subscriber's decoder never sees it. Only when <see cref="CanSendPadding"/>.
+    /// </summary>
+    internal bool SendPadding(int paddingBytes, int probeCluster, long now)
+    {
+        if (Parameters is not { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }) return false;
+        Span<byte> buffer = _owner.Worker.SendBuffer;
+        var offset = WriteExtensions(buffer, default);
+        var total = offset + paddingBytes;
+        if (total + Transports.WebRtcTransport.MaxProtectionOverhead > buffer.Length) return false;
+        buffer[0] = (byte)(0x80 | 0x20 | (offset > RtpPacket.FixedHeaderLength ? 0x10 : 0));
+        buffer[1] = (byte)(rtxPt & 0x7F);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], _rtxSequence++);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], _lastSentTimestamp);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], rtxSsrc);
+        buffer.Slice(offset, paddingBytes - 1).Clear();
+        buffer[total - 1] = (byte)paddingBytes;
+        return _owner.SendRtp(buffer, total, stamped: true, now, probeCluster);
+    }
+
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>
     internal void RequestKeyframe()
     {
@@ -255,28 +283,14 @@ public sealed class Consumer : IDisposable
 
     /// <summary>
     /// Writes the subscriber's version of <paramref name="source"/>: fixed header with this consumer's
-    /// numbers, a one-byte header extension block with the subscriber's ids (mid, abs-send-time,
-    /// audio level), then the payload with its padding. RTX puts the original sequence number first.
-    /// Returns -1 if it would not fit.
+    /// numbers, the header extension block (<see cref="WriteExtensions"/>), then the payload with its padding.
+    /// RTX puts the original sequence number first. Returns -1 if it would not fit.
     /// </summary>
     private int Write(Span<byte> buffer, RtpPacket source, int payloadType, uint ssrc, ushort sequence, uint timestamp, ushort? rtxOriginalSequence)
     {
         var payload = rtxOriginalSequence is null ? source.Packet[source.HeaderLength..] : source.Payload;
-        var extensions = Parameters.Extensions;
-        var offset = RtpPacket.FixedHeaderLength;
-        var extensionStart = offset;
-        offset += 4;
-        offset = WriteExtension(buffer, offset, extensions.Mid, _mid);
-        if (_sourceAbsSendTimeId is { } absId && source.TryGetExtension(absId, out var abs)) offset = WriteExtension(buffer, offset, extensions.AbsSendTime, abs);
-        if (_sourceAudioLevelId is { } levelId && source.TryGetExtension(levelId, out var level)) offset = WriteExtension(buffer, offset, extensions.AudioLevel, level);
-        var hasExtension = offset > extensionStart + 4;
-        if (hasExtension)
-        {
-            while ((offset - extensionStart) % 4 != 0) buffer[offset++] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[extensionStart..], RtpPacket.OneByteExtensionProfile);
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(extensionStart + 2)..], (ushort)((offset - extensionStart - 4) / 4));
-        }
-        else offset = RtpPacket.FixedHeaderLength;
+        var offset = WriteExtensions(buffer, source);
+        var hasExtension = offset > RtpPacket.FixedHeaderLength;
 
         var total = offset + (rtxOriginalSequence is null ? 0 : 2) + payload.Length;
         if (total + Transports.WebRtcTransport.MaxProtectionOverhead > buffer.Length) return -1;
@@ -293,6 +307,35 @@ public sealed class Consumer : IDisposable
         }
         payload.CopyTo(buffer[offset..]);
         return offset + payload.Length;
+    }
+
+    /// <summary>
+    /// The one-byte header extension block after the fixed header, with the subscriber's ids: mid, abs-send-time
+    /// and audio level copied from <paramref name="source"/> (when there is one), and the transport-wide sequence
+    /// number the packet will be sent under. Returns where the payload starts.
+    /// </summary>
+    private int WriteExtensions(Span<byte> buffer, RtpPacket source)
+    {
+        var extensions = Parameters.Extensions;
+        var extensionStart = RtpPacket.FixedHeaderLength;
+        var offset = extensionStart + 4;
+        offset = WriteExtension(buffer, offset, extensions.Mid, _mid);
+        if (!source.Packet.IsEmpty)
+        {
+            if (_sourceAbsSendTimeId is { } absId && source.TryGetExtension(absId, out var abs)) offset = WriteExtension(buffer, offset, extensions.AbsSendTime, abs);
+            if (_sourceAudioLevelId is { } levelId && source.TryGetExtension(levelId, out var level)) offset = WriteExtension(buffer, offset, extensions.AudioLevel, level);
+        }
+        if (_stampsTransportSequence)
+        {
+            Span<byte> transportSequence = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(transportSequence, _owner.NextTransportSequence);
+            offset = WriteExtension(buffer, offset, extensions.TransportWideCc, transportSequence);
+        }
+        if (offset == extensionStart + 4) return RtpPacket.FixedHeaderLength;
+        while ((offset - extensionStart) % 4 != 0) buffer[offset++] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[extensionStart..], RtpPacket.OneByteExtensionProfile);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[(extensionStart + 2)..], (ushort)((offset - extensionStart - 4) / 4));
+        return offset;
     }
 
     private static int WriteExtension(Span<byte> buffer, int offset, int? id, ReadOnlySpan<byte> value)

@@ -72,6 +72,21 @@ public sealed class LayerAllocation
     }
 
     /// <summary>The highest layer the preferences allow (a size cap picks the smallest layer covering the box).</summary>
+    /// <summary>
+    /// What this consumer would send with unlimited bandwidth (bits/s): its best arriving layer within its
+    /// subscriber's ceiling, nothing while paused by its subscriber.
+    /// </summary>
+    internal long DesiredBitrate()
+    {
+        if (Preferences.Paused) return 0;
+        var ceiling = Ceiling();
+        for (var layer = Math.Min(ceiling, Layers.Length - 1); layer >= 0; layer--)
+        {
+            if (Layers[layer].IsActive) return Layers[layer].Bitrate;
+        }
+        return 0;
+    }
+
     internal int Ceiling()
     {
         var ceiling = Layers.Length - 1;

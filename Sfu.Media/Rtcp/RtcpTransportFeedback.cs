@@ -5,14 +5,20 @@ namespace Sfu.Media.Rtcp;
 /// <summary>
 /// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 section
 /// 3.1): RTPFB FMT 15. Parsing walks every status chunk and checks that the receive deltas fit, and counts
-/// the packets reported received; per-packet arrival times are left to a congestion controller.
+/// the packets reported received; <see cref="GetPackets"/> then walks each packet's status and arrival delta.
 /// </summary>
-public readonly ref struct RtcpTransportFeedback
+public readonly ref partial struct RtcpTransportFeedback
 {
     private const int FixedFciLength = 8;
 
-    private RtcpTransportFeedback(uint senderSsrc, uint mediaSsrc, ReadOnlySpan<byte> fci, int receivedCount)
+    // Kept for the packet enumerator (RtcpTransportFeedbackPackets.cs): the FCI and where its receive deltas start.
+    private readonly ReadOnlySpan<byte> _fci;
+    private readonly int _deltasOffset;
+
+    private RtcpTransportFeedback(uint senderSsrc, uint mediaSsrc, ReadOnlySpan<byte> fci, int receivedCount, int deltasOffset)
     {
+        _fci = fci;
+        _deltasOffset = deltasOffset;
         SenderSsrc = senderSsrc;
         MediaSsrc = mediaSsrc;
         BaseSequenceNumber = BinaryPrimitives.ReadUInt16BigEndian(fci);
@@ -110,7 +116,7 @@ public readonly ref struct RtcpTransportFeedback
             return false;
         }
 
-        feedback = new RtcpTransportFeedback(sender, media, fci, received);
+        feedback = new RtcpTransportFeedback(sender, media, fci, received, offset);
         return true;
     }
 }

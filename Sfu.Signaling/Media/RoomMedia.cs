@@ -214,7 +214,7 @@ public sealed partial class RoomMedia
             var state = MediaOf(peer);
             if (state.Subscriber is not { } subscriber)
                 throw new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
-            await Worker.InvokeAsync(() => subscriber.Transport.RestartIce()).ConfigureAwait(false);
+            await Worker.InvokeAsync(() => subscriber.RestartIce()).ConfigureAwait(false);
             accepted();
             await RenegotiateAsync(state, force: true).ConfigureAwait(false);
         }

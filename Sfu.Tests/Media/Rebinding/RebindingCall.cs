@@ -44,9 +44,11 @@ internal sealed class RebindingCall : IAsyncDisposable
 
     /// <param name="clock">The server's manual clock, if any: moved along with real time until video flows, since
     /// keyframe requests are throttled on it.</param>
-    public static async Task<RebindingCall> StartAsync(SfuTestServer server, bool subscriberBehindRelay, ManualClock? clock = null)
+    /// <param name="relayCreated">Called with the relay before any media flows through it, to watch from the first packet.</param>
+    public static async Task<RebindingCall> StartAsync(SfuTestServer server, bool subscriberBehindRelay, ManualClock? clock = null, Action<UdpRelay>? relayCreated = null)
     {
         var relay = subscriberBehindRelay ? new UdpRelay(new IPEndPoint(IPAddress.Loopback, server.MediaPort)) : null;
+        if (relay is not null) relayCreated?.Invoke(relay);
         var subscriberSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
         var subscriber = new Subscriber(subscriberSignaling, new SubscriberOptions
         {

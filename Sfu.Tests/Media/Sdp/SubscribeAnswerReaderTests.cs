@@ -38,6 +38,38 @@ public class SubscribeAnswerReaderTests
     }
 
     [Test]
+    public void Offer_AsksForTransportCcFeedbackOnAudioAndVideo_AndTheAnswerSaysWhetherItWasAccepted()
+    {
+        var offer = Offer();
+        foreach (var media in offer.Offer.Media)
+        {
+            Assert.That(media.FindExtension(RtpExtensionUris.TransportWideCc)?.Id, Is.EqualTo(3), media.Kind);
+            Assert.That(media.Codecs.Where(c => !c.IsRtx).All(c => c.Feedback.Contains(RtcpFeedback.TransportCc)), Is.True, media.Kind);
+        }
+
+        var accepted = SubscribeAnswerReader.Read(offer.Offer, SdpWriter.Write(AnswerTo(offer.Offer)));
+        // A subscriber that does not do transport-cc leaves the extension and the feedback out of its answer.
+        var declining = AnswerTo(offer.Offer);
+        foreach (var media in declining.Media)
+        {
+            media.HeaderExtensions.RemoveAll(e => e.Uri == RtpExtensionUris.TransportWideCc);
+            foreach (var codec in media.Codecs) codec.Feedback.Remove(RtcpFeedback.TransportCc);
+        }
+        var declined = SubscribeAnswerReader.Read(offer.Offer, SdpWriter.Write(declining));
+
+        Assert.Multiple(() =>
+        {
+            foreach (var mid in new[] { "0", "1" })
+            {
+                Assert.That(accepted.Find(mid)!.Extensions.TransportWideCc, Is.EqualTo(3));
+                Assert.That(accepted.Find(mid)!.Feedback, Does.Contain(RtcpFeedback.TransportCc));
+                Assert.That(declined.Find(mid)!.Extensions.TransportWideCc, Is.Null, "nothing is stamped for this subscriber");
+                Assert.That(declined.Find(mid)!.Feedback, Does.Not.Contain(RtcpFeedback.TransportCc));
+            }
+        });
+    }
+
+    [Test]
     public void Answer_GivesAcceptedPayloadTypesExtensionsAndClientTransport()
     {
         var offer = Offer();
