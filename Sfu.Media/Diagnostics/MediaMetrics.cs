@@ -45,6 +45,8 @@ public sealed class MediaMetrics
     private long _keyframeRequestsReceived;
     private long _rembReceived;
     private long _transportCcReceived;
+    private long _transportCcSent;
+    private long _rembSent;
     private long _activeTransports;
     private long _workerAllocated;
 
@@ -63,6 +65,7 @@ public sealed class MediaMetrics
         meter.CreateObservableCounter("sfu.media.keyframe.requests.received", () => Volatile.Read(ref _keyframeRequestsReceived), description: "PLI/FIR received from subscribers.");
         meter.CreateObservableCounter("sfu.media.remb.received", () => Volatile.Read(ref _rembReceived), description: "REMB feedback received.");
         meter.CreateObservableCounter("sfu.media.transport_cc.received", () => Volatile.Read(ref _transportCcReceived), description: "Transport-wide congestion control feedback received.");
+        meter.CreateObservableCounter("sfu.media.feedback.sent", ObserveFeedbackSent, description: "Congestion control feedback packets sent to publishers, by type (transport-cc, remb).");
         meter.CreateObservableCounter("sfu.media.worker.allocated.bytes", () => Volatile.Read(ref _workerAllocated),
             description: "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.");
         meter.CreateObservableGauge("sfu.media.transports", () => Volatile.Read(ref _activeTransports), description: "Open WebRTC transports.");
@@ -106,6 +109,10 @@ public sealed class MediaMetrics
 
     internal void TransportCcReceived() => _transportCcReceived++;
 
+    internal void TransportCcSent() => _transportCcSent++;
+
+    internal void RembSent() => _rembSent++;
+
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
     internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
 
@@ -125,6 +132,12 @@ public sealed class MediaMetrics
     internal void ConsentExpired() => _consentExpired.Add(1);
 
     internal void Recovered(TimeSpan elapsed) => _recoveryTime.Record(elapsed.TotalSeconds);
+
+    private IEnumerable<Measurement<long>> ObserveFeedbackSent()
+    {
+        yield return new Measurement<long>(Volatile.Read(ref _transportCcSent), new KeyValuePair<string, object?>("type", "transport-cc"));
+        yield return new Measurement<long>(Volatile.Read(ref _rembSent), new KeyValuePair<string, object?>("type", "remb"));
+    }
 
     private IEnumerable<Measurement<long>> ObserveDrops()
     {

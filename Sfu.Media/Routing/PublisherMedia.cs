@@ -1,3 +1,4 @@
+using Sfu.Media.Congestion;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
@@ -26,11 +27,15 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         Worker = worker;
         _peer = peer;
         Transport = new WebRtcTransport(worker, id, TransportDirection.Publish, dtlsContext, this);
+        Feedback = new PublisherFeedback(worker, Transport, _rtcpSsrc, _producers);
     }
 
     public WebRtcTransport Transport { get; }
 
     public IReadOnlyList<Producer> Producers => _producers;
+
+    /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
+    public PublisherFeedback Feedback { get; }
 
     internal MediaWorker Worker { get; }
 
@@ -38,6 +43,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     {
         var producer = new Producer(id, track, this, Worker.Time);
         _producers.Add(producer);
+        Feedback.OnTrackAdded(track);
         foreach (var stream in track.Streams)
         {
             if (producer.Ssrc is null && (track.Rids.Count <= 1 || track.Streams.Count == 1))
@@ -68,12 +74,14 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
             Worker.Metrics.Dropped(DropReason.Malformed);
             return;
         }
+        var now = Worker.Time.GetTimestamp();
+        Feedback.OnRtp(rtp, now);
         if (!_bySsrc.TryGetValue(rtp.Ssrc, out var producer) && !TryLearn(rtp, out producer))
         {
             if (!_notForwarded.Contains(rtp.Ssrc)) Worker.Metrics.Dropped(DropReason.UnknownStream);
             return;
         }
-        producer.ReceiveRtp(rtp, Worker.Time.GetTimestamp());
+        producer.ReceiveRtp(rtp, now);
     }
 
     /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries (and, for simulcast, its chosen rid).</summary>
@@ -154,6 +162,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     void ITransportListener.OnTick(WebRtcTransport transport, long now)
     {
         foreach (var producer in _producers) producer.OnTick(now);
+        Feedback.OnTick(now);
     }
 
     private static bool AsciiEquals(ReadOnlySpan<byte> bytes, string text)
