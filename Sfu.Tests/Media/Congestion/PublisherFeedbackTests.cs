@@ -1,3 +1,9 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sfu.Media;
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Worker;
 using Sfu.Tests.Infrastructure;
 using Sfu.Tests.Media.Rebinding;
 
@@ -34,5 +40,15 @@ public sealed class PublisherFeedbackTests
             Assert.That(metrics["sfu_media_feedback_sent_total{type=\"transport-cc\"}"], Is.GreaterThanOrEqualTo(reports.Count));
             Assert.That(metrics["sfu_media_feedback_sent_total{type=\"remb\"}"], Is.GreaterThanOrEqualTo(1));
         });
+    }
+
+    [Test]
+    public void CeilingBelowTheMinimum_IsRefusedWhenTheWorkerStarts()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var options = new MediaOptions { Port = 0, BindAddress = "127.0.0.1", MaxPublishBitrate = 10_000 };
+
+        Assert.That(() => new MediaWorker(options, TimeProvider.System, new MediaMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<MediaWorker>.Instance),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("Sfu:Media:MaxPublishBitrate"));
     }
 }
