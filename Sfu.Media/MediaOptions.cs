@@ -34,4 +34,10 @@ public sealed class MediaOptions
 
     /// <summary>Largest interval between keyframe requests sent to one publisher stream.</summary>
     public int KeyframeRequestIntervalMs { get; set; } = 1000;
+
+    /// <summary>
+    /// The most a publisher may send on its publish transport, in bits per second: sent to it as REMB (with
+    /// transport-cc its own estimate is capped by it; without, it caps the server's receive-side estimate).
+    /// </summary>
+    public long MaxPublishBitrate { get; set; } = 4_000_000;
 }

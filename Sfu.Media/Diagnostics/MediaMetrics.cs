@@ -56,6 +56,8 @@ public sealed class MediaMetrics
     private readonly long[] _layerChanges = new long[LayerChangeReasons.All.Length];
     private long _pausedConsumers;
     private long _probeClustersSent;
+    private long _transportCcSent;
+    private long _rembSent;
     private long _probePacketsSent;
     private long _workerAllocated;
 
@@ -84,6 +86,12 @@ public sealed class MediaMetrics
             () => Volatile.Read(ref _workerAllocated));
         Sampled("sfu_media_probe_clusters_sent_total", "Bandwidth probe clusters sent to subscribers.", () => Volatile.Read(ref _probeClustersSent));
         Sampled("sfu_media_probe_packets_sent_total", "Padding packets sent in bandwidth probe clusters.", () => Volatile.Read(ref _probePacketsSent));
+        var feedbackSent = factory.CreateCounter("sfu_media_feedback_sent_total",
+            "Congestion control feedback packets sent to publishers, by type (transport-cc, remb).", ["type"]);
+        var transportCcSent = feedbackSent.WithLabels("transport-cc");
+        var rembSent = feedbackSent.WithLabels("remb");
+        copies.Add(() => transportCcSent.IncTo(Volatile.Read(ref _transportCcSent)));
+        copies.Add(() => rembSent.IncTo(Volatile.Read(ref _rembSent)));
         var layerSwitches = factory.CreateCounter("sfu_media_layer_switches_total",
             "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.", ["reason"]);
         foreach (var reason in LayerChangeReasons.All)
@@ -156,6 +164,10 @@ public sealed class MediaMetrics
     internal void RembReceived() => _rembReceived++;
 
     internal void TransportCcReceived() => _transportCcReceived++;
+
+    internal void TransportCcSent() => _transportCcSent++;
+
+    internal void RembSent() => _rembSent++;
 
     internal void ProbeSent(int packets)
     {

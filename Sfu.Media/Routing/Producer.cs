@@ -152,10 +152,15 @@ internal sealed class ReceptionStatistics
         _received++;
     }
 
+    public long Received => _received;
+
+    /// <summary>Packets the sequence numbers say were sent, from the first received to the highest.</summary>
+    public long Expected => _started ? (long)_cycles + _maxSequence - _baseSequence + 1 : 0;
+
     public RtcpReportBlock TakeReportBlock(uint ssrc, (ulong Ntp, uint Rtp)? lastSenderReport)
     {
         var extendedMax = _cycles + _maxSequence;
-        var expected = (long)extendedMax - _baseSequence + 1;
+        var expected = Expected;
         var lost = Math.Max(0, expected - _received);
         var expectedInterval = expected - _expectedAtLastReport;
         var lostInterval = expectedInterval - (_received - _receivedAtLastReport);

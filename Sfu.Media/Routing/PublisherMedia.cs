@@ -1,3 +1,4 @@
+using Sfu.Media.Congestion;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
@@ -28,11 +29,15 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         Worker = worker;
         _peer = peer;
         Transport = new WebRtcTransport(worker, id, TransportDirection.Publish, dtlsContext, this);
+        Feedback = new PublisherFeedback(worker, Transport, _rtcpSsrc, _producers);
     }
 
     public WebRtcTransport Transport { get; }
 
     public IReadOnlyList<Producer> Producers => _producers;
+
+    /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
+    public PublisherFeedback Feedback { get; }
 
     internal MediaWorker Worker { get; }
 
@@ -40,6 +45,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     {
         var producer = new Producer(id, track, this, Worker.Time);
         _producers.Add(producer);
+        Feedback.OnTrackAdded(track);
         // With rids the SDP's SSRC order says nothing about which layer is which: the rid extension will tell.
         var byRid = track.Rids.Count > 1;
         for (var i = 0; i < track.Streams.Count; i++)
@@ -72,12 +78,14 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
             Worker.Metrics.Dropped(DropReason.Malformed);
             return;
         }
+        var now = Worker.Time.GetTimestamp();
+        Feedback.OnRtp(rtp, now);
         if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
         {
             if (!_notForwarded.Contains(rtp.Ssrc)) Worker.Metrics.Dropped(DropReason.UnknownStream);
             return;
         }
-        route.Producer.ReceiveRtp(route.Layer, rtp, Worker.Time.GetTimestamp());
+        route.Producer.ReceiveRtp(route.Layer, rtp, now);
     }
 
     /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid names.</summary>
@@ -171,6 +179,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     void ITransportListener.OnTick(WebRtcTransport transport, long now)
     {
         foreach (var producer in _producers) producer.OnTick(now);
+        Feedback.OnTick(now);
     }
 
     private static bool AsciiEquals(ReadOnlySpan<byte> bytes, string text)

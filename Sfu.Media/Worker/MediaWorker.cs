@@ -32,6 +32,8 @@ public sealed partial class MediaWorker : IDisposable
 
     public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
     {
+        if (options.MaxPublishBitrate < Congestion.RemoteEstimator.MinBitrate)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxPublishBitrate, $"Sfu:Media:MaxPublishBitrate must be at least {Congestion.RemoteEstimator.MinBitrate} bits/s");
         Options = options;
         _time = time;
         Metrics = metrics;

@@ -69,6 +69,8 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     private long _frames;
     private long _videoPackets;
     private long _audioPackets;
+    private long _rembBitrate = -1;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TransportFeedbackReport> _transportFeedback = new();
 
     public Publisher(PublisherOptions? options = null)
     {
@@ -109,6 +111,15 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     public long FirsReceived => Interlocked.Read(ref _firs);
 
     public long NacksReceived => Interlocked.Read(ref _nacks);
+
+    /// <summary>Every transport-cc feedback packet received, in order.</summary>
+    public IReadOnlyCollection<TransportFeedbackReport> TransportFeedback => _transportFeedback;
+
+    /// <summary>The bitrate of the last REMB received, bits/s; -1 before the first.</summary>
+    public long RembBitrate => Interlocked.Read(ref _rembBitrate);
+
+    /// <summary>Transport-wide sequence numbers used so far (they start at 1).</summary>
+    public int TransportSequenceNumbersSent => Volatile.Read(ref _transportSequence);
 
     /// <summary>Sequence numbers asked for across all NACKs.</summary>
     public long NackedPackets => Interlocked.Read(ref _nackedPackets);
@@ -176,6 +187,14 @@ public sealed class Publisher : IClientMediaListener, IDisposable
                         RequestKeyframe();
                     }
                 }
+            }
+            else if (header.PacketType == RtcpPacketType.PayloadFeedback && RtcpRemb.TryParse(packet, out RtcpRemb remb))
+            {
+                Interlocked.Exchange(ref _rembBitrate, (long)Math.Min(remb.Bitrate, long.MaxValue));
+            }
+            else if (header.PacketType == RtcpPacketType.TransportFeedback && RtcpTransportFeedback.TryParse(packet, out RtcpTransportFeedback feedback))
+            {
+                _transportFeedback.Enqueue(new TransportFeedbackReport(feedback.BaseSequenceNumber, feedback.PacketStatusCount, feedback.ReceivedCount, feedback.FeedbackPacketCount));
             }
             else if (header.PacketType == RtcpPacketType.TransportFeedback && RtcpNack.TryParse(packet, out RtcpNack nack) && nack.MediaSsrc == Streams.VideoSsrc)
             {
@@ -333,3 +352,6 @@ public sealed class Publisher : IClientMediaListener, IDisposable
         }
     }
 }
+
+/// <summary>What one transport-cc feedback packet from the server reported.</summary>
+public sealed record TransportFeedbackReport(ushort BaseSequenceNumber, ushort PacketStatusCount, int ReceivedCount, byte FeedbackPacketCount);
