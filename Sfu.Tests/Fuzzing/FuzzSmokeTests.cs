@@ -10,9 +10,15 @@ namespace Sfu.Tests.Fuzzing;
 /// </summary>
 public class FuzzSmokeTests
 {
-    // A few thousand each, but a few hundred for the two whose single execution costs milliseconds (whole browser
-    // SDP through five parses and three builders; an OpenSSL handshake step): the whole run stays within seconds.
-    private static int MutationsOf(string target) => target is "sdp" or "dtls" ? 500 : 3000;
+    // A few thousand each, fewer for the targets whose single execution costs a millisecond or more (a whole browser
+    // SDP through five parses and three builders, an OpenSSL handshake step, a request through the signaling core and
+    // media plane), so that the whole run stays within seconds.
+    private static int MutationsOf(string target) => target switch
+    {
+        "sdp" or "dtls" => 300,
+        "signaling" => 1000,
+        _ => 3000,
+    };
 
     public static IEnumerable<string> Targets => FuzzTargets.Names;
 
