@@ -50,6 +50,22 @@ public sealed class UdpRelayTests
     }
 
     [Test]
+    public async Task Duplicate_DeliversEachDatagramTwice_TheCopyRightAfterTheOriginal()
+    {
+        await using var relay = new UdpRelay(ServerEndPoint);
+        relay.ClientToServer.DuplicateProbability = 1;
+        for (var i = 0; i < 3; i++) await _client.SendAsync(new[] { (byte)i }, relay.ListenEndPoint);
+        var arrived = new List<byte>();
+        for (var i = 0; i < 6; i++) arrived.Add((await _server.ReceiveAsync().WaitAsync(Wait)).Buffer[0]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(arrived, Is.EqualTo(new byte[] { 0, 0, 1, 1, 2, 2 }));
+            Assert.That(relay.ClientToServer.Duplicated, Is.EqualTo(3));
+            Assert.That(relay.ClientToServer.Forwarded, Is.EqualTo(6));
+        });
+    }
+
+    [Test]
     public async Task BlackHole_DropsEverything_UntilLifted()
     {
         await using var relay = new UdpRelay(ServerEndPoint);

@@ -9,7 +9,7 @@ namespace Sfu.Tests.Infrastructure;
 /// A userspace UDP middlebox between one client and the server (this kernel has no <c>tc netem</c>). The
 /// client sends to <see cref="ListenEndPoint"/>; the relay forwards from its own upstream socket, so the server
 /// sees <see cref="UpstreamEndPoint"/> as the client's address, and replies go back the same way. Each direction
-/// can drop, black-hole, delay and reorder; <see cref="RebindUpstream"/> swaps the upstream socket for a new
+/// can drop, black-hole, delay, reorder and duplicate; <see cref="RebindUpstream"/> swaps the upstream socket for a new
 /// port, which from the server's side is exactly a NAT rebinding. Random choices come from seeded generators,
 /// one per direction, so a given packet sequence meets the same fate on every run.
 /// </summary>
@@ -215,14 +215,17 @@ public sealed class UdpRelay : IAsyncDisposable
 }
 
 /// <summary>
-/// One direction of a <see cref="UdpRelay"/>: decides each datagram's fate (drop, black hole, delay, reorder)
-/// and counts. Datagrams without delay go out at once on the receiving thread; delayed ones wait in a queue
+/// One direction of a <see cref="UdpRelay"/>: decides each datagram's fate (drop, black hole, delay, reorder,
+/// duplicate) and counts. Datagrams without delay go out at once on the receiving thread; delayed ones wait in a queue
 /// ordered by due time, so a reordered datagram (held back by <see cref="ReorderDelay"/>) is overtaken by
 /// the ones after it.
 /// </summary>
 public sealed class RelayLane
 {
     private readonly Random _random;
+
+    // Its own generator, so that turning duplication on does not change which datagrams the other settings pick.
+    private readonly Random _duplicates;
     private readonly DatagramSender _send;
     private readonly PriorityQueue<(byte[] Data, int Length), (long Due, long Order)> _queue = new();
     private readonly Lock _gate = new();
@@ -232,10 +235,12 @@ public sealed class RelayLane
     private long _forwarded;
     private long _dropped;
     private long _reordered;
+    private long _duplicated;
 
     internal RelayLane(int seed, DatagramSender send)
     {
         _random = new Random(seed);
+        _duplicates = new Random(seed ^ 0x5EED);
         _send = send;
     }
 
@@ -253,6 +258,9 @@ public sealed class RelayLane
 
     public TimeSpan ReorderDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>Each datagram that gets through is sent twice with this probability, the copy right after the original.</summary>
+    public double DuplicateProbability { get; set; }
+
     /// <summary>Consulted first for every datagram; return true to drop it (e.g. only STUN, only after N packets).</summary>
     public Func<ReadOnlyMemory<byte>, bool>? DropWhen { get; set; }
 
@@ -263,6 +271,8 @@ public sealed class RelayLane
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public long Reordered => Interlocked.Read(ref _reordered);
+
+    public long Duplicated => Interlocked.Read(ref _duplicated);
 
     internal void Submit(ReadOnlySpan<byte> datagram)
     {
@@ -284,6 +294,20 @@ public sealed class RelayLane
             Interlocked.Increment(ref _reordered);
         }
 
+        var copies = _duplicates.NextDouble() < DuplicateProbability ? 2 : 1;
+        if (copies == 2)
+        {
+            Interlocked.Increment(ref _duplicated);
+        }
+
+        for (var i = 0; i < copies; i++)
+        {
+            Pass(datagram, delay);
+        }
+    }
+
+    private void Pass(ReadOnlySpan<byte> datagram, TimeSpan delay)
+    {
         if (delay <= TimeSpan.Zero && IsQueueEmpty())
         {
             Forward(datagram);

@@ -333,6 +333,9 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
         public long LastAt { get; private set; }
 
+        /// <summary>Frames whose last packet (RTP marker bit) arrived, each counted once however often it came.</summary>
+        public long Frames { get; private set; }
+
         public void Count(RtpPacket rtp, long now)
         {
             if (Packets == 0)
@@ -344,7 +347,11 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
             Bytes += rtp.Packet.Length;
             PayloadType = rtp.PayloadType;
             LastAt = now;
-            Tracker.Accept(rtp.SequenceNumber);
+            var outcome = Tracker.Accept(rtp.SequenceNumber);
+            if (rtp.Marker && outcome is SequenceOutcome.New or SequenceOutcome.Late)
+            {
+                Frames++;
+            }
         }
 
         public void CountRetransmission(ushort originalSequence)
@@ -355,7 +362,7 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
         public ReceivedStreamStats Snapshot() => new(
             Ssrc, Mid, IsRtx, PayloadType, Packets, Bytes, Tracker.Distinct, Tracker.Lost, Tracker.Gaps, Tracker.Duplicates,
-            Tracker.Late, Retransmissions, Keyframes, LastKeyframeAt, FirstAt, LastAt);
+            Tracker.Late, Retransmissions, Keyframes, LastKeyframeAt, FirstAt, LastAt, Frames);
     }
 }
 
@@ -379,7 +386,8 @@ public sealed record ReceivedStreamStats(
     long Keyframes,
     long LastKeyframeAt,
     long FirstAt,
-    long LastAt)
+    long LastAt,
+    long Frames)
 {
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"ssrc {Ssrc} mid {Mid} pt {PayloadType}{(IsRtx ? " rtx" : "")}: {Packets} packets, {Lost} lost in {Gaps} gaps, {Duplicates} dup, {Late} late, {Retransmissions} rtx, {Keyframes} keyframes");
