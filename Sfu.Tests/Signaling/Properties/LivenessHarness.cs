@@ -27,7 +27,7 @@ internal sealed class LivenessHarness : IDisposable
     private const long EmptyRoomClose = 10000;
 
     private static readonly SignalingMetrics Metrics =
-        new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+        new(Prometheus.Metrics.NewCustomRegistry());
 
     private readonly ManualClock _clock = new();
     private readonly DateTimeOffset _start;

@@ -23,7 +23,7 @@ internal sealed class SessionHarness
     private const int RepeatWindow = 32;
 
     private static readonly SignalingMetrics Metrics =
-        new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+        new(Prometheus.Metrics.NewCustomRegistry());
 
     private readonly int _replayCapacity;
     private readonly Session _session;
