@@ -68,6 +68,14 @@ write("rtcp", "remb", hexbytes("8FCE0005", "00000001", "00000000", "52454D42", "
 write("rtcp", "transport-cc", hexbytes("AFCD0007", "00000001", "00000002", "000A0005", "00000103", "2003", "E000",
                                        "040404", "0100", "000003"))
 
+# twcc: the same feedback as the subscriber sends it, and schedules for the recorder (sequence step, arrival step in
+# 10 µs units): in order with steady spacing, and one with reordering, a gap and a wrap of the sequence.
+write("twcc", "feedback", hexbytes("AFCD0007", "00000001", "00000002", "000A0005", "00000103", "2003", "E000",
+                                   "040404", "0100", "000003"))
+write("twcc", "steady", b"".join(struct.pack(">bH", 1, 200) for _ in range(40)))
+write("twcc", "reordered-gap-wrap", struct.pack(">bH", 1, 100) * 5 + struct.pack(">bH", 3, 50) + struct.pack(">bH", -1, 10)
+      + struct.pack(">bH", 100, 6000) + struct.pack(">bH", -128, 5) + struct.pack(">bH", 127, 65535))
+
 # SDP: real browser captures.
 for fixture in ("chrome-sendonly", "chrome-simulcast", "firefox-simulcast", "safari-sendonly", "chrome-subscribe-answer"):
     with open(os.path.join(FIXTURES, fixture + ".sdp"), "rb") as f:

@@ -3,8 +3,7 @@ using Sfu.Fuzz.Targets;
 namespace Sfu.Fuzz;
 
 /// <summary>
-/// The target list: the names fuzz/run.sh, fuzz/corpus/&lt;name&gt;/ and the smoke test share. A target for the
-/// transport-cc feedback writer and reader ("twcc") belongs here once that writer exists.
+/// The target list: the names fuzz/run.sh, fuzz/corpus/&lt;name&gt;/ and the smoke test share.
 /// </summary>
 public static class FuzzTargets
 {
@@ -17,6 +16,7 @@ public static class FuzzTargets
         ["dtls"] = () => new DtlsTarget(),
         ["srtp"] = () => new SrtpTarget(),
         ["signaling"] = () => new SignalingTarget(),
+        ["twcc"] = () => new TwccTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;
