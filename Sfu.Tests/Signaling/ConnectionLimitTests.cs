@@ -71,7 +71,7 @@ public sealed class ConnectionLimitTests
         Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(server.WebSocketUri, CancellationToken.None));
         await using var otherAddress = await server.ConnectAsync("127.0.0.2");
         await open[0].DisposeAsync();
-        await WaitForAsync(async () => (await MetricsSnapshot.ScrapeAsync(server))["sfu_sockets"] == 3);
+        await Eventually.MetricIsAsync(server, "sfu_sockets", 3);
         await using var again = await server.ConnectAsync("127.0.0.1");
         var metrics = await MetricsSnapshot.ScrapeAsync(server);
         Assert.Multiple(() =>
@@ -90,7 +90,7 @@ public sealed class ConnectionLimitTests
         await using var silent = await server.ConnectAsync();
         var (joined, _) = await server.JoinAsync("r");
         await using var _ = joined;
-        await WaitForAsync(async () => (await MetricsSnapshot.ScrapeAsync(server))["sfu_sockets"] == 2);
+        await Eventually.MetricIsAsync(server, "sfu_sockets", 2);
 
         clock.Advance(TimeSpan.FromSeconds(9));
         Assert.That((await MetricsSnapshot.ScrapeAsync(server))["sfu_limit_rejections_total{limit=\"first-message\"}"], Is.Zero, "not before the deadline");
@@ -125,7 +125,7 @@ public sealed class ConnectionLimitTests
         for (var i = 0; i < events; i++) peer.Outbox.Emit("filler", new JsonObject { ["data"] = new string('x', 50_000) });
         await Task.Delay(500); // the writer is now stuck in a send; real time, since what it waits for is the kernel
         clock.Advance(TimeSpan.FromSeconds(11));
-        await WaitForAsync(async () => (await MetricsSnapshot.ScrapeAsync(server))["sfu_sockets"] == 0);
+        await Eventually.MetricIsAsync(server, "sfu_sockets", 0);
 
         await using var back = await server.ConnectAsync();
         var resume = await back.RequestAsync(new { type = "resume", sessionId, resumeToken, lastSeq = 1 });
@@ -136,15 +136,5 @@ public sealed class ConnectionLimitTests
             Assert.That(resume.Ok(), Is.True, resume.ToString());
             Assert.That(resume.GetProperty("replayed").GetInt32(), Is.EqualTo(events), "nothing lost with the socket");
         });
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TestClient.DefaultWait;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(20);
-        }
     }
 }

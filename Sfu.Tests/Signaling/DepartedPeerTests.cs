@@ -28,7 +28,7 @@ public sealed class DepartedPeerTests : ServerTest
             await observer.NextEventAsync("peer-left");
             // The server's read loop gets to this close answer only after it handled the publish.
             await leaver.AnswerCloseAsync();
-            await WaitForAsync(async () => (await MetricsSnapshot.ScrapeAsync(Server))["sfu_sockets"] == 1);
+            await Eventually.MetricIsAsync(Server, "sfu_sockets", 1);
         }
 
         var metrics = await MetricsSnapshot.ScrapeAsync(Server);
@@ -37,15 +37,5 @@ public sealed class DepartedPeerTests : ServerTest
             Assert.That(metrics["sfu_media_transports"], Is.Zero, "no transport survives a departed peer");
             Assert.That(observer.Unread().Select(m => m.Event()), Has.None.EqualTo("track-published").And.None.EqualTo("subscribe-offer"));
         });
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TestClient.DefaultWait;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(20);
-        }
     }
 }

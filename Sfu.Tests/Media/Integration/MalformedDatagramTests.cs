@@ -98,7 +98,7 @@ public sealed class MalformedDatagramTests : ServerTest
         new Random(3).NextBytes(garbage);
         new byte[] { 22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40 }.CopyTo(garbage, 0);
         await socket.SendAsync(garbage, server);
-        await WaitForMetricAsync("sfu_media_dtls_handshakes_total{result=\"failed\"}", 1);
+        await Eventually.MetricReachesAsync(Server, "sfu_media_dtls_handshakes_total{result=\"failed\"}", 1);
         // The failed endpoint's fatal alert came back; a client that had not started yet would ignore it.
         await socket.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5));
 
@@ -168,16 +168,6 @@ public sealed class MalformedDatagramTests : ServerTest
         catch (TimeoutException)
         {
             return false;
-        }
-    }
-
-    private async Task WaitForMetricAsync(string series, double value)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while ((await MetricsSnapshot.ScrapeAsync(Server))[series] < value)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{series} did not reach {value}");
-            await Task.Delay(20);
         }
     }
 
