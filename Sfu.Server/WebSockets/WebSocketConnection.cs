@@ -83,9 +83,20 @@ internal sealed class WebSocketConnection : ISessionConnection
         }
         // Full queue: the client reads slower than the room talks. Drop the socket rather than buffer without
         // bound; the session keeps every message for the client's resume.
-        if (full || !_outbox.Writer.TryWrite(new Outgoing(message, Counted: true)))
+        if (full)
         {
             Abort();
+            return false;
+        }
+        if (!_outbox.Writer.TryWrite(new Outgoing(message, Counted: true)))
+        {
+            // Closing (the client's close frame, or ours, is on its way): nothing more goes out, and nothing is wrong.
+            // Aborting here would cut the close handshake short; the session's replay log keeps the message.
+            lock (_gate)
+            {
+                _queuedMessages--;
+                _queuedBytes -= message.Length;
+            }
             return false;
         }
         return true;

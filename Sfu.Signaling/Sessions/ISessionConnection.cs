@@ -13,8 +13,8 @@ public interface ISessionConnection
     string RemoteEndpoint { get; }
 
     /// <summary>
-    /// Queues one message. Never blocks; returns false when the socket is closing or its queue is full,
-    /// in which case the connection aborts itself (the session keeps the message in its replay log).
+    /// Queues one message. Never blocks; returns false when the socket is closing (the message is dropped) or its
+    /// queue is full (the connection then aborts itself). Either way the session keeps the message in its replay log.
     /// </summary>
     bool TrySend(byte[] message);
 
