@@ -50,7 +50,7 @@ public class ForwardingBenchmarks
 
     private MediaWorker _worker = null!;
     private DtlsContext _dtls = null!;
-    private Sink _sink = null!;
+    private readonly List<Sink> _sinks = [];
     private PublisherMedia _publisher = null!;
     private readonly List<SubscriberMedia> _subscribers = [];
     private SrtpContext _publisherSide = null!;
@@ -71,8 +71,9 @@ public class ForwardingBenchmarks
         _worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, TimeProvider.System,
             new MediaMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<MediaWorker>.Instance);
         _dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
-        _sink = new Sink();
-        _publisherAddress = _sink.Address;
+        // One address per transport, as every real client has: an address that passes another transport's check
+        // moves to that transport (a NAT gave its port to another client), so transports cannot share one.
+        _publisherAddress = NewSink().Address;
         for (var i = 0; i < _packets.Length; i++) _packets[i] = GC.AllocateArray<byte>(1600, pinned: true);
         _forwardBatch = ForwardBatch;
 
@@ -91,7 +92,7 @@ public class ForwardingBenchmarks
             for (var i = 0; i < Consumers; i++)
             {
                 var subscriber = new SubscriberMedia(_worker, _dtls, $"bench/subscribe/{i}", listener);
-                KeyedTransportShortcut.Connect(subscriber.Transport, _sink.Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
+                KeyedTransportShortcut.Connect(subscriber.Transport, NewSink().Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
                 subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101,
                     new RtpHeaderExtensionIds(Mid: 1, AbsSendTime: 3, TransportWideCc: Estimation ? 5 : null)));
                 _subscribers.Add(subscriber);
@@ -114,7 +115,7 @@ public class ForwardingBenchmarks
     public void Cleanup()
     {
         var forwarded = _worker.InvokeAsync(() => _subscribers.Count).Result;
-        Console.WriteLine($"// worker thread: {(_workerPackets == 0 ? 0 : (double)_workerAllocated / _workerPackets):F3} bytes allocated per received packet over {_workerPackets} packets to {forwarded} consumers; sink got {_sink.Received} datagrams");
+        Console.WriteLine($"// worker thread: {(_workerPackets == 0 ? 0 : (double)_workerAllocated / _workerPackets):F3} bytes allocated per received packet over {_workerPackets} packets to {forwarded} consumers; sinks got {_sinks.Sum(sink => sink.Received)} datagrams");
         _worker.InvokeAsync(() =>
         {
             foreach (var subscriber in _subscribers) subscriber.Dispose();
@@ -122,7 +123,8 @@ public class ForwardingBenchmarks
         }).Wait();
         _subscribers.Clear();
         _worker.Dispose();
-        _sink.Dispose();
+        foreach (var sink in _sinks) sink.Dispose();
+        _sinks.Clear();
         _publisherSide.Dispose();
         _dtls.Dispose();
     }
@@ -162,6 +164,13 @@ public class ForwardingBenchmarks
             if (inFrame == PacketsPerFrame - 1) _timestamp += 3000;
             if (_publisherSide.Protect(packet, at, out _lengths[i]) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
         }
+    }
+
+    private Sink NewSink()
+    {
+        var sink = new Sink();
+        _sinks.Add(sink);
+        return sink;
     }
 
     private SrtpMasterKey NewKey(int seed)
