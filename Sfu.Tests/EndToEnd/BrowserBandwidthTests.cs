@@ -11,6 +11,12 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
 {
     private static readonly TimeSpan RampDeadline = TimeSpan.FromSeconds(20);
 
+    // Without feedback the estimate sat at ~84 kbit/s with the picture at 320x240. With it, whether Chromium's estimate
+    // goes past 1 Mbit/s depends on its start-up probes (it does not raise an estimate it has no use for: the fake
+    // camera needs ~500 kbit/s); runs measured 0.8 to 1.7 Mbit/s (docs/BENCHMARKS.md). So the test asks for well above
+    // what the fake camera needs, not for the luck of a probe.
+    private const long EnoughEstimate = 600_000;
+
     // The demo page asks the camera for 320x240; the test asks for 640x480 (Chromium's fake camera default).
     private const string CameraAt640x480 = """
         (() => {
@@ -47,7 +53,7 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
     public Task StartServerWithMediaOnLoopback() => StartServerAsync("Sfu:Media:AnnouncedAddress=127.0.0.1");
 
     [Test]
-    public async Task Publisher640x480_ReachesFullSizeAndAMegabitEstimate_AndTheSubscriberReceivesItsRate()
+    public async Task Publisher640x480_ReachesFullSizeUnlimited_AndTheSubscriberReceivesItsRate()
     {
         var alice = await OpenAsync("alice", "bandwidth-1", publish: true, beforeLoad: page => page.AddInitScriptAsync(CameraAt640x480));
         await alice.WaitForAsync("window.demo.client.publishConnection?.connectionState === 'connected'", "alice's publish connection");
@@ -66,11 +72,11 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
             var stats = await StatsAsync(alice, "publish");
             var sentKbps = (stats.BytesSent - previous.BytesSent) * 8 / 1000;
             TestContext.Out.WriteLine($"{second,3}  {stats.Estimate / 1000,13:F0}  {stats.Width,5}  {stats.Height,6}  {stats.Fps,3:F0}  {stats.Reason,-6}  {sentKbps,9}");
-            if (stats is { Width: 640, Height: 480, Reason: "none", Estimate: > 1_000_000 }) reachedAt ??= second;
+            if (stats is { Width: 640, Height: 480, Reason: "none", Estimate: > EnoughEstimate }) reachedAt ??= second;
             previous = stats;
         }
-        TestContext.Out.WriteLine($"full size, no limitation and above 1 Mbit/s after {reachedAt?.ToString() ?? "-"} s");
-        Assert.That(reachedAt, Is.Not.Null, $"within {RampDeadline.TotalSeconds} s: 640x480, qualityLimitationReason none, estimate above 1 Mbit/s (last: {previous})");
+        TestContext.Out.WriteLine($"full size, no limitation and above {EnoughEstimate / 1000} kbit/s after {reachedAt?.ToString() ?? "-"} s");
+        Assert.That(reachedAt, Is.Not.Null, $"within {RampDeadline.TotalSeconds} s: 640x480, qualityLimitationReason none, estimate above {EnoughEstimate / 1000} kbit/s (last: {previous})");
         var bob = await bobJoins;
         await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
 
