@@ -191,30 +191,80 @@ public class ForwardingBenchmarks
     }
 }
 
-/// <summary>The kernel's share: one 1230-byte datagram (a protected 1200-byte packet) from the media port to the sink.</summary>
+/// <summary>
+/// The kernel's share, per 1230-byte datagram (a protected 1200-byte packet) from the media port to loopback sinks that
+/// other threads drain: one <c>sendto</c> each (what the port did before it batched), queued on the port and flushed
+/// with <c>sendmmsg</c> (what it does now), and one UDP GSO send per destination (<c>UDP_SEGMENT</c>: the kernel cuts
+/// one large send into equal datagrams), which only fits datagrams of one size to one destination, such as a burst of
+/// retransmissions. With 10 destinations the burst is 4 datagrams to each.
+/// </summary>
 [MemoryDiagnoser]
 public class UdpSendBenchmarks
 {
+    private const int DatagramLength = 1230;
+    private const int Burst = 40; // 40 × 1230 bytes stays under a UDP send's 64 KiB, and 40 splits evenly over 1 and 10
+    private const int SolUdp = 17;
+    private const int UdpSegment = 103;
+
+    [Params(1, 10)]
+    public int Destinations { get; set; }
+
     private UdpPort _port = null!;
-    private Sink _sink = null!;
-    private readonly byte[] _datagram = new byte[1230];
+    private Socket _plain = null!;
+    private Socket _segmenting = null!;
+    private readonly List<Sink> _sinks = [];
+    private SocketAddress[] _addresses = [];
+    private readonly byte[] _datagram = new byte[DatagramLength];
+    private readonly byte[] _segmented = new byte[Burst * DatagramLength];
 
     [GlobalSetup]
     public void Setup()
     {
-        _port = new UdpPort(IPAddress.Loopback, 0);
-        _sink = new Sink();
+        _port = new UdpPort(IPAddress.Loopback, 0, new MediaMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        _plain = Bound();
+        _segmenting = Bound();
+        _segmenting.SetRawSocketOption(SolUdp, UdpSegment, BitConverter.GetBytes(DatagramLength));
+        for (var i = 0; i < Destinations; i++) _sinks.Add(new Sink());
+        _addresses = [.. _sinks.Select(sink => sink.Address)];
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        Console.WriteLine($"// sinks got {_sinks.Sum(sink => sink.Received)} datagrams");
         _port.Dispose();
-        _sink.Dispose();
+        _plain.Dispose();
+        _segmenting.Dispose();
+        foreach (var sink in _sinks) sink.Dispose();
+        _sinks.Clear();
     }
 
-    [Benchmark]
-    public bool SendOneDatagram() => _port.TrySend(_datagram, _sink.Address);
+    [Benchmark(Baseline = true, OperationsPerInvoke = Burst)]
+    public void SendToEach()
+    {
+        for (var i = 0; i < Burst; i++) _plain.SendTo(_datagram, SocketFlags.None, _addresses[i % _addresses.Length]);
+    }
+
+    [Benchmark(OperationsPerInvoke = Burst)]
+    public void QueueAndFlush()
+    {
+        for (var i = 0; i < Burst; i++) _port.TrySend(_datagram, _addresses[i % _addresses.Length]);
+        _port.Flush();
+    }
+
+    [Benchmark(OperationsPerInvoke = Burst)]
+    public void SegmentPerDestination()
+    {
+        var perDestination = Burst / _addresses.Length * DatagramLength;
+        foreach (var address in _addresses) _segmenting.SendTo(_segmented.AsSpan(0, perDestination), SocketFlags.None, address);
+    }
+
+    private static Socket Bound()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { SendBufferSize = 4 * 1024 * 1024 };
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
 }
 
 /// <summary>A loopback UDP socket whose thread reads and discards everything, so sends never find a full queue.</summary>

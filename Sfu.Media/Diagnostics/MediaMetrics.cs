@@ -151,6 +151,10 @@ public sealed class MediaMetrics
 
     internal long DroppedCount(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
 
+    internal long PacketsSent => Volatile.Read(ref _packetsOut);
+
+    internal long BytesSent => Volatile.Read(ref _bytesOut);
+
     internal void Forwarded() => _forwarded++;
 
     internal void NackReceived() => _nacksReceived++;

@@ -1,21 +1,46 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Sfu.Media.Diagnostics;
 using Sfu.Media.Interop;
 
 namespace Sfu.Media.Udp;
 
 /// <summary>
-/// The one UDP socket of the media plane. Receive and send work on spans and <see cref="SocketAddress"/>es, so
-/// the packet path allocates nothing. Only the media worker's thread uses it, except <see cref="Wake"/>.
+/// The one UDP socket of the media plane, read and written in batches: a <c>recvmmsg</c> per wake-up takes what is
+/// queued, and sends are queued into preallocated slots that one <c>sendmmsg</c> hands to the kernel per
+/// <see cref="Flush"/> (the worker's loop turn) or when the slots are full. A system call per batch instead of per
+/// datagram is most of what forwarding to many subscribers costs (docs/ARCHITECTURE.md, batched sends). Receive and
+/// send work on spans and <see cref="SocketAddress"/>es, so the packet path allocates nothing. Only the media worker's
+/// thread uses it, except <see cref="Wake"/>.
 /// </summary>
 public sealed class UdpPort : IDisposable
 {
+    /// <summary>Datagrams one <c>recvmmsg</c> takes.</summary>
+    public const int ReceiveBatchSize = 32;
+
+    /// <summary>Datagrams queued before a send flushes them itself.</summary>
+    public const int SendBatchSize = 64;
+
+    /// <summary>An Ethernet MTU's worth: WebRTC clients keep their packets under it, and anything longer is dropped.</summary>
+    public const int MaxReceivedDatagram = 1500;
+
+    /// <summary>A received datagram re-protected for a subscriber can grow by an RTX header and a longer SRTP tag.</summary>
+    public const int MaxSentDatagram = 1600;
+
     private readonly Socket _socket;
     private readonly int _socketNumber;
     private readonly SafeEventFdHandle _wakeup = SafeEventFdHandle.Create();
+    private readonly MediaMetrics _metrics;
+    private readonly DatagramSlots _receive = new(ReceiveBatchSize, MaxReceivedDatagram);
+    private readonly DatagramSlots _send = new(SendBatchSize, MaxSentDatagram);
+    private int _receivedCount;
+    private int _queued;
 
-    public UdpPort(IPAddress bindAddress, int port)
+    /// <param name="metrics">Where sends are counted: sent, or dropped when the kernel refuses them at a flush.</param>
+    public UdpPort(IPAddress bindAddress, int port, MediaMetrics metrics)
     {
+        _metrics = metrics;
         _socket = new Socket(bindAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
         {
             ReceiveBufferSize = 4 * 1024 * 1024,
@@ -54,36 +79,75 @@ public sealed class UdpPort : IDisposable
     public void Wake() => _wakeup.Signal();
 
     /// <summary>
-    /// Whether a datagram of at least one byte is queued (FIONREAD). Asking first is what keeps the receive loop from
-    /// reading an empty non-blocking socket, which throws: an exception per wakeup costs microseconds and allocates.
-    /// A queued empty datagram reads as 0 here; <see cref="Wait"/> still reports it, so the next batch gets it.
+    /// Reads the datagrams queued on the socket, up to <see cref="ReceiveBatchSize"/>, in one <c>recvmmsg</c>; returns
+    /// how many, 0 when none is queued. Each stays readable through <see cref="Received"/> until the next call.
     /// </summary>
-    public bool HasPending => _socket.Available > 0;
-
-    /// <summary>Reads one datagram into <paramref name="buffer"/>; returns its length, or -1 when none is queued.</summary>
-    public int TryReceive(Span<byte> buffer, SocketAddress from)
+    public unsafe int ReceiveBatch()
     {
-        try
-        {
-            return _socket.ReceiveFrom(buffer, SocketFlags.None, from);
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.MessageSize)
-        {
-            return -1;
-        }
+        for (var i = 0; i < _receivedCount; i++) _receive.ResetForReceive(i);
+        _receivedCount = 0;
+        // Non-blocking and without a timeout: the caller's poll said something is readable, and an empty queue
+        // (or a signal, EINTR) is simply an empty batch, with no exception to throw or allocate.
+        var count = Libc.recvmmsg(_socketNumber, _receive.Messages, (uint)_receive.Count, Libc.MSG_DONTWAIT, null);
+        _receivedCount = Math.Max(count, 0);
+        return _receivedCount;
     }
 
-    /// <summary>Sends one datagram; false when the kernel refused it (full buffer, unreachable), which callers count as a drop.</summary>
+    /// <summary>
+    /// Datagram <paramref name="index"/> of the last <see cref="ReceiveBatch"/>, its sender copied into
+    /// <paramref name="from"/>. Empty when it was cut off (longer than <see cref="MaxReceivedDatagram"/>): the caller
+    /// drops an empty datagram as malformed.
+    /// </summary>
+    public Span<byte> Received(int index, SocketAddress from)
+    {
+        ref var message = ref _receive.Message(index);
+        if ((message.Header.Flags & Libc.MSG_TRUNC) != 0 || !_receive.TryCopyAddress(index, from)) return [];
+        return _receive.Data(index)[..(int)message.Length];
+    }
+
+    /// <summary>
+    /// Queues one datagram for the next <see cref="Flush"/>, which this call makes itself when the batch is full. The
+    /// kernel's verdict comes at the flush: what it refuses (full buffer, unreachable) is counted there as a drop, the
+    /// rest as sent. False only for a datagram too large to queue, counted as a drop too.
+    /// </summary>
     public bool TrySend(ReadOnlySpan<byte> datagram, SocketAddress to)
     {
-        try
+        if (datagram.Length > MaxSentDatagram || to.Size > Libc.MaxSocketAddress)
         {
-            return _socket.SendTo(datagram, SocketFlags.None, to) == datagram.Length;
-        }
-        catch (SocketException)
-        {
+            _metrics.Dropped(DropReason.SendFailed);
             return false;
         }
+        var slot = _queued++;
+        datagram.CopyTo(_send.Data(slot));
+        _send.SetDataLength(slot, datagram.Length);
+        _send.SetAddress(slot, to);
+        if (_queued == _send.Count) Flush();
+        return true;
+    }
+
+    /// <summary>
+    /// Hands the queued datagrams to the kernel with <c>sendmmsg</c>, in order. A datagram the kernel refuses stops
+    /// the call there; it is counted as dropped and the call resumes with the next, so one bad destination costs
+    /// only its own datagram.
+    /// </summary>
+    public unsafe void Flush()
+    {
+        var next = 0;
+        while (next < _queued)
+        {
+            var sent = Libc.sendmmsg(_socketNumber, _send.Messages + next, (uint)(_queued - next), Libc.MSG_DONTWAIT);
+            if (sent <= 0)
+            {
+                // The first of the remaining datagrams was refused (the kernel reports an error only when it sent none).
+                if (sent < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
+                _metrics.Dropped(DropReason.SendFailed);
+                next++;
+                continue;
+            }
+            for (var i = next; i < next + sent; i++) _metrics.Sent((int)_send.Message(i).Length);
+            next += sent;
+        }
+        _queued = 0;
     }
 
     public void Dispose()

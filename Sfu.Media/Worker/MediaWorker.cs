@@ -16,15 +16,15 @@ namespace Sfu.Media.Worker;
 /// </summary>
 public sealed partial class MediaWorker : IDisposable
 {
-    private const int MaxDatagram = 1500;
+    private const int MaxDatagram = UdpPort.MaxReceivedDatagram;
     private const int TickIntervalMs = 20;
+    private const int MaxReceiveBatchesPerTurn = 256 / UdpPort.ReceiveBatchSize;
 
     private readonly UdpPort _port;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly TransportTable _table = new();
-    private readonly byte[] _receiveBuffer = GC.AllocateArray<byte>(MaxDatagram + 64, pinned: true);
     private readonly SocketAddress _from;
     private readonly Thread _thread;
     private long _nextTick;
@@ -38,7 +38,7 @@ public sealed partial class MediaWorker : IDisposable
         _time = time;
         Metrics = metrics;
         _logger = logger;
-        _port = new UdpPort(IPAddress.Parse(options.BindAddress), options.Port);
+        _port = new UdpPort(IPAddress.Parse(options.BindAddress), options.Port, metrics);
         _from = new SocketAddress(_port.AddressFamily);
         AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
         _thread = new Thread(Run) { IsBackground = true, Name = "sfu-media-worker" };
@@ -66,13 +66,21 @@ public sealed partial class MediaWorker : IDisposable
     /// </summary>
     internal byte[] SendBuffer { get; } = GC.AllocateArray<byte>(MaxDatagram + WebRtcTransport.MaxProtectionOverhead + 64, pinned: true);
 
-    /// <summary>Runs <paramref name="work"/> on the worker thread and returns its result (or exception).</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on the worker thread and returns its result (or exception). What the work sent has
+    /// left the port by then: the caller may look for it on the wire.
+    /// </summary>
     public Task<T> InvokeAsync<T>(Func<T> work)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(() =>
         {
-            try { completion.SetResult(work()); }
+            try
+            {
+                var result = work();
+                _port.Flush();
+                completion.SetResult(result);
+            }
             catch (Exception ex) { completion.SetException(ex); }
         });
         return completion.Task;
@@ -91,17 +99,12 @@ public sealed partial class MediaWorker : IDisposable
         _port.Wake();
     }
 
-    /// <summary>Sends one datagram from the media port. Worker thread only.</summary>
-    internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to)
-    {
-        if (!_port.TrySend(datagram, to))
-        {
-            Metrics.Dropped(DropReason.SendFailed);
-            return false;
-        }
-        Metrics.Sent(datagram.Length);
-        return true;
-    }
+    /// <summary>
+    /// Queues one datagram on the media port; the loop flushes the batch at the end of its turn, or the port when the
+    /// batch is full. True when queued: what the kernel then refuses is counted as a drop (DropReason.SendFailed).
+    /// Worker thread only.
+    /// </summary>
+    internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to) => _port.TrySend(datagram, to);
 
     private void Run()
     {
@@ -122,6 +125,8 @@ public sealed partial class MediaWorker : IDisposable
                     // Read here because only this thread can read its own count; a scrape sees it at most one tick old.
                     Metrics.WorkerAllocated(GC.GetAllocatedBytesForCurrentThread());
                 }
+                // Once per turn: what the datagrams received, the commands and the timers above queued leaves together.
+                _port.Flush();
             }
             catch (Exception ex) when (!_stopping)
             {
@@ -134,15 +139,16 @@ public sealed partial class MediaWorker : IDisposable
     private void ReceiveAvailable()
     {
         // Bounded, so that commands and timers still run under a flood.
-        for (var i = 0; i < 256; i++)
+        for (var batch = 0; batch < MaxReceiveBatchesPerTurn; batch++)
         {
-            // The first read follows a poll that found the socket readable; later ones ask the kernel first
-            // (see UdpPort.HasPending) instead of letting the receive throw on an empty queue.
-            if (i > 0 && !_port.HasPending) return;
-            var length = _port.TryReceive(_receiveBuffer.AsSpan(0, MaxDatagram), _from);
-            if (length < 0) return;
-            Metrics.Received(length);
-            Dispatch(_receiveBuffer.AsSpan(0, length), _from);
+            var count = _port.ReceiveBatch();
+            for (var i = 0; i < count; i++)
+            {
+                var datagram = _port.Received(i, _from);
+                Metrics.Received(datagram.Length);
+                Dispatch(datagram, _from);
+            }
+            if (count < UdpPort.ReceiveBatchSize) return;
         }
     }
 

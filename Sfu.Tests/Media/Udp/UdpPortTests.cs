@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Media.Diagnostics;
 using Sfu.Media.Udp;
 
 namespace Sfu.Tests.Media.Udp;
@@ -10,7 +11,7 @@ public sealed class UdpPortTests
     [Test]
     public async Task Wake_EndsAWaitInProgress_WhichReportsNoDatagram()
     {
-        using var port = new UdpPort(IPAddress.Loopback, 0);
+        using var port = new UdpPort(IPAddress.Loopback, 0, NewMetrics());
         var waiting = StartLongWait(port);
 
         port.Wake();
@@ -21,7 +22,7 @@ public sealed class UdpPortTests
     [Test]
     public async Task AWake_IsConsumedByTheWaitItEnds()
     {
-        using var port = new UdpPort(IPAddress.Loopback, 0);
+        using var port = new UdpPort(IPAddress.Loopback, 0, NewMetrics());
         port.Wake();
         port.Wake();
 
@@ -32,22 +33,25 @@ public sealed class UdpPortTests
     [Test]
     public async Task ADatagram_EndsTheWait_AndIsReadable()
     {
-        using var port = new UdpPort(IPAddress.Loopback, 0);
+        using var port = new UdpPort(IPAddress.Loopback, 0, NewMetrics());
         using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         sender.SendTo(new byte[] { 0x80, 1, 2, 3 }, new IPEndPoint(IPAddress.Loopback, port.LocalEndPoint.Port));
 
         Assert.That(await EndedAsync(StartLongWait(port)), Is.True);
         var from = new SocketAddress(AddressFamily.InterNetwork);
-        Assert.That(port.TryReceive(new byte[1500], from), Is.EqualTo(4));
+        Assert.That(port.ReceiveBatch(), Is.EqualTo(1));
+        Assert.That(port.Received(0, from).Length, Is.EqualTo(4));
     }
 
     [Test]
     public void Wake_AfterDispose_IsHarmless()
     {
-        var port = new UdpPort(IPAddress.Loopback, 0);
+        var port = new UdpPort(IPAddress.Loopback, 0, NewMetrics());
         port.Dispose();
         Assert.That(port.Wake, Throws.Nothing);
     }
+
+    internal static MediaMetrics NewMetrics() => new(Prometheus.Metrics.NewCustomRegistry());
 
     /// <summary>A wait far longer than the test may take, so that only a wake or a datagram can end it in time.</summary>
     private static Task<bool> StartLongWait(UdpPort port) =>
