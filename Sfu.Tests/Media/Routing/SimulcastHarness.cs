@@ -46,8 +46,8 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         Metrics = new MediaMetrics(Prometheus.Metrics.NewCustomRegistry());
         Worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, Clock, Metrics, NullLogger<MediaWorker>.Instance);
         Dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
-        var publisherKeys = new SrtpKeyPair(Key(1), Key(2));
-        var subscriberKeys = new SrtpKeyPair(Key(3), Key(4));
+        var publisherKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(1), TestSrtpKeys.FromSeed(2));
+        var subscriberKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(3), TestSrtpKeys.FromSeed(4));
         _toServer = new SrtpContext(publisherKeys.Remote);
         _fromServerToPublisher = new SrtpContext(publisherKeys.Local);
         _fromServerToSubscriber = new SrtpContext(subscriberKeys.Local);
@@ -194,16 +194,6 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             destination[1] = (byte)(keyframe ? 0x05 : 0x01);
         }
         return 200;
-    }
-
-    private static SrtpMasterKey Key(int seed)
-    {
-        var random = new Random(seed);
-        var key = new byte[SrtpProfile.AeadAes128Gcm.KeyLength()];
-        var salt = new byte[SrtpProfile.AeadAes128Gcm.SaltLength()];
-        random.NextBytes(key);
-        random.NextBytes(salt);
-        return new SrtpMasterKey(SrtpProfile.AeadAes128Gcm, key, salt);
     }
 
     /// <summary>A client's loopback socket; everything the server sent it is read without blocking.</summary>

@@ -11,6 +11,7 @@ using Sfu.Media.Sdp;
 using Sfu.Media.Srtp;
 using Sfu.Media.Transports;
 using Sfu.Media.Worker;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.Udp;
 
@@ -74,9 +75,9 @@ public sealed class BatchedForwardingTests
             _worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, TimeProvider.System, Metrics, NullLogger<MediaWorker>.Instance);
             _server = new IPEndPoint(IPAddress.Loopback, _worker.Port);
             _publisher.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var publisherKeys = new SrtpKeyPair(Key(1), Key(2));
+            var publisherKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(1), TestSrtpKeys.FromSeed(2));
             _toServer = new SrtpContext(publisherKeys.Remote);
-            for (var i = 0; i < n; i++) Sinks.Add(new SubscriberSink(Key(10 + i)));
+            for (var i = 0; i < n; i++) Sinks.Add(new SubscriberSink(TestSrtpKeys.FromSeed(10 + i)));
             _worker.InvokeAsync(() =>
             {
                 var listener = new QuietPeer();
@@ -89,7 +90,7 @@ public sealed class BatchedForwardingTests
                 for (var i = 0; i < n; i++)
                 {
                     var subscriber = new SubscriberMedia(_worker, _dtls, $"test/subscribe/{i}", listener);
-                    KeyedTransportShortcut.Connect(subscriber.Transport, Sinks[i].Address, new SrtpKeyPair(Sinks[i].Key, Key(100 + i)));
+                    KeyedTransportShortcut.Connect(subscriber.Transport, Sinks[i].Address, new SrtpKeyPair(Sinks[i].Key, TestSrtpKeys.FromSeed(100 + i)));
                     subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
                     _subscribers.Add(subscriber);
                 }
@@ -138,16 +139,6 @@ public sealed class BatchedForwardingTests
             _publisher.Dispose();
             _toServer.Dispose();
             _dtls.Dispose();
-        }
-
-        private static SrtpMasterKey Key(int seed)
-        {
-            var random = new Random(seed);
-            var key = new byte[SrtpProfile.AeadAes128Gcm.KeyLength()];
-            var salt = new byte[SrtpProfile.AeadAes128Gcm.SaltLength()];
-            random.NextBytes(key);
-            random.NextBytes(salt);
-            return new SrtpMasterKey(SrtpProfile.AeadAes128Gcm, key, salt);
         }
     }
 
