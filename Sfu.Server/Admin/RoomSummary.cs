@@ -1,9 +1,10 @@
+using System.Text.Json.Serialization;
 using Sfu.Signaling.Rooms;
 
 namespace Sfu.Server.Admin;
 
 /// <summary>A room as the admin API shows it; in a cluster, also what each node publishes of its rooms, with its id.</summary>
-internal sealed record RoomSummary(string Id, IReadOnlyList<PeerSummary> Peers, string? Node = null)
+internal sealed record RoomSummary(string Id, IReadOnlyList<PeerSummary> Peers, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Node = null)
 {
     public static RoomSummary Of(Room room, string? node = null) => new(
         room.Id,

@@ -32,6 +32,7 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     private Task _heartbeat = Task.CompletedTask;
     private volatile NodeIdentity? _identity;
     private bool _redisDown;
+    private int _disposed;
 
     public ClusterNode(
         IOptions<ClusterOptions> options,
@@ -227,6 +228,8 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Registered both as itself and as a hosted service: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await StopHeartbeatAsync().ConfigureAwait(false);
         if (_connection is not null) await _connection.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
@@ -234,25 +237,25 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Joined the cluster as node {NodeId} at {Url}")]
+        [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "Joined the cluster as node {NodeId} at {Url}")]
         public static partial void Joined(ILogger logger, string nodeId, string url);
 
-        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Node {NodeId} left the cluster and released its rooms")]
+        [LoggerMessage(EventId = 801, Level = LogLevel.Information, Message = "Node {NodeId} left the cluster and released its rooms")]
         public static partial void Left(ILogger logger, string nodeId);
 
-        [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Redis failed during {Operation}: {Reason}; rooms on this node keep working, new rooms open here")]
+        [LoggerMessage(EventId = 802, Level = LogLevel.Warning, Message = "Redis failed during {Operation}: {Reason}; rooms on this node keep working, new rooms open here")]
         public static partial void RedisFailed(ILogger logger, string operation, string reason);
 
-        [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Redis answers heartbeats again")]
+        [LoggerMessage(EventId = 803, Level = LogLevel.Information, Message = "Redis answers heartbeats again")]
         public static partial void RedisBack(ILogger logger);
 
-        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Lost the connection to Redis at {EndPoint} ({Failure})")]
+        [LoggerMessage(EventId = 804, Level = LogLevel.Warning, Message = "Lost the connection to Redis at {EndPoint} ({Failure})")]
         public static partial void RedisConnectionLost(ILogger logger, string? endPoint, string failure);
 
-        [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Connection to Redis at {EndPoint} restored")]
+        [LoggerMessage(EventId = 805, Level = LogLevel.Information, Message = "Connection to Redis at {EndPoint} restored")]
         public static partial void RedisConnectionRestored(ILogger logger, string? endPoint);
 
-        [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "Room {RoomId} is open here but its lease is held by another node")]
+        [LoggerMessage(EventId = 806, Level = LogLevel.Warning, Message = "Room {RoomId} is open here but its lease is held by another node")]
         public static partial void LeaseHeldElsewhere(ILogger logger, string roomId);
     }
 }

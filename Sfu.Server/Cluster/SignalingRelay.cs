@@ -135,13 +135,13 @@ internal sealed partial class SignalingRelay(ClusterNode node, IOptions<Signalin
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 510, Level = LogLevel.Debug, Message = "Relaying the socket of {ClientAddress} to {OwnerUrl}")]
+        [LoggerMessage(EventId = 810, Level = LogLevel.Debug, Message = "Relaying the socket of {ClientAddress} to {OwnerUrl}")]
         public static partial void Relaying(ILogger logger, string clientAddress, string ownerUrl);
 
-        [LoggerMessage(EventId = 511, Level = LogLevel.Warning, Message = "Cannot relay to the room's node at {OwnerUrl}: {Reason}; the client was told to reconnect")]
+        [LoggerMessage(EventId = 811, Level = LogLevel.Warning, Message = "Cannot relay to the room's node at {OwnerUrl}: {Reason}; the client was told to reconnect")]
         public static partial void OwnerUnreachable(ILogger logger, string ownerUrl, string reason);
 
-        [LoggerMessage(EventId = 512, Level = LogLevel.Warning, Message = "The room's node sent a message larger than the send queue to {RemoteEndpoint}; both sockets dropped")]
+        [LoggerMessage(EventId = 812, Level = LogLevel.Warning, Message = "The room's node sent a message larger than the send queue to {RemoteEndpoint}; both sockets dropped")]
         public static partial void OversizedFromOwner(ILogger logger, string remoteEndpoint);
     }
 }
