@@ -199,31 +199,32 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     private async Task RenewLeasesAsync(string self, IReadOnlyList<Room> open)
     {
-        var openIds = open.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var roomId in openIds)
+        var openIds = open.Select(r => r.Id).Distinct(StringComparer.Ordinal).ToArray();
+        // All at once: the client pipelines them, so a node with thousands of rooms renews in a round trip or two.
+        LeaseRenewal[] results;
+        try
         {
-            LeaseRenewal result;
-            try
-            {
-                result = await Directory.RenewRoomAsync(roomId, self).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsRedisFailure(ex))
-            {
-                Metrics.LeaseRenewalFailed();
-                throw;
-            }
-            Metrics.LeaseRenewed(result);
+            results = await Task.WhenAll(openIds.Select(id => Directory.RenewRoomAsync(id, self))).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            Metrics.LeaseRenewalFailed();
+            throw;
+        }
+        for (var i = 0; i < openIds.Length; i++)
+        {
+            Metrics.LeaseRenewed(results[i]);
             // Another node holds it (a split while Redis was away): this node's peers keep their room; joins go there.
-            if (result == LeaseRenewal.HeldByAnother) Log.LeaseHeldElsewhere(_logger, roomId);
-            lock (_leasedRooms) _leasedRooms.Add(roomId);
+            if (results[i] == LeaseRenewal.HeldByAnother) Log.LeaseHeldElsewhere(_logger, openIds[i]);
         }
         string[] closed;
-        lock (_leasedRooms) closed = [.. _leasedRooms.Where(id => !openIds.Contains(id))];
-        foreach (var roomId in closed)
+        lock (_leasedRooms)
         {
-            await Directory.ReleaseRoomAsync(roomId, self).ConfigureAwait(false);
-            lock (_leasedRooms) _leasedRooms.Remove(roomId);
+            _leasedRooms.UnionWith(openIds);
+            closed = [.. _leasedRooms.Except(openIds, StringComparer.Ordinal)];
         }
+        await Task.WhenAll(closed.Select(id => Directory.ReleaseRoomAsync(id, self))).ConfigureAwait(false);
+        lock (_leasedRooms) _leasedRooms.ExceptWith(closed);
     }
 
     public async ValueTask DisposeAsync()

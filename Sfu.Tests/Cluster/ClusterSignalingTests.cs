@@ -50,11 +50,15 @@ public sealed class ClusterSignalingTests
             listed = rooms.EnumerateArray().FirstOrDefault(r => r.GetProperty("id").GetString() == "standup");
             return listed.ValueKind == JsonValueKind.Object && listed.GetProperty("peers").GetArrayLength() == 2;
         }, "node-c listing standup with two peers");
+        using var close = await http.DeleteAsync("/admin/rooms/standup");
+        var refusal = await close.Content.ReadFromJsonAsync<JsonElement>();
         var atC = await MetricsSnapshot.ScrapeAsync(_cluster[2]);
         var atA = await MetricsSnapshot.ScrapeAsync(_cluster[0]);
         Assert.Multiple(() =>
         {
             Assert.That(listed.GetProperty("node").GetString(), Is.EqualTo("node-a"));
+            Assert.That(close.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), "closing acts where the room lives");
+            Assert.That(refusal.GetProperty("node").GetString(), Is.EqualTo("node-a"));
             Assert.That(atC["sfu_cluster_relays_total{result=\"ok\"}"], Is.EqualTo(1));
             Assert.That(atC["sfu_cluster_relayed_sockets"], Is.EqualTo(1));
             Assert.That(atA["sfu_cluster_inbound_relays_total{result=\"accepted\"}"], Is.EqualTo(2));
