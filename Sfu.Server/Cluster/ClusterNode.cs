@@ -31,7 +31,7 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     private ConnectionMultiplexer? _connection;
     private Task _heartbeat = Task.CompletedTask;
     private volatile NodeIdentity? _identity;
-    private bool _redisDown;
+    private volatile bool _redisDown;
     private int _disposed;
 
     public ClusterNode(
@@ -128,19 +128,27 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Records where a session lives, so that its <c>resume</c> on another node is relayed here.</summary>
-    public async Task RecordSessionAsync(Session session)
+    /// <summary>
+    /// A session is served here (joined or resumed): records where it lives, so that its <c>resume</c> on another node
+    /// is relayed here, and holds its room's lease now rather than at the next heartbeat (a lease claimed at placement
+    /// may have lapsed while a slow join ran).
+    /// </summary>
+    public async Task SessionServedAsync(Session session)
     {
-        if (_identity is null) return;
+        if (_identity is not { } self) return;
+        var roomId = session.Peer.Room.Id;
         try
         {
-            await Directory.RecordSessionAsync(session.Id, session.Peer.Room.Id).ConfigureAwait(false);
+            var lease = Directory.RenewRoomAsync(roomId, self.Id);
+            await Directory.RecordSessionAsync(session.Id, roomId).ConfigureAwait(false);
+            Metrics.LeaseRenewed(await lease.ConfigureAwait(false));
             _recordedSessions.TryAdd(session.Id, 0);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
             Metrics.RedisFailed("session");
-            Log.RedisFailed(_logger, "session", ex.Message);
+            // During an outage the heartbeat has said so already; one line per join would drown it.
+            if (!_redisDown) Log.RedisFailed(_logger, "session", ex.Message);
         }
     }
 
@@ -155,7 +163,15 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         var interval = TimeSpan.FromMilliseconds(_options.HeartbeatMs);
         while (!stopping.IsCancellationRequested)
         {
-            await BeatAsync().ConfigureAwait(false);
+            try
+            {
+                await BeatAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!IsRedisFailure(ex))
+            {
+                // A bug, not an outage: logged, and the next heartbeat tries again (a dead loop would lose every lease).
+                Log.HeartbeatFailed(_logger, ex);
+            }
             try
             {
                 await Task.Delay(interval, stopping).ConfigureAwait(false);
@@ -255,6 +271,9 @@ internal sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventId = 805, Level = LogLevel.Information, Message = "Connection to Redis at {EndPoint} restored")]
         public static partial void RedisConnectionRestored(ILogger logger, string? endPoint);
+
+        [LoggerMessage(EventId = 807, Level = LogLevel.Error, Message = "Cluster heartbeat failed")]
+        public static partial void HeartbeatFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 806, Level = LogLevel.Warning, Message = "Room {RoomId} is open here but its lease is held by another node")]
         public static partial void LeaseHeldElsewhere(ILogger logger, string roomId);

@@ -39,7 +39,7 @@ internal sealed partial class SignalingRelay(ClusterNode node, IOptions<Signalin
             node.Metrics.RelayUnreachable();
             Log.OwnerUnreachable(logger, ownerUrl, ex.Message);
             connection.Close(CloseCodes.ShuttingDown, "the room's node is unreachable; reconnect");
-            return await ReadUntilCloseAsync(client).ConfigureAwait(false);
+            return await WebSocketMessageReader.DiscardUntilCloseAsync(client).ConfigureAwait(false);
         }
 
         node.Metrics.RelayStarted();
@@ -120,16 +120,6 @@ internal sealed partial class SignalingRelay(ClusterNode node, IOptions<Signalin
             // The owner went away without a close frame (killed, or the network between the nodes broke): the client
             // loses its socket the same way, reconnects, and its resume or join finds where the room lives now.
             connection.Abort();
-        }
-    }
-
-    private static async Task<int?> ReadUntilCloseAsync(WebSocket client)
-    {
-        var scratch = new byte[1024];
-        while (true)
-        {
-            var result = await client.ReceiveAsync(scratch, CancellationToken.None).ConfigureAwait(false);
-            if (result.MessageType == WebSocketMessageType.Close) return (int?)client.CloseStatus;
         }
     }
 

@@ -117,7 +117,7 @@ internal sealed partial class WebSocketGateway : IDisposable
         if (!_signaling.IsAccepting)
         {
             connection.Close(CloseCodes.ShuttingDown, "server shutting down");
-            await DrainUntilClosedAsync(socket);
+            await WebSocketMessageReader.DiscardUntilCloseAsync(socket);
             connection.OnReaderFinished();
             await writer;
             return;
@@ -199,7 +199,7 @@ internal sealed partial class WebSocketGateway : IDisposable
         if (first == IncomingMessage.Text && !relayedIn && !protocol.IsClosing && await _placement!.PlaceAsync(reader.Message) is { } ownerUrl)
             return await _relay!.RunAsync(socket, connection, remoteAddress, reader.Message, ownerUrl);
         await DeliverAsync(first, reader, protocol);
-        if (protocol.Session is { } session) await _cluster!.RecordSessionAsync(session);
+        if (protocol.Session is { } session) await _cluster!.SessionServedAsync(session);
         return await ReadMessagesAsync(reader, protocol);
     }
 
@@ -221,22 +221,6 @@ internal sealed partial class WebSocketGateway : IDisposable
             case IncomingMessage.Oversized: protocol.OnOversizedMessage(); return Task.CompletedTask;
             case IncomingMessage.Binary: protocol.OnBinaryMessage(); return Task.CompletedTask;
             default: return protocol.OnTextMessageAsync(reader.Message);
-        }
-    }
-
-    private static async Task DrainUntilClosedAsync(WebSocket socket)
-    {
-        var scratch = new byte[1024];
-        try
-        {
-            while (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseSent)
-            {
-                var result = await socket.ReceiveAsync(scratch, CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close) return;
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
-        {
         }
     }
 

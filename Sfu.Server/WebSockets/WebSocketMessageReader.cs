@@ -48,6 +48,27 @@ internal sealed class WebSocketMessageReader(WebSocket socket, int limit) : IDis
         return result.MessageType == WebSocketMessageType.Binary ? IncomingMessage.Binary : IncomingMessage.Text;
     }
 
+    /// <summary>
+    /// Reads and ignores everything until the peer's close frame (a socket this server will not serve, already told
+    /// why); returns its close code, or null if the connection broke instead.
+    /// </summary>
+    public static async Task<int?> DiscardUntilCloseAsync(WebSocket socket)
+    {
+        var scratch = new byte[1024];
+        try
+        {
+            while (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(scratch, CancellationToken.None).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close) return (int?)socket.CloseStatus;
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        return null;
+    }
+
     private void Replace(byte[] replacement, int keep)
     {
         _buffer.AsSpan(0, keep).CopyTo(replacement);

@@ -12,9 +12,9 @@ namespace Sfu.Tests.Infrastructure;
 public sealed class RedisServer : IDisposable
 {
     private const string Executable = "/usr/bin/redis-server";
-    private readonly Process _process;
+    private readonly ChildProcess _process;
 
-    private RedisServer(Process process, int port)
+    private RedisServer(ChildProcess process, int port)
     {
         _process = process;
         Port = port;
@@ -32,34 +32,19 @@ public sealed class RedisServer : IDisposable
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort();
-            var start = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+            var start = new ProcessStartInfo(Executable);
             foreach (var arg in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) start.ArgumentList.Add(arg);
-            var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            var process = new ChildProcess(start);
             if (await AnswersPingAsync(port, process)) return new RedisServer(process, port);
-            process.Kill();
-            await process.WaitForExitAsync();
             process.Dispose();
             if (attempt == 2) Assert.Fail("redis-server did not start");
         }
     }
 
     /// <summary>Takes Redis away at once (SIGKILL), as a crashed or partitioned Redis.</summary>
-    public void Kill()
-    {
-        if (_process.HasExited) return;
-        _process.Kill();
-        _process.WaitForExit();
-    }
+    public void Kill() => _process.Kill();
 
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 
     private static int FreePort()
     {
@@ -68,7 +53,7 @@ public sealed class RedisServer : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<bool> AnswersPingAsync(int port, Process process)
+    private static async Task<bool> AnswersPingAsync(int port, ChildProcess process)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (DateTime.UtcNow < deadline && !process.HasExited)
