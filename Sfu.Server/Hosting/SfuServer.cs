@@ -1,5 +1,6 @@
 using Sfu.Server.Admin;
 using Prometheus;
+using Sfu.Server.Cluster;
 using Sfu.Server.Metrics;
 using Sfu.Server.Sdk;
 using Sfu.Server.WebSockets;
@@ -29,6 +30,7 @@ public static class SfuServer
         builder.Services.AddSfuMedia(builder.Configuration);
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.SectionName));
         builder.Services.Configure<SdkOptions>(builder.Configuration.GetSection(SdkOptions.SectionName));
+        builder.Services.AddSfuCluster(builder.Configuration);
         builder.Services.AddSingleton<WebSocketGateway>();
         builder.Services.AddHostedService<GracefulShutdown>();
 

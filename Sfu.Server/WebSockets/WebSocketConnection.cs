@@ -28,6 +28,8 @@ internal sealed class WebSocketConnection : ISessionConnection
     private string _closeReason = "";
     private bool _discardQueued;
     private bool _abort;
+    private TaskCompletionSource? _roomFreed;
+    private volatile bool _relayed;
 
     public WebSocketConnection(WebSocket socket, string id, string remoteEndpoint, int maxQueuedMessages, long maxQueuedBytes, TimeProvider time)
     {
@@ -62,6 +64,14 @@ internal sealed class WebSocketConnection : ISessionConnection
             return started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(started);
         }
     }
+
+    /// <summary>
+    /// True once the socket is relayed to the node that owns its session: this node's signaling never sees its
+    /// messages, so the first-message deadline does not apply (the owner enforces its own).
+    /// </summary>
+    public bool IsRelayed => _relayed;
+
+    public void MarkRelayed() => _relayed = true;
 
     /// <summary>The close code the server sent, if it closed the socket.</summary>
     public int? ServerCloseCode
@@ -102,6 +112,39 @@ internal sealed class WebSocketConnection : ISessionConnection
         return true;
     }
 
+    /// <summary>
+    /// Queues <paramref name="message"/> once the queue has room for it, waiting until then: a relay passes a slow
+    /// reader's back-pressure on to the node it relays from (whose own bounds and send timeout then apply), instead of
+    /// dropping a client that a direct socket would have kept. False once the socket is closing or dropped.
+    /// </summary>
+    public async Task<bool> SendWhenRoomAsync(byte[] message)
+    {
+        while (true)
+        {
+            Task freed;
+            lock (_gate)
+            {
+                if (_abort || _closeCode is not null || _readerFinished.Task.IsCompleted) return false;
+                if (_queuedMessages < _maxQueuedMessages && _queuedBytes + message.Length <= _maxQueuedBytes)
+                {
+                    _queuedMessages++;
+                    _queuedBytes += message.Length;
+                    break;
+                }
+                _roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                freed = _roomFreed.Task;
+            }
+            await freed.ConfigureAwait(false);
+        }
+        if (_outbox.Writer.TryWrite(new Outgoing(message, Counted: true))) return true;
+        lock (_gate)
+        {
+            _queuedMessages--;
+            _queuedBytes -= message.Length;
+        }
+        return false;
+    }
+
     public void SendReplay(IReadOnlyList<byte[]> messages)
     {
         foreach (var message in messages) _outbox.Writer.TryWrite(new Outgoing(message, Counted: false));
@@ -116,6 +159,7 @@ internal sealed class WebSocketConnection : ISessionConnection
             _closeReason = reason;
         }
         _outbox.Writer.TryComplete();
+        WakeRoomWaiter();
     }
 
     public void Supersede()
@@ -128,6 +172,7 @@ internal sealed class WebSocketConnection : ISessionConnection
     {
         lock (_gate) _abort = true;
         _outbox.Writer.TryComplete();
+        WakeRoomWaiter();
         // Also ends a send in progress (a client that stopped reading) and the read loop, at once.
         _socket.Abort();
     }
@@ -137,6 +182,7 @@ internal sealed class WebSocketConnection : ISessionConnection
     {
         _readerFinished.TrySetResult();
         _outbox.Writer.TryComplete();
+        WakeRoomWaiter();
     }
 
     /// <summary>Sends queued messages until the connection is closed, then finishes the close handshake.</summary>
@@ -153,6 +199,7 @@ internal sealed class WebSocketConnection : ISessionConnection
                         _queuedMessages--;
                         _queuedBytes -= message.Length;
                     }
+                    WakeRoomWaiter();
                 }
                 if (IsDiscarding()) break;
                 Interlocked.Exchange(ref _sendStartedAt, _time.GetTimestamp());
@@ -166,6 +213,17 @@ internal sealed class WebSocketConnection : ISessionConnection
             // The network took the socket away; the read loop sees the same and the session waits for a resume.
             _socket.Abort();
         }
+    }
+
+    private void WakeRoomWaiter()
+    {
+        TaskCompletionSource? waiter;
+        lock (_gate)
+        {
+            waiter = _roomFreed;
+            _roomFreed = null;
+        }
+        waiter?.TrySetResult();
     }
 
     private bool IsDiscarding()

@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
+using Sfu.Server.Cluster;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
 using Sfu.Signaling.Diagnostics;
@@ -12,13 +12,13 @@ namespace Sfu.Server.WebSockets;
 /// <summary>
 /// The <c>/ws</c> endpoint: accepts WebSockets (subprotocol <c>sfu.v1</c>), reads whole text messages up to the
 /// size limit, and hands them to the signaling core. Owns the set of open sockets, for graceful shutdown and for one
-/// heartbeat that enforces the per-socket deadlines (the first message, and every send).
+/// heartbeat that enforces the per-socket deadlines (the first message, and every send). In a cluster, it places each
+/// socket by its first message and relays it when the room (or the session) lives on another node.
 /// </summary>
 internal sealed partial class WebSocketGateway : IDisposable
 {
     public const string SubProtocol = "sfu.v1";
 
-    private const int SmallBufferBytes = 4096;
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
 
     private readonly SignalingService _signaling;
@@ -29,6 +29,9 @@ internal sealed partial class WebSocketGateway : IDisposable
     private readonly ConcurrentDictionary<WebSocketConnection, SignalingConnection> _open = new();
     private readonly SocketsPerAddress _perAddress;
     private readonly ITimer _heartbeat;
+    private readonly ClusterNode? _cluster;
+    private readonly RoomPlacement? _placement;
+    private readonly SignalingRelay? _relay;
     private long _nextId;
 
     public WebSocketGateway(
@@ -36,8 +39,14 @@ internal sealed partial class WebSocketGateway : IDisposable
         SignalingMetrics metrics,
         IOptions<SignalingOptions> options,
         [FromKeyedServices(SignalingServiceCollectionExtensions.ClockKey)] TimeProvider time,
-        ILogger<WebSocketGateway> logger)
+        ILogger<WebSocketGateway> logger,
+        ClusterNode? cluster = null,
+        RoomPlacement? placement = null,
+        SignalingRelay? relay = null)
     {
+        _cluster = cluster;
+        _placement = placement;
+        _relay = relay;
         _signaling = signaling;
         _metrics = metrics;
         _options = options.Value;
@@ -59,6 +68,22 @@ internal sealed partial class WebSocketGateway : IDisposable
         }
 
         var remoteAddress = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        // A socket another node relays: the address that counts (limits, logs) is its client's, vouched for by the
+        // cluster secret. Outside a cluster nothing trusts these headers.
+        var relayedIn = _cluster is not null && RelayCredentials.IsClaimed(context.Request.Headers);
+        if (relayedIn)
+        {
+            var client = _cluster!.Credentials.Verify(context.Request.Headers);
+            _cluster.Metrics.InboundRelay(accepted: client is not null);
+            if (client is null)
+            {
+                Log.ForgedRelay(_logger, remoteAddress);
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await context.Response.WriteAsync("relay headers not signed with this cluster's secret");
+                return;
+            }
+            remoteAddress = client;
+        }
         if (!_perAddress.TryAdd(remoteAddress))
         {
             _metrics.LimitHit("sockets");
@@ -68,7 +93,7 @@ internal sealed partial class WebSocketGateway : IDisposable
         }
         try
         {
-            await ServeAsync(context, remoteAddress);
+            await ServeAsync(context, remoteAddress, relayedIn);
         }
         finally
         {
@@ -76,7 +101,7 @@ internal sealed partial class WebSocketGateway : IDisposable
         }
     }
 
-    private async Task ServeAsync(HttpContext context, string remoteAddress)
+    private async Task ServeAsync(HttpContext context, string remoteAddress, bool relayedIn)
     {
         var offersProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(offersProtocol ? SubProtocol : null);
@@ -92,7 +117,7 @@ internal sealed partial class WebSocketGateway : IDisposable
         if (!_signaling.IsAccepting)
         {
             connection.Close(CloseCodes.ShuttingDown, "server shutting down");
-            await DrainUntilClosedAsync(socket);
+            await WebSocketMessageReader.DiscardUntilCloseAsync(socket);
             connection.OnReaderFinished();
             await writer;
             return;
@@ -104,7 +129,10 @@ internal sealed partial class WebSocketGateway : IDisposable
         int? clientCloseCode = null;
         try
         {
-            clientCloseCode = await ReadMessagesAsync(socket, protocol);
+            using var reader = new WebSocketMessageReader(socket, _options.MaxMessageBytes);
+            clientCloseCode = _cluster is null
+                ? await ReadMessagesAsync(reader, protocol)
+                : await ServeInClusterAsync(socket, reader, connection, protocol, remoteAddress, relayedIn);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -141,7 +169,7 @@ internal sealed partial class WebSocketGateway : IDisposable
                 Log.SendTimedOut(_logger, connection.RemoteEndpoint, protocol.Session?.Id);
                 connection.Abort();
             }
-            else if (protocol.Session is null && !protocol.IsClosing && _time.GetElapsedTime(connection.OpenedAt) >= firstMessageTimeout)
+            else if (protocol.Session is null && !protocol.IsClosing && !connection.IsRelayed && _time.GetElapsedTime(connection.OpenedAt) >= firstMessageTimeout)
             {
                 _metrics.LimitHit("first-message");
                 _metrics.SocketClosedByServer(CloseCodes.ProtocolViolation);
@@ -158,71 +186,41 @@ internal sealed partial class WebSocketGateway : IDisposable
         foreach (var connection in _open.Keys) connection.Close(CloseCodes.ShuttingDown, "server shutting down");
     }
 
-    /// <summary>Reads until the client's close frame (returns its code) or the socket breaks (throws).</summary>
-    private async Task<int?> ReadMessagesAsync(WebSocket socket, SignalingConnection protocol)
+    /// <summary>
+    /// The first message decides where the socket is served: relayed to the node that owns its room or session, or
+    /// here. A socket served here records its session in the cluster, so that its resume reaches this node from any other.
+    /// </summary>
+    private async Task<int?> ServeInClusterAsync(
+        WebSocket socket, WebSocketMessageReader reader, WebSocketConnection connection, SignalingConnection protocol, string remoteAddress, bool relayedIn)
     {
-        var limit = _options.MaxMessageBytes;
-        // Most messages are small: start each socket with a small pooled buffer and grow it only for the message
-        // that needs more. A 64 KiB buffer per socket for its whole life would put thousands of large-object-heap
-        // arrays under the GC and stall every session when it collects them.
-        var buffer = ArrayPool<byte>.Shared.Rent(SmallBufferBytes);
-        try
-        {
-            while (true)
-            {
-                var length = 0;
-                var oversized = false;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (!oversized && length == buffer.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 4, limit + 1));
-                        buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-                    // Past the limit, keep reading into the buffer's spare room only to find the message's end.
-                    var target = oversized ? buffer.AsMemory() : buffer.AsMemory(length, Math.Min(buffer.Length, limit + 1) - length);
-                    result = await socket.ReceiveAsync(target, CancellationToken.None);
-                    if (result.MessageType == WebSocketMessageType.Close) return (int?)socket.CloseStatus;
-                    if (!oversized)
-                    {
-                        length += result.Count;
-                        oversized = length > limit;
-                    }
-                } while (!result.EndOfMessage);
+        var first = await reader.ReadAsync();
+        if (first == IncomingMessage.Close) return reader.CloseStatus;
+        // A relayed socket is served here whatever the directory says now: relaying it on could loop between nodes.
+        if (first == IncomingMessage.Text && !relayedIn && !protocol.IsClosing && await _placement!.PlaceAsync(reader.Message) is { } ownerUrl)
+            return await _relay!.RunAsync(socket, connection, remoteAddress, reader.Message, ownerUrl);
+        await DeliverAsync(first, reader, protocol);
+        if (protocol.Session is { } session) await _cluster!.SessionServedAsync(session);
+        return await ReadMessagesAsync(reader, protocol);
+    }
 
-                if (oversized) protocol.OnOversizedMessage();
-                else if (result.MessageType == WebSocketMessageType.Binary) protocol.OnBinaryMessage();
-                else await protocol.OnTextMessageAsync(buffer.AsMemory(0, length));
-
-                if (buffer.Length > SmallBufferBytes)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(SmallBufferBytes);
-                }
-            }
-        }
-        finally
+    /// <summary>Reads until the client's close frame (returns its code) or the socket breaks (throws).</summary>
+    private static async Task<int?> ReadMessagesAsync(WebSocketMessageReader reader, SignalingConnection protocol)
+    {
+        while (true)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var message = await reader.ReadAsync();
+            if (message == IncomingMessage.Close) return (int?)reader.CloseStatus;
+            await DeliverAsync(message, reader, protocol);
         }
     }
 
-    private static async Task DrainUntilClosedAsync(WebSocket socket)
+    private static Task DeliverAsync(IncomingMessage message, WebSocketMessageReader reader, SignalingConnection protocol)
     {
-        var scratch = new byte[1024];
-        try
+        switch (message)
         {
-            while (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseSent)
-            {
-                var result = await socket.ReceiveAsync(scratch, CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close) return;
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
-        {
+            case IncomingMessage.Oversized: protocol.OnOversizedMessage(); return Task.CompletedTask;
+            case IncomingMessage.Binary: protocol.OnBinaryMessage(); return Task.CompletedTask;
+            default: return protocol.OnTextMessageAsync(reader.Message);
         }
     }
 
@@ -230,6 +228,9 @@ internal sealed partial class WebSocketGateway : IDisposable
     {
         [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Socket from {RemoteEndpoint} broke: {Reason}")]
         public static partial void SocketBroke(ILogger logger, string remoteEndpoint, string reason);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Refused a socket from {RemoteAddress} that claims to be relayed by a node: its relay headers are not signed with the cluster secret")]
+        public static partial void ForgedRelay(ILogger logger, string remoteAddress);
 
         [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Dropped socket from {RemoteEndpoint} (session {SessionId}): the client stopped reading")]
         public static partial void SendTimedOut(ILogger logger, string remoteEndpoint, string? sessionId);
