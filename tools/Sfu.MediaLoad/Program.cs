@@ -60,12 +60,10 @@ var command = new RootCommand("Media load, latency, join time, capacity and reco
     modeArgument, serverOption, urlOption, pidOption, addressOption, janusOption, janusCpuOption, janusDebugOption, subscribersOption, secondsOption,
     warmupOption, audioOption, findOption, startOption, maxOption, stepSecondsOption, joinsOption, repsOption, jsonOption,
 };
-command.Validators.Add(result =>
+addressOption.Validators.Add(result =>
 {
-    if (result.GetValue(addressOption) is { } address && !IPAddress.TryParse(address, out _))
-        result.AddError($"--address: '{address}' is not an IP address");
-    if (result.GetValue(modeArgument) is "compare" or "recovery" && result.GetResult(serverOption) is { Implicit: false })
-        result.AddError("--server does not apply to compare (both) or recovery (our server only)");
+    if (result.GetValueOrDefault<string?>() is { } address && !IPAddress.TryParse(address, out _))
+        result.AddError($"--address must be an IP address, not '{address}'");
 });
 command.SetAction((result, _) => RunAsync(new Options(
     result.GetValue(modeArgument)!, result.GetValue(serverOption)!, result.GetValue(urlOption)!,
@@ -98,7 +96,8 @@ static async Task<int> RunAsync(Options options)
         ToolCommandLine.WriteSummary(options.Json, summary);
         return 0;
     }
-    catch (Exception e) when (e is OperationCanceledException or TimeoutException or JanusException)
+    catch (Exception e) when (e is OperationCanceledException or TimeoutException or JanusException
+        or System.Net.WebSockets.WebSocketException or HttpRequestException or Sfu.Client.Signaling.SignalingException)
     {
         Console.WriteLine($"gave up: {e.Message}");
         return 1;
