@@ -151,7 +151,7 @@ static async Task<object> RunModeAsync(Options options, Room room, CancellationT
         {
             var (largest, steps) = await CapacitySearch.RunAsync(room, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, Console.WriteLine, cancel);
             Console.WriteLine($"largest N without loss: {largest}");
-            return ComparisonTable.Json(new ServerFigures(room.Server.Name, largest, steps, steps.LastOrDefault(s => s.Passed)?.Window ?? steps[^1].Window!, []));
+            return ComparisonTable.Json(new ServerFigures(room.Server.Name, largest, steps, steps.LastOrDefault(s => s.Passed)?.Window, [], []));
         }
     }
 }
