@@ -68,4 +68,61 @@ public sealed class ClientMediaPartsTests
         history.Store(104, [9]);
         Assert.That(history.TryCopy(100, copy), Is.Zero);
     }
+
+    [TestCase(true, true, 14)]
+    [TestCase(true, false, 7)]
+    [TestCase(false, false, 4)]
+    public void SendTimestamp_ReadsBackAfterTheVp8Header_WhateverTheHeaderLength(bool startOfFrame, bool keyframe, int header)
+    {
+        var payload = new byte[100];
+        var length = Vp8Payload.Write(payload, 100, pictureId: 1234, startOfFrame, keyframe, fill: 0x55);
+        Assert.That(Vp8Payload.HeaderLength(payload.AsSpan(0, length)), Is.EqualTo(header));
+        Assert.That(SendTimestamp.TryRead(payload, out _), Is.False, "filler is never a stamp");
+
+        Assert.That(SendTimestamp.TryWrite(payload.AsSpan(header), 0x0123_4567_89AB_CDEF), Is.True);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(SendTimestamp.TryRead(payload, out var read), Is.True);
+            Assert.That(read, Is.EqualTo(0x0123_4567_89AB_CDEF));
+            Assert.That(RtpKeyframe.IsVp8(payload), Is.EqualTo(keyframe && startOfFrame), "the stamp leaves the key frame header alone");
+        });
+    }
+
+    [Test]
+    public void SendTimestamp_DoesNotFitInATinyPayload_AndATruncatedHeaderReadsAsNone()
+    {
+        var payload = new byte[Vp8Payload.MaxHeaderLength + SendTimestamp.Length - 1];
+        Vp8Payload.Write(payload, payload.Length, pictureId: 1, startOfFrame: true, keyframe: true, fill: 0);
+        Assert.Multiple(() =>
+        {
+            Assert.That(SendTimestamp.TryWrite(payload.AsSpan(Vp8Payload.MaxHeaderLength), 1), Is.False);
+            Assert.That(Vp8Payload.HeaderLength(payload.AsSpan(0, 5)), Is.EqualTo(-1), "a key frame's first packet cut inside its header");
+            Assert.That(SendTimestamp.TryRead([], out _), Is.False);
+        });
+    }
+
+    [Test]
+    public void LatencyHistogram_IsExactBelowAMillisecond_AndWithinTwoPercentAbove()
+    {
+        var histogram = new LatencyHistogram();
+        for (var us = 1; us <= 100; us++) histogram.Record(us);
+        var small = (P50: histogram.Percentile(0.5), P99: histogram.Percentile(0.99), Max: histogram.MaxMicroseconds);
+
+        var other = new LatencyHistogram();
+        for (var i = 0; i < 100; i++) other.Record(50_000);
+        histogram.Add(other);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(small, Is.EqualTo((50.0, 99.0, 100L)));
+            Assert.That(histogram.Count, Is.EqualTo(200));
+            Assert.That(histogram.Percentile(0.5), Is.EqualTo(100));
+            Assert.That(histogram.Percentile(0.51), Is.EqualTo(50_000).Within(1.6).Percent);
+            Assert.That(histogram.MaxMicroseconds, Is.EqualTo(50_000));
+        });
+        histogram.Clear();
+        Assert.That(histogram.Count, Is.Zero);
+        Assert.That(histogram.Percentile(0.5), Is.NaN);
+    }
 }

@@ -6,6 +6,7 @@ using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
 using Sfu.Media.Rtp;
 using Sfu.Media.Srtp;
+using Sfu.Media.Stun;
 
 namespace Sfu.Tests.Client;
 
@@ -71,6 +72,46 @@ public sealed class ClientTransportTests
             Assert.That(checks[0].From, Is.EqualTo(client.LocalEndPoint));
             Assert.That(client.MappedEndPoint, Is.EqualTo(client.LocalEndPoint), "XOR-MAPPED-ADDRESS read back");
         });
+    }
+
+    [Test]
+    public async Task ServerChecks_SignedWithOurPassword_AreAnswered_WithTheirSourceAddress_OthersAreNot()
+    {
+        // A server that runs its own checks (Janus's libnice) takes the pair only once they are answered.
+        using var server = new IceLiteTestServer();
+        using var client = new ClientTransport();
+        server.ExpectClient(client.LocalFingerprint);
+        client.Start(server.Remote);
+        using var checker = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var username = System.Text.Encoding.ASCII.GetBytes($"{client.LocalIce.Ufrag}:{server.Ice.Ufrag}");
+        var forged = Check(username, IceCredentials.Generate().PasswordBytes.ToArray(), out _);
+        var genuine = Check(username, client.LocalIce.PasswordBytes.ToArray(), out var transaction);
+
+        // The forged one first: the first answer to come back must be the genuine one's.
+        await checker.SendAsync(forged, client.LocalEndPoint);
+        await checker.SendAsync(genuine, client.LocalEndPoint);
+
+        using var wait = new CancellationTokenSource(Wait);
+        var response = (await checker.ReceiveAsync(wait.Token)).Buffer;
+        Assert.That(StunMessageReader.TryParse(response, out var message), Is.True);
+        var read = (message.Class, Transaction: message.TransactionId.ToArray(), Signed: message.VerifyMessageIntegrity(client.LocalIce.PasswordBytes),
+            Mapped: message.TryGetXorMappedAddress(out var mapped) ? mapped : null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read.Class, Is.EqualTo(StunClass.SuccessResponse));
+            Assert.That(read.Transaction, Is.EqualTo(transaction));
+            Assert.That(read.Signed, Is.True);
+            Assert.That(read.Mapped, Is.EqualTo(checker.Client.LocalEndPoint));
+            Assert.That(client.RequestsAnswered, Is.EqualTo(1));
+        });
+
+        static byte[] Check(byte[] username, byte[] key, out byte[] transaction)
+        {
+            var request = new byte[IceStunMessages.MaxMessageLength];
+            transaction = new byte[StunConstants.TransactionIdLength];
+            StunMessageWriter.NewTransactionId(transaction);
+            return request[..IceStunMessages.WriteBindingRequest(request, transaction, username, 1, 42, useCandidate: false, key)];
+        }
     }
 
     [Test]

@@ -25,6 +25,12 @@ public sealed class PublisherOptions
     /// <summary>Audio packets per second (20 ms Opus frames: 50).</summary>
     public int AudioPacketsPerSecond { get; init; } = 50;
 
+    /// <summary>
+    /// Stamp each video packet's send time after its VP8 payload header (<see cref="SendTimestamp"/>), so that a
+    /// subscriber on the same host measures the one-way latency through the server.
+    /// </summary>
+    public bool StampSendTime { get; init; }
+
     /// <summary>Start sending synthetic media as soon as the transport connects.</summary>
     public bool AutoStartMedia { get; init; } = true;
 
@@ -141,10 +147,19 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     /// <param name="sendTo">Send to this address instead of the server's candidate (a relay).</param>
     public async Task PublishAsync(SignalingClient signaling, IPEndPoint? sendTo = null)
     {
-        Offer = ClientSdp.PublishOffer(Transport, Streams);
-        var answerText = await signaling.PublishAsync(SdpWriter.Write(Offer));
-        Answer = SdpParser.Parse(answerText);
-        Transport.Start(RemoteTransport.FromSdp(Answer), sendTo);
+        var answerText = await signaling.PublishAsync(SdpWriter.Write(CreateOffer()));
+        Accept(SdpParser.Parse(answerText), sendTo);
+    }
+
+    /// <summary>The publish offer (also <see cref="Offer"/>), for a server reached through other signaling.</summary>
+    public SessionDescription CreateOffer() => Offer = ClientSdp.PublishOffer(Transport, Streams);
+
+    /// <summary>Applies the server's answer to <see cref="CreateOffer"/>'s offer and starts ICE.</summary>
+    /// <param name="sendTo">Send to this address instead of the server's candidate (a relay).</param>
+    public void Accept(SessionDescription answer, IPEndPoint? sendTo = null)
+    {
+        Answer = answer;
+        Transport.Start(RemoteTransport.FromSdp(answer), sendTo);
     }
 
     /// <summary>Starts the synthetic media pump (idempotent).</summary>
@@ -269,7 +284,14 @@ public sealed class Publisher : IClientMediaListener, IDisposable
         {
             int payloadLength = i == packets - 1 ? frameBytes - (i * MaxPayloadPerPacket) : MaxPayloadPerPacket;
             int at = WriteHeader(ClientSdp.Vp8PayloadType, _videoSequence, _videoTimestamp, Streams.VideoSsrc!.Value, marker: i == packets - 1, ClientSdp.VideoMid);
+            int payloadAt = at;
             at += Vp8Payload.Write(_packet.AsSpan(at), payloadLength, _pictureId, startOfFrame: i == 0, keyframe, fill: (byte)_videoSequence);
+            if (_options.StampSendTime)
+            {
+                var payload = _packet.AsSpan(payloadAt, at - payloadAt);
+                SendTimestamp.TryWrite(payload[Vp8Payload.HeaderLength(payload)..], Stopwatch.GetTimestamp());
+            }
+
             _videoHistory.Store(_videoSequence, _packet.AsSpan(0, at));
             if (Transport.SendRtp(_packet.AsSpan(0, at)))
             {

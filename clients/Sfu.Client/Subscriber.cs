@@ -32,10 +32,11 @@ public sealed class SubscriberOptions
 /// </summary>
 public sealed class Subscriber : IClientMediaListener, IDisposable
 {
-    private readonly SignalingClient _signaling;
+    private readonly SignalingClient? _signaling;
     private readonly SubscriberOptions _options;
     private readonly Lock _gate = new();
     private readonly Dictionary<uint, ReceivedStream> _streams = [];
+    private readonly LatencyHistogram _latency = new();
     private readonly Dictionary<uint, uint> _rtxToMedia = [];
     private readonly Dictionary<uint, (string Mid, bool Vp8)> _signalled = [];
     private readonly HashSet<int> _vp8PayloadTypes = [];
@@ -49,11 +50,17 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
     private long _offersAnswered;
 
     public Subscriber(SignalingClient signaling, SubscriberOptions? options = null)
+        : this(options)
     {
         _signaling = signaling;
+        signaling.EventReceived += OnSignalingEvent;
+    }
+
+    /// <summary>A subscriber for a server reached through other signaling: offers go to <see cref="Accept"/>.</summary>
+    public Subscriber(SubscriberOptions? options = null)
+    {
         _options = options ?? new SubscriberOptions();
         Transport = new ClientTransport(_options.Transport) { Listener = this };
-        signaling.EventReceived += OnSignalingEvent;
         if (_options.ReceiverReportInterval > TimeSpan.Zero)
         {
             _reports = new Timer(_ => SendReceiverReport(), null, _options.ReceiverReportInterval, _options.ReceiverReportInterval);
@@ -97,32 +104,11 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         await _negotiating.WaitAsync();
         try
         {
+            var signaling = _signaling ?? throw new InvalidOperationException("this subscriber has no signaling client; use Accept");
             var offer = SdpParser.Parse(e.GetString("sdp") ?? throw new InvalidOperationException("subscribe-offer without sdp"));
             var version = e.Message.GetProperty("version").GetInt64();
-            Learn(offer);
-            // An offer whose every m-line is closed (all its tracks went away) carries no transport: nothing to
-            // start or restart, only an answer that closes the same lines.
-            if (offer.Media.Any(m => !m.IsRejected))
-            {
-                var remote = RemoteTransport.FromSdp(offer);
-                if (!_started)
-                {
-                    Transport.Start(remote, _options.SendTo);
-                    _started = true;
-                    _remoteUfrag = remote.Ice.Ufrag;
-                }
-                else if (_remoteUfrag != remote.Ice.Ufrag)
-                {
-                    // ICE restart: both sides take new credentials (RFC 8445 9); DTLS and SRTP carry on.
-                    Transport.RestartIce(remote.Ice, IceCredentials.Generate());
-                    _remoteUfrag = remote.Ice.Ufrag;
-                }
-            }
-
-            var answer = ClientSdp.SubscribeAnswer(offer, Transport, Answer?.Origin);
-            Offer = offer;
-            Answer = answer;
-            await _signaling.SubscribeAnswerAsync(SdpWriter.Write(answer), version);
+            var answer = Accept(offer);
+            await signaling.SubscribeAnswerAsync(SdpWriter.Write(answer), version);
             Interlocked.Increment(ref _offersAnswered);
             Negotiated?.Invoke(this);
         }
@@ -136,6 +122,56 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         finally
         {
             _negotiating.Release();
+        }
+    }
+
+    /// <summary>
+    /// Applies a subscribe offer (starting ICE on the first, restarting it when the server's credentials change) and
+    /// returns the answer; <see cref="AnswerAsync"/> sends it over our signaling, other signaling sends it itself.
+    /// </summary>
+    public SessionDescription Accept(SessionDescription offer)
+    {
+        Learn(offer);
+        // An offer whose every m-line is closed (all its tracks went away) carries no transport: nothing to
+        // start or restart, only an answer that closes the same lines.
+        if (offer.Media.Any(m => !m.IsRejected))
+        {
+            var remote = RemoteTransport.FromSdp(offer);
+            if (!_started)
+            {
+                Transport.Start(remote, _options.SendTo);
+                _started = true;
+                _remoteUfrag = remote.Ice.Ufrag;
+            }
+            else if (_remoteUfrag != remote.Ice.Ufrag)
+            {
+                // ICE restart: both sides take new credentials (RFC 8445 9); DTLS and SRTP carry on.
+                Transport.RestartIce(remote.Ice, IceCredentials.Generate());
+                _remoteUfrag = remote.Ice.Ufrag;
+            }
+        }
+
+        var answer = ClientSdp.SubscribeAnswer(offer, Transport, Answer?.Origin);
+        Offer = offer;
+        Answer = answer;
+        return answer;
+    }
+
+    /// <summary>Adds the one-way latencies of the stamped video packets received so far (<see cref="PublisherOptions.StampSendTime"/>) to <paramref name="total"/>.</summary>
+    public void AddLatencyTo(LatencyHistogram total)
+    {
+        lock (_gate)
+        {
+            total.Add(_latency);
+        }
+    }
+
+    /// <summary>Forgets the latencies recorded so far (the start of a measurement window).</summary>
+    public void ClearLatency()
+    {
+        lock (_gate)
+        {
+            _latency.Clear();
         }
     }
 
@@ -227,10 +263,20 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
                 return;
             }
 
-            if (stream.Vp8 && RtpKeyframe.IsVp8(rtp.Payload))
+            if (!stream.Vp8)
+            {
+                return;
+            }
+
+            if (RtpKeyframe.IsVp8(rtp.Payload))
             {
                 stream.Keyframes++;
                 stream.LastKeyframeAt = now;
+            }
+
+            if (SendTimestamp.TryRead(rtp.Payload, out long sentAt))
+            {
+                _latency.Record((now - sentAt) * 1_000_000 / Stopwatch.Frequency);
             }
         }
     }
@@ -242,7 +288,11 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
     public void Dispose()
     {
-        _signaling.EventReceived -= OnSignalingEvent;
+        if (_signaling is not null)
+        {
+            _signaling.EventReceived -= OnSignalingEvent;
+        }
+
         _reports?.Dispose();
         Transport.Dispose();
     }
@@ -336,6 +386,14 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         /// <summary>Frames whose last packet (RTP marker bit) arrived, each counted once however often it came.</summary>
         public long Frames { get; private set; }
 
+        /// <summary>When the first key frame arrived whole (every packet from its first to its marker), 0 before.</summary>
+        public long FirstCompleteKeyframeAt { get; private set; }
+
+        // The key frame being received: its RTP timestamp, first sequence number and distinct packets so far.
+        private uint? _keyframeTimestamp;
+        private ushort _keyframeFirst;
+        private int _keyframePackets;
+
         public void Count(RtpPacket rtp, long now)
         {
             if (Packets == 0)
@@ -352,6 +410,32 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
             {
                 Frames++;
             }
+
+            if (Vp8 && FirstCompleteKeyframeAt == 0 && outcome is SequenceOutcome.New or SequenceOutcome.Late)
+            {
+                TrackKeyframe(rtp, now);
+            }
+        }
+
+        private void TrackKeyframe(RtpPacket rtp, long now)
+        {
+            if (RtpKeyframe.IsVp8(rtp.Payload))
+            {
+                _keyframeTimestamp = rtp.Timestamp;
+                _keyframeFirst = rtp.SequenceNumber;
+                _keyframePackets = 0;
+            }
+
+            if (_keyframeTimestamp != rtp.Timestamp)
+            {
+                return;
+            }
+
+            _keyframePackets++;
+            if (rtp.Marker && _keyframePackets == (ushort)(rtp.SequenceNumber - _keyframeFirst) + 1)
+            {
+                FirstCompleteKeyframeAt = now;
+            }
         }
 
         public void CountRetransmission(ushort originalSequence)
@@ -362,7 +446,7 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
         public ReceivedStreamStats Snapshot() => new(
             Ssrc, Mid, IsRtx, PayloadType, Packets, Bytes, Tracker.Distinct, Tracker.Lost, Tracker.Gaps, Tracker.Duplicates,
-            Tracker.Late, Retransmissions, Keyframes, LastKeyframeAt, FirstAt, LastAt, Frames);
+            Tracker.Late, Retransmissions, Keyframes, LastKeyframeAt, FirstAt, LastAt, Frames, FirstCompleteKeyframeAt);
     }
 }
 
@@ -387,7 +471,8 @@ public sealed record ReceivedStreamStats(
     long LastKeyframeAt,
     long FirstAt,
     long LastAt,
-    long Frames)
+    long Frames,
+    long FirstCompleteKeyframeAt)
 {
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"ssrc {Ssrc} mid {Mid} pt {PayloadType}{(IsRtx ? " rtx" : "")}: {Packets} packets, {Lost} lost in {Gaps} gaps, {Duplicates} dup, {Late} late, {Retransmissions} rtx, {Keyframes} keyframes");

@@ -43,4 +43,45 @@ public static class Vp8Payload
         destination[at..length].Fill(fill);
         return length;
     }
+
+    /// <summary>
+    /// The length of <paramref name="payload"/>'s header: the payload descriptor (RFC 7741 4.2) and, on the first
+    /// packet of a frame (S set, partition 0), the 3-byte frame tag plus, for a key frame, the 7-byte start code and
+    /// dimensions; -1 when the payload is shorter than its header says.
+    /// </summary>
+    public static int HeaderLength(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            return -1;
+        }
+
+        int at = 1;
+        if ((payload[0] & 0x80) != 0)
+        {
+            if (payload.Length < 2)
+            {
+                return -1;
+            }
+
+            byte extensions = payload[1];
+            at = 2;
+            if ((extensions & 0x80) != 0)
+            {
+                // PictureID: 15 bits when its first byte has M set, 7 otherwise.
+                at += at < payload.Length && (payload[at] & 0x80) != 0 ? 2 : 1;
+            }
+
+            at += (extensions & 0x40) != 0 ? 1 : 0;            // L: TL0PICIDX
+            at += (extensions & 0x30) != 0 ? 1 : 0;            // T or K: TID/Y/KEYIDX
+        }
+
+        bool startOfPartitionZero = (payload[0] & 0x10) != 0 && (payload[0] & 0x07) == 0;
+        if (startOfPartitionZero && at < payload.Length)
+        {
+            at += (payload[at] & 0x01) == 0 ? 3 + 7 : 3;
+        }
+
+        return at <= payload.Length ? at : -1;
+    }
 }

@@ -24,6 +24,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// <summary>Largest datagram the transport builds; RTP handed to <see cref="SendRtp"/> must leave room for the SRTP tag.</summary>
     public const int MaxDatagramSize = 1500;
 
+    // A browser's first DTLS resend (WebRTC's 50 ms), in timestamp ticks.
+    private static readonly long FirstFlightResend = TimeProvider.System.TimestampFrequency / 20;
+
     [ThreadStatic]
     private static byte[]? t_sendBuffer;
 
@@ -41,6 +44,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private SrtpContext? _inbound;
     private long _nextCheckAt;
     private long _lastResponseAt;
+
+    // The last DTLS datagram sent before the server's first one arrived (the ClientHello), kept to send again when
+    // the server shows by its own check that it only now took the pair (see OnStun); null once the server answered.
+    private byte[]? _unansweredFlight = new byte[MaxDatagramSize];
+    private int _unansweredFlightLength;
+    private long _flightResendAt;
+    private long _flightResendInterval;
     private bool _started;
     private bool _disposed;
 
@@ -48,6 +58,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private long _checksSent;
     private long _checkResponses;
     private long _badResponses;
+    private long _requestsAnswered;
     private long _rtpSent;
     private long _rtcpSent;
     private long _rtpReceived;
@@ -123,6 +134,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
     /// <summary>STUN datagrams that were not a verified answer to one of our checks.</summary>
     public long BadResponses => Interlocked.Read(ref _badResponses);
+
+    /// <summary>Binding requests from the server answered (a server that runs its own checks; ICE-lite sends none).</summary>
+    public long RequestsAnswered => Interlocked.Read(ref _requestsAnswered);
 
     public long RtpSent => Interlocked.Read(ref _rtpSent);
 
@@ -282,6 +296,19 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
     }
 
+    /// <summary>Sends a datagram as is, from the transport's socket to an address in its socket form.</summary>
+    private bool SendRawTo(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    {
+        try
+        {
+            return Volatile.Read(ref _socket).SendTo(datagram, SocketFlags.None, destination) == datagram.Length;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Sends a datagram as is, from the transport's socket to any address.</summary>
     public bool SendRawTo(ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {
@@ -295,7 +322,21 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
     }
 
-    void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram) => SendRaw(datagram);
+    void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram)
+    {
+        lock (_iceGate)
+        {
+            if (_unansweredFlight is { } flight && datagram.Length <= flight.Length)
+            {
+                datagram.CopyTo(flight);
+                _unansweredFlightLength = datagram.Length;
+                _flightResendInterval = FirstFlightResend;
+                _flightResendAt = TimeProvider.System.GetTimestamp() + FirstFlightResend;
+            }
+        }
+
+        SendRaw(datagram);
+    }
 
     public void Dispose()
     {
@@ -325,6 +366,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
             SendCheck();
         }
 
+        ResendUnansweredFlight(now);
         if (_dtls.NextTimeout is { } due && due <= TimeProvider.System.GetUtcNow())
         {
             _dtls.HandleTimeout();
@@ -363,7 +405,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
             try
             {
-                OnDatagram(buffer.AsSpan(0, length));
+                OnDatagram(buffer.AsSpan(0, length), from);
             }
             catch (Exception) when (!stopping.IsCancellationRequested)
             {
@@ -373,7 +415,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     }
 
     /// <summary>Demultiplexes by first byte (RFC 7983): STUN, DTLS, then RTP or RTCP (RFC 5761).</summary>
-    private void OnDatagram(Span<byte> datagram)
+    private void OnDatagram(Span<byte> datagram, SocketAddress from)
     {
         if (datagram.IsEmpty)
         {
@@ -383,10 +425,15 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         byte first = datagram[0];
         if (first <= 3)
         {
-            OnStun(datagram);
+            OnStun(datagram, from);
         }
         else if (first is >= 20 and <= 63)
         {
+            lock (_iceGate)
+            {
+                _unansweredFlight = null;
+            }
+
             _dtls.Feed(datagram);
         }
         else if (first is >= 128 and <= 191 && datagram.Length >= 12)
@@ -395,12 +442,22 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
     }
 
-    private void OnStun(ReadOnlySpan<byte> datagram)
+    private void OnStun(ReadOnlySpan<byte> datagram, SocketAddress from)
     {
         IceResponse result;
+        Span<byte> answer = stackalloc byte[IceStunMessages.MaxMessageLength];
+        int answerLength;
         lock (_iceGate)
         {
-            result = _ice.HandleResponse(datagram);
+            answerLength = _ice.AnswerRequest(datagram, from, answer);
+            result = answerLength > 0 ? IceResponse.Unexpected : _ice.HandleResponse(datagram);
+        }
+
+        if (answerLength > 0)
+        {
+            SendRawTo(answer[..answerLength], from);
+            Interlocked.Increment(ref _requestsAnswered);
+            return;
         }
 
         if (result != IceResponse.Success)
@@ -450,6 +507,32 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
             Interlocked.Increment(ref _rtpReceived);
             Listener?.OnRtp(this, datagram[..length]);
         }
+    }
+
+    /// <summary>
+    /// A server that runs its own checks (Janus's libnice does, even in ICE-lite mode) reads DTLS only once it took
+    /// the pair, which can be just after our own check succeeded and our ClientHello went out: that one is dropped, and
+    /// OpenSSL would resend it only after its 1 s timer. Like a browser's DTLS (first resend after 50 ms, then doubling),
+    /// the client resends it sooner, but only to a server that checks us: our ICE-lite server reads DTLS at once.
+    /// </summary>
+    private void ResendUnansweredFlight(long now)
+    {
+        Span<byte> flight = stackalloc byte[MaxDatagramSize];
+        int length;
+        lock (_iceGate)
+        {
+            if (_unansweredFlight is null || _unansweredFlightLength == 0 || now < _flightResendAt || Interlocked.Read(ref _requestsAnswered) == 0)
+            {
+                return;
+            }
+
+            length = _unansweredFlightLength;
+            _unansweredFlight.AsSpan(0, length).CopyTo(flight);
+            _flightResendInterval *= 2;
+            _flightResendAt = now + _flightResendInterval;
+        }
+
+        SendRaw(flight[..length]);
     }
 
     private void OnDtlsStateChanged(DtlsTransport dtls, DtlsState state)

@@ -117,6 +117,27 @@ internal sealed class IceAgent
         return IceResponse.Success;
     }
 
+    /// <summary>
+    /// Answers a binding request from the server (a server that runs checks of its own, as Janus's libnice does even
+    /// in ICE-lite mode, waits for their answers before it takes the pair): USERNAME must be "ourUfrag:theirs" and
+    /// MESSAGE-INTEGRITY valid under our password. Writes the success response (XOR-MAPPED-ADDRESS of
+    /// <paramref name="source"/>) and returns its length; 0 when the datagram is not such a request.
+    /// </summary>
+    public int AnswerRequest(ReadOnlySpan<byte> datagram, SocketAddress source, Span<byte> response)
+    {
+        if (Remote is null || !StunMessageReader.TryParse(datagram, out StunMessageReader message)
+            || message.Method != StunMethod.Binding || message.Class != StunClass.Request
+            || !message.TryGetUsername(out ReadOnlySpan<byte> username)
+            || !IceUsername.TrySplit(username, out ReadOnlySpan<byte> ours, out ReadOnlySpan<byte> theirs)
+            || !ours.SequenceEqual(Local.UfragBytes) || !theirs.SequenceEqual(Remote.UfragBytes)
+            || !message.VerifyMessageIntegrity(Local.PasswordBytes) || (message.HasFingerprint && !message.VerifyFingerprint()))
+        {
+            return 0;
+        }
+
+        return IceStunMessages.WriteBindingSuccess(response, message.TransactionId, source, Local.PasswordBytes);
+    }
+
     private bool IsOutstanding(ReadOnlySpan<byte> transactionId)
     {
         foreach (byte[] id in _outstanding)

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace Sfu.MediaLoad.Measurement;
+
+/// <summary>
+/// Join time: from the moment a subscriber starts opening its WebSocket to the first key frame it received whole
+/// (every packet from the frame's first to its marker) and decrypted, one subscriber at a time into a room whose
+/// publisher is sending. Each joiner leaves before the next; the pause between joins is longer than the one-per-second
+/// limit both servers put on key frame requests to a publisher, so each join's request goes out at once.
+/// </summary>
+static class JoinTimes
+{
+    private static readonly TimeSpan KeyframeWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(1200);
+
+    /// <returns>Milliseconds to the first whole key frame, and (for the log) to the first video packet of any kind.</returns>
+    public static async Task<List<double>> RunAsync(Room room, int joins, Action<string> log, CancellationToken cancel)
+    {
+        var milliseconds = new List<double>();
+        var firstPackets = new List<double>();
+        for (int i = 0; i < joins; i++)
+        {
+            var peer = await room.AddSubscriberAsync(cancel);
+            try
+            {
+                var deadline = Stopwatch.GetTimestamp() + (long)(KeyframeWait.TotalSeconds * Stopwatch.Frequency);
+                long at;
+                while ((at = Room.Video(peer.Subscriber)?.FirstCompleteKeyframeAt ?? 0) == 0)
+                {
+                    if (Stopwatch.GetTimestamp() > deadline) throw new TimeoutException($"join {i + 1}: no whole key frame within {KeyframeWait.TotalSeconds} s");
+                    await Task.Delay(1, cancel);
+                }
+
+                milliseconds.Add((at - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
+                firstPackets.Add((Room.Video(peer.Subscriber)!.FirstAt - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
+            }
+            finally
+            {
+                await room.RemoveAsync(peer);
+            }
+
+            if ((i + 1) % 10 == 0 || i + 1 == joins)
+                log(Report.Invariant($"  {i + 1}/{joins} joins; to the first whole key frame p50 {Report.Percentile(milliseconds, 0.5):F1} ms, to the first video packet p50 {Report.Percentile(firstPackets, 0.5):F1} ms"));
+            // Plus up to one frame interval at random, so that joins do not all land at the same phase of the 30 fps clock.
+            await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
+        }
+
+        return milliseconds;
+    }
+}

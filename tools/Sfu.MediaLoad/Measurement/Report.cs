@@ -1,0 +1,67 @@
+using System.Globalization;
+using Sfu.Client.Media;
+
+namespace Sfu.MediaLoad.Measurement;
+
+/// <summary>How the tool prints figures: invariant culture, one line per figure, and the JSON shapes of the summary.</summary>
+static class Report
+{
+    public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    public static string Format(double? value, string format) =>
+        value is { } v && !double.IsNaN(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>p50/p99/max in milliseconds, or "none" when no stamped packet arrived.</summary>
+    public static string Latency(LatencyHistogram latency) => latency.Count == 0
+        ? "none measured"
+        : Invariant($"p50 {latency.Percentile(0.5) / 1000:F3} ms, p99 {latency.Percentile(0.99) / 1000:F3} ms, max {latency.MaxMicroseconds / 1000.0:F3} ms ({latency.Count} packets)");
+
+    public static object LatencyJson(LatencyHistogram latency) => new
+    {
+        packets = latency.Count,
+        p50Ms = latency.Count == 0 ? (double?)null : latency.Percentile(0.5) / 1000,
+        p99Ms = latency.Count == 0 ? (double?)null : latency.Percentile(0.99) / 1000,
+        maxMs = latency.Count == 0 ? (double?)null : latency.MaxMicroseconds / 1000.0,
+    };
+
+    /// <summary>Nearest rank: with 100 values, p99 is the 99th smallest.</summary>
+    public static double Percentile(IReadOnlyCollection<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
+    public static object SummaryJson(IReadOnlyCollection<double> values) => new
+    {
+        count = values.Count, p50 = Percentile(values, 0.5), p95 = Percentile(values, 0.95), p99 = Percentile(values, 0.99), max = values.Count == 0 ? double.NaN : values.Max(),
+    };
+
+    public static void Print(WindowResult w)
+    {
+        Console.WriteLine(Invariant($"server                    {w.Server}"));
+        Console.WriteLine(Invariant($"subscribers N             {w.Subscribers}"));
+        Console.WriteLine(Invariant($"window                    {w.Seconds:F1} s"));
+        Console.WriteLine(Invariant($"publisher sent            {w.PublisherVideoPackets} video packets in the window"));
+        Console.WriteLine(Invariant($"received packets/s        {w.ReceivedPerSecond:F0} (every subscriber's packets, retransmissions included)"));
+        if (w.ServerForwardedPerSecond is { } forwarded)
+            Console.WriteLine(Invariant($"forwarded packets/s       {forwarded:F0} (the server's own count)"));
+        Console.WriteLine(Invariant($"lost per subscriber       min {w.LostMin} avg {w.LostAverage:F1} max {w.LostMax} packets; {w.LossPercent:F3} % of {w.ExpectedTotal} expected in all"));
+        Console.WriteLine(w.ServerCpuPercent is null
+            ? "server CPU                unknown (no process id)"
+            : Invariant($"server CPU                {w.ServerCpuPercent:F1} % of one core; {w.ServerCpuMicrosecondsPerPacket:F2} µs per received packet"));
+        Console.WriteLine(Invariant($"load tool CPU             {w.ToolCpuPercent:F1} % of one core"));
+        if (w.WorkerAllocatedBytesPerPacket is { } allocated)
+            Console.WriteLine(Invariant($"worker allocated/packet   {allocated:F3} bytes"));
+        Console.WriteLine($"latency (one way)         {Latency(w.Latency)}");
+    }
+
+    public static object Json(WindowResult w) => new
+    {
+        w.Server, w.Subscribers, windowSeconds = w.Seconds, w.PublisherVideoPackets, receivedPerSecond = w.ReceivedPerSecond,
+        serverForwardedPerSecond = w.ServerForwardedPerSecond,
+        lostPerSubscriber = new { min = w.LostMin, avg = w.LostAverage, max = w.LostMax }, lostTotal = w.LostTotal, w.ExpectedTotal, w.LossPercent,
+        serverCpuPercentOfOneCore = w.ServerCpuPercent, serverCpuMicrosecondsPerPacket = w.ServerCpuMicrosecondsPerPacket,
+        workerAllocatedBytesPerPacket = w.WorkerAllocatedBytesPerPacket, loadToolCpuPercentOfOneCore = w.ToolCpuPercent,
+        latency = LatencyJson(w.Latency),
+    };
+}
