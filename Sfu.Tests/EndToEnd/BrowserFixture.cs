@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Playwright;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.EndToEnd;
 
@@ -39,18 +40,23 @@ public sealed class BrowserFixture : IAsyncDisposable
     private readonly IBrowser _browser;
     private readonly List<IBrowserContext> _contexts = [];
     private readonly ConcurrentQueue<string> _console = new();
+    private readonly string? _launcher;
 
-    private BrowserFixture(IPlaywright playwright, IBrowser browser)
+    private BrowserFixture(IPlaywright playwright, IBrowser browser, string? launcher)
     {
         _playwright = playwright;
         _browser = browser;
+        _launcher = launcher;
     }
 
     /// <summary>Launches Chromium; fails with a clear message when it is not installed (never a silent pass).</summary>
-    public static async Task<BrowserFixture> LaunchAsync()
+    /// <param name="inside">A network namespace to run the browser in (all its sockets live there), or null for ours.</param>
+    /// <param name="extraArgs">Command-line switches on top of the usual ones.</param>
+    public static async Task<BrowserFixture> LaunchAsync(NetworkNamespace? inside = null, params string[] extraArgs)
     {
         if (!File.Exists(ChromiumPath))
             Assert.Fail($"{ChromiumPath} is missing: the end-to-end tests drive the system Chromium. Run scripts/install-deps.sh.");
+        var launcher = inside is null ? null : WriteLauncher(inside);
         var playwright = await Playwright.CreateAsync();
         try
         {
@@ -58,18 +64,33 @@ public sealed class BrowserFixture : IAsyncDisposable
             // Headless here is Chromium's new headless mode, the only one current builds have.
             var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
-                ExecutablePath = ChromiumPath,
+                ExecutablePath = launcher ?? ChromiumPath,
                 Headless = true,
-                Args = ChromiumArgs,
+                Args = [.. ChromiumArgs, .. extraArgs],
                 Timeout = 30_000,
             });
-            return new BrowserFixture(playwright, browser);
+            return new BrowserFixture(playwright, browser, launcher);
         }
         catch
         {
             playwright.Dispose();
+            if (launcher is not null) File.Delete(launcher);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A script that starts Chromium inside <paramref name="networkNamespace"/>. Playwright drives the browser over a
+    /// pipe (inherited file descriptors), which <c>ip netns exec</c> passes through, so the page's sockets are the
+    /// namespace's while the test talks to it as usual.
+    /// </summary>
+    private static string WriteLauncher(NetworkNamespace networkNamespace)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"chromium-in-{networkNamespace.Name}.sh");
+        File.WriteAllText(path, $"#!/bin/sh\nexec ip netns exec {networkNamespace.Name} {ChromiumPath} \"$@\"\n");
+        // Network namespaces exist only on Linux, where a namespace was made before we get here.
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
     }
 
     /// <summary>A page in a context of its own; <paramref name="label"/> prefixes its console lines.</summary>
@@ -104,5 +125,6 @@ public sealed class BrowserFixture : IAsyncDisposable
         await ResetAsync();
         await _browser.CloseAsync();
         _playwright.Dispose();
+        if (_launcher is not null) File.Delete(_launcher);
     }
 }

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Sfu.Tests.Infrastructure;
+
+namespace Sfu.Tests.EndToEnd;
+
+/// <summary>
+/// The case this server exists for, with real Chromium: a publisher page and a subscriber page on a "phone" (a
+/// network namespace with a wifi and a 4g link to the server's namespace, both up, <see cref="PhoneNetworks"/>).
+/// Mid-call wifi goes down and the route moves to 4g, so both pages' media moves to their 4g candidates. Once
+/// Chromium sends on the new path, the subscriber's video must carry on at the publisher's frame rate within about
+/// a second, with nobody seeing anyone leave. Skipped, with the reason, where the machine cannot create namespaces.
+/// </summary>
+/// <remarks>
+/// How long Chromium takes to leave a dead path is its own business, and on Linux it is 2.5-3.5 s: it learns of
+/// lost addresses only through its network-change notifier, which waits ~2 s to let a change settle, and otherwise
+/// gives up on a path after 2.5 s without a packet on it. The test bounds that part loosely and the server's part
+/// (from the move to the new path until the picture runs at full rate) tightly; docs/BENCHMARKS.md has both over
+/// 20 runs.
+/// </remarks>
+[Category("Media")]
+[NonParallelizable]
+public sealed class BrowserNetworkChangeTests
+{
+    // What the subscriber must get back to, and how soon after both pages' media is on 4g ("within about a second").
+    private const double FrameRateShare = 0.8;
+    private const int ResumedFrames = 3;
+    private static readonly TimeSpan RecoveryAfterMove = TimeSpan.FromSeconds(1.2);
+
+    // Chromium's own time to notice the dead path (see remarks), with room for a loaded machine.
+    private static readonly TimeSpan ChromiumLeavesDeadPath = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+
+    // Frames the publisher encoded and the subscriber decoded so far, and the local address of each page's path.
+    private const string FramesScript = """
+        async () => {
+          const client = window.demo.client;
+          const read = async (pc, type, field) => {
+            if (!pc) return { frames: 0, local: '' };
+            const stats = [...(await pc.getStats()).values()];
+            const byId = new Map(stats.map(s => [s.id, s]));
+            const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
+            const pair = transport ? byId.get(transport.selectedCandidatePairId) : null;
+            const local = pair ? byId.get(pair.localCandidateId) : null;
+            const frames = stats.filter(s => s.type === type && s.kind === 'video').reduce((sum, s) => sum + (s[field] ?? 0), 0);
+            return { frames, local: local?.address ?? '' };
+          };
+          return {
+            encoded: await read(client.publishConnection, 'outbound-rtp', 'framesEncoded'),
+            decoded: await read(client.subscribeConnection, 'inbound-rtp', 'framesDecoded'),
+          };
+        }
+        """;
+
+    private PhoneNetworks? _networks;
+    private SfuTestServer? _server;
+    private BrowserFixture? _browser;
+
+    [SetUp]
+    public void CreateNetworks()
+    {
+        try
+        {
+            _networks = PhoneNetworks.Create(cellularUpFromStart: true);
+        }
+        catch (NetworkNamespaceUnavailableException e)
+        {
+            Assert.Ignore($"network namespaces unavailable here: {e.Message}");
+        }
+    }
+
+    [TearDown]
+    public async Task CloseEverything()
+    {
+        if (_browser is not null)
+        {
+            var console = await _browser.ResetAsync();
+            if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+            {
+                TestContext.Out.WriteLine("--- browser console ---");
+                foreach (var line in console) TestContext.Out.WriteLine(line);
+            }
+            await _browser.DisposeAsync();
+        }
+        if (_server is not null) await _server.DisposeAsync();
+        _networks?.Dispose();
+        (_browser, _server, _networks) = (null, null, null);
+    }
+
+    [Test]
+    public async Task PublisherAndSubscriberOnAPhone_WifiGoesDown_VideoCarriesOnOver4gWithinASecond()
+    {
+        var networks = _networks!;
+        _server = await SfuTestServer.StartAsync(null,
+            "urls=http://0.0.0.0:0", "Sfu:Media:BindAddress=0.0.0.0", $"Sfu:Media:AnnouncedAddress={networks.ServerAddress}");
+        var origin = new UriBuilder(_server.HttpBase) { Host = networks.ServerAddress.ToString() }.Uri;
+        // The page is opened by the server's address over plain HTTP, as on a LAN; the switch lets it use the camera.
+        _browser = await BrowserFixture.LaunchAsync(networks.Phone, $"--unsafely-treat-insecure-origin-as-secure={origin.GetLeftPart(UriPartial.Authority)}");
+
+        var publisher = await OpenAsync(origin, "publisher", publish: true);
+        var subscriber = await OpenAsync(origin, "subscriber", publish: false);
+        await subscriber.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "the subscriber's media connection");
+
+        var samples = new List<Sample>();
+        var clock = Stopwatch.StartNew();
+        await SampleUntilAsync(publisher, subscriber, samples, clock, () => samples.Count > 0 && samples[^1].Decoded > 60, TimeSpan.FromSeconds(20));
+        // Two steady seconds before the move: the publisher's frame rate is what the subscriber must get back to.
+        var steadyFrom = clock.Elapsed;
+        await SampleForAsync(publisher, subscriber, samples, clock, 2 * Window);
+        var before = samples[^1];
+        var publisherRate = RateOver(samples, s => s.Encoded, steadyFrom, before.At);
+        Assert.That(before.SubscriberLocal, Is.EqualTo(networks.WifiAddress.ToString()), "the subscriber's media starts on wifi");
+
+        networks.MoveToCellular();
+        var movedAt = clock.Elapsed;
+        await SampleForAsync(publisher, subscriber, samples, clock, TimeSpan.FromSeconds(8));
+
+        var cellular = networks.CellularAddress.ToString();
+        var onCellularAt = samples.FirstOrDefault(s => s.PublisherLocal == cellular && s.SubscriberLocal == cellular)?.At;
+        TestContext.Out.WriteLine($"publisher frame rate before the move: {publisherRate:F1} fps; wifi down at {movedAt.TotalSeconds:F1} s, both pages' media on 4g at {onCellularAt?.TotalSeconds.ToString("F1") ?? "-"} s");
+        TestContext.Out.WriteLine("t_s    encoded  decoded  publisher_path  subscriber_path");
+        foreach (var s in samples.Where(s => s.At > movedAt - Window))
+            TestContext.Out.WriteLine($"{s.At.TotalSeconds,5:F1}  {s.Encoded,7}  {s.Decoded,7}  {s.PublisherLocal,-14}  {s.SubscriberLocal}");
+
+        // Video is back when frames decode again after the move to 4g (a few, not one straggler from the jitter
+        // buffer), and then at the publisher's rate.
+        var decodedOnArrival = samples.LastOrDefault(s => s.At <= onCellularAt)?.Decoded ?? long.MaxValue;
+        var resumedAt = samples.FirstOrDefault(s => s.At > onCellularAt && s.Decoded >= decodedOnArrival + ResumedFrames)?.At;
+        var rateAfter = resumedAt is { } resumed ? RateOver(samples, s => s.Decoded, resumed, samples[^1].At) : 0;
+        TestContext.Out.WriteLine($"video back {(resumedAt - movedAt)?.TotalSeconds.ToString("F2") ?? "never"} s after wifi went down, "
+            + $"{(resumedAt - onCellularAt)?.TotalSeconds.ToString("F2") ?? "-"} s after the media moved to 4g; then {rateAfter:F1} fps");
+        var last = samples[^1];
+        var peerLefts = (await publisher.EventsAsync("peer-left")).Count + (await subscriber.EventsAsync("peer-left")).Count;
+        Assert.Multiple(() =>
+        {
+            Assert.That(onCellularAt - movedAt, Is.Not.Null.And.LessThanOrEqualTo(ChromiumLeavesDeadPath), "both pages' media moved to 4g");
+            Assert.That(resumedAt - onCellularAt, Is.Not.Null.And.LessThanOrEqualTo(RecoveryAfterMove), "video carries on soon after the media moved");
+            Assert.That(rateAfter, Is.GreaterThanOrEqualTo(publisherRate * FrameRateShare), "video carries on at the publisher's frame rate");
+            Assert.That(last.SubscriberLocal, Is.EqualTo(cellular), "the subscriber's media is on 4g at the end");
+            Assert.That(last.PublisherLocal, Is.EqualTo(cellular), "the publisher's media is on 4g at the end");
+            Assert.That(peerLefts, Is.Zero, "nobody saw anyone leave");
+        });
+    }
+
+    private async Task<SdkPage> OpenAsync(Uri origin, string label, bool publish)
+    {
+        var page = await _browser!.NewPageAsync(label);
+        await page.GotoAsync(new Uri(origin, $"/?room=wifi-to-4g&name={label}&publish={(publish ? 1 : 0)}&autostart=1").ToString());
+        return new SdkPage(label, page);
+    }
+
+    /// <summary>Frames per second of <paramref name="count"/> between the samples nearest two moments.</summary>
+    private static double RateOver(List<Sample> samples, Func<Sample, long> count, TimeSpan from, TimeSpan to)
+    {
+        var first = samples.First(s => s.At >= from);
+        var last = samples.Last(s => s.At <= to);
+        var seconds = (last.At - first.At).TotalSeconds;
+        return seconds <= 0 ? 0 : (count(last) - count(first)) / seconds;
+    }
+
+    private static Task SampleForAsync(SdkPage publisher, SdkPage subscriber, List<Sample> samples, Stopwatch clock, TimeSpan duration)
+    {
+        var until = clock.Elapsed + duration;
+        return SampleUntilAsync(publisher, subscriber, samples, clock, () => clock.Elapsed >= until, duration + TimeSpan.FromSeconds(5));
+    }
+
+    private static async Task SampleUntilAsync(SdkPage publisher, SdkPage subscriber, List<Sample> samples, Stopwatch clock, Func<bool> done, TimeSpan limit)
+    {
+        var deadline = clock.Elapsed + limit;
+        while (!done())
+        {
+            if (clock.Elapsed > deadline) Assert.Fail($"sampling did not finish within {limit.TotalSeconds} s (last: {(samples.Count > 0 ? samples[^1] : null)})");
+            var next = clock.Elapsed + SampleInterval;
+            var published = await publisher.Page.EvaluateAsync<JsonElement>(FramesScript);
+            var received = await subscriber.Page.EvaluateAsync<JsonElement>(FramesScript);
+            samples.Add(new Sample(
+                clock.Elapsed,
+                published.GetProperty("encoded").GetProperty("frames").GetInt64(),
+                received.GetProperty("decoded").GetProperty("frames").GetInt64(),
+                published.GetProperty("encoded").GetProperty("local").GetString()!,
+                received.GetProperty("decoded").GetProperty("local").GetString()!));
+            var wait = next - clock.Elapsed;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        }
+    }
+
+    private sealed record Sample(TimeSpan At, long Encoded, long Decoded, string PublisherLocal, string SubscriberLocal);
+}
