@@ -4,7 +4,7 @@
 # (network namespaces), and node with npm (the browser SDK's tests). Skips what is already there;
 # needs root (or sudo) only when installing.
 set -euo pipefail
-packages=(libsrtp2-1 libssl3 chromium python3-aiortc iproute2)
+packages=(libsrtp2-1 libssl3 chromium python3-aiortc iproute2 coturn nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
