@@ -47,7 +47,9 @@ public sealed class BrowserFixture : IAsyncDisposable
     }
 
     /// <summary>Launches Chromium; fails with a clear message when it is not installed (never a silent pass).</summary>
-    public static async Task<BrowserFixture> LaunchAsync()
+    /// <param name="executablePath">What to start instead of <see cref="ChromiumPath"/>: a script that runs it in a network namespace.</param>
+    /// <param name="extraArgs">Flags beyond the usual ones.</param>
+    public static async Task<BrowserFixture> LaunchAsync(string? executablePath = null, params string[] extraArgs)
     {
         if (!File.Exists(ChromiumPath))
             Assert.Fail($"{ChromiumPath} is missing: the end-to-end tests drive the system Chromium. Run scripts/install-deps.sh.");
@@ -58,9 +60,9 @@ public sealed class BrowserFixture : IAsyncDisposable
             // Headless here is Chromium's new headless mode, the only one current builds have.
             var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
-                ExecutablePath = ChromiumPath,
+                ExecutablePath = executablePath ?? ChromiumPath,
                 Headless = true,
-                Args = ChromiumArgs,
+                Args = [.. ChromiumArgs, .. extraArgs],
                 Timeout = 30_000,
             });
             return new BrowserFixture(playwright, browser);
