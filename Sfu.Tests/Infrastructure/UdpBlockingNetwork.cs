@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 
 namespace Sfu.Tests.Infrastructure;
@@ -86,17 +85,9 @@ public sealed class UdpBlockingNetwork : IDisposable
         Nft($"flush chain inet {Table} input");
     }
 
-    private void Nft(string command)
-    {
-        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in (string[])["netns", "exec", Inside.Name, "nft", .. command.Split(' ', StringSplitOptions.RemoveEmptyEntries)])
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("nft did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"nft {command}: exit {process.ExitCode}: {stderr.Result.Trim()}");
-    }
+    /// <summary>Runs <c>nft</c> inside the namespace (through <c>ip netns exec</c>).</summary>
+    private void Nft(string command) =>
+        NetworkNamespace.RootIp(["netns", "exec", Inside.Name, "nft", .. command.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
 
     public void Dispose()
     {
