@@ -27,6 +27,7 @@ ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     Sfu__Logging__Json=true
 EXPOSE 8080/tcp
 EXPOSE 50000/udp
+EXPOSE 50000/tcp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["dotnet", "Sfu.Server.dll"]

@@ -40,4 +40,34 @@ public sealed class MediaOptions
     /// transport-cc its own estimate is capped by it; without, it caps the server's receive-side estimate).
     /// </summary>
     public long MaxPublishBitrate { get; set; } = 4_000_000;
+
+    /// <summary>
+    /// ICE-TCP (RFC 6544): also listen on TCP and offer a passive TCP host candidate, at a lower priority than UDP, for
+    /// clients on networks that block UDP.
+    /// </summary>
+    public bool TcpEnabled { get; set; } = true;
+
+    /// <summary>The ICE-TCP port; when unset, the same number as the UDP port.</summary>
+    public int? TcpPort { get; set; }
+
+    /// <summary>Per connection: bytes framed for the client and not yet taken by its socket. Beyond it, packets are dropped and counted.</summary>
+    public int TcpOutputBufferBytes { get; set; } = 256 * 1024;
+
+    /// <summary>All connections together: bytes of received frames waiting for the media worker. Beyond it, frames are dropped and counted.</summary>
+    public long TcpReceiveQueueBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Connections open at once that have not passed a STUN check yet; more are refused.</summary>
+    public int TcpMaxUnauthenticatedConnections { get; set; } = 256;
+
+    /// <summary>Bytes a connection may send before its first valid STUN check; beyond it, it is closed.</summary>
+    public long TcpUnauthenticatedMaxBytes { get; set; } = 16 * 1024;
+
+    /// <summary>How long a connection may stay open without a valid STUN check.</summary>
+    public int TcpUnauthenticatedTimeoutMs { get; set; } = 5000;
+
+    /// <summary>
+    /// Addresses TURN servers relay from (coturn's relay-ip, or the host's address when unset there). A path from one
+    /// of them is counted as relayed in <c>sfu_media_transports_by_protocol</c>; nothing else depends on it.
+    /// </summary>
+    public string[] RelayAddresses { get; set; } = [];
 }

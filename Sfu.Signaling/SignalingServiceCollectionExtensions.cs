@@ -10,6 +10,7 @@ using Sfu.Signaling.Limits;
 using Sfu.Signaling.Media;
 using Sfu.Signaling.Rooms;
 using Sfu.Signaling.Sessions;
+using Sfu.Signaling.Turn;
 
 namespace Sfu.Signaling;
 
@@ -34,6 +35,12 @@ public static class SignalingServiceCollectionExtensions
                 o => string.IsNullOrEmpty(o.TokenSecret) || System.Text.Encoding.UTF8.GetByteCount(o.TokenSecret) >= JoinTokenValidator.MinimumSecretBytes,
                 $"Sfu:Auth:TokenSecret must be at least {JoinTokenValidator.MinimumSecretBytes} bytes (256 bits) for HS256, or empty for anonymous joins")
             .ValidateOnStart();
+        services.AddOptions<TurnOptions>()
+            .Bind(configuration.GetSection(TurnOptions.SectionName))
+            .Validate(TurnCredentials.IsValid,
+                "Sfu:Turn:Urls needs Sfu:Turn:Secret (coturn's static-auth-secret), URLs starting with turn:, turns: or stun:, and a positive CredentialTtlSeconds")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new TurnCredentials(sp.GetRequiredService<IOptions<TurnOptions>>(), time));
         services.AddKeyedSingleton(ClockKey, time);
         services.AddSingleton(sp => LivenessPolicy.From(sp.GetRequiredService<IOptions<SignalingOptions>>().Value, time));
         services.AddSingleton<SignalingMetrics>();
@@ -52,6 +59,14 @@ public static class SignalingServiceCollectionExtensions
     public static IServiceCollection AddSfuMedia(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<MediaOptions>(configuration.GetSection(MediaOptions.SectionName));
+        // Paths from a TURN server's address are counted as relayed: by default the configured servers' own addresses
+        // (when written as IPs), which is where coturn relays from unless it has a relay-ip of its own.
+        services.PostConfigure<MediaOptions>(media =>
+        {
+            if (media.RelayAddresses.Length > 0) return;
+            var turn = configuration.GetSection(TurnOptions.SectionName).Get<TurnOptions>() ?? new TurnOptions();
+            media.RelayAddresses = [.. turn.Urls.Select(TurnUrl.HostOf).Where(h => System.Net.IPAddress.TryParse(h, out _)).Distinct()];
+        });
         services.AddSingleton<MediaService>();
         services.AddSingleton<ISessionRequestHandler, PublishHandler>();
         services.AddSingleton<ISessionRequestHandler, UnpublishHandler>();

@@ -1,4 +1,6 @@
 using Prometheus;
+using Sfu.Media.IceTcp;
+using Sfu.Media.Transports;
 using Sfu.Media.Routing;
 
 namespace Sfu.Media.Diagnostics;
@@ -42,6 +44,7 @@ public sealed class MediaMetrics
     private readonly Gauge _transports;
     private readonly Histogram _bandwidthEstimate;
     private readonly Counter _estimateRestarts;
+    private readonly IceTcpMetrics _tcp;
     private long _packetsIn;
     private long _bytesIn;
     private long _packetsOut;
@@ -130,6 +133,7 @@ public sealed class MediaMetrics
             new HistogramConfiguration { Buckets = [100_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000] });
         _estimateRestarts = factory.CreateCounter("sfu_media_bandwidth_estimate_restarts_total",
             "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
+        _tcp = new IceTcpMetrics(factory);
         _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
             "Time from the first verified check from a new client address to the first media packet sent there.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
@@ -207,4 +211,22 @@ public sealed class MediaMetrics
     internal void ConsentExpired() => _consentExpired.Inc();
 
     internal void Recovered(TimeSpan elapsed) => _recoveryTime.Observe(elapsed.TotalSeconds);
+
+    internal void TcpConnectionAccepted() => _tcp.Accepted();
+
+    internal void TcpConnectionVerified() => _tcp.Verified();
+
+    internal void TcpConnectionClosed(bool verified) => _tcp.Closed(verified);
+
+    internal void TcpRefused(IceTcpRefusal reason) => _tcp.Refused(reason);
+
+    internal void TcpFrameDropped(IceTcpFrameDrop reason) => _tcp.FrameDropped(reason);
+
+    internal void TcpPathClosed() => _tcp.PathClosed();
+
+    internal void SelectedPathOpened(PathProtocol protocol) => _tcp.SelectedPathOpened(protocol);
+
+    internal void SelectedPathClosed(PathProtocol protocol) => _tcp.SelectedPathClosed(protocol);
+
+    internal void PathProtocolSwitched(PathProtocol from, PathProtocol to) => _tcp.ProtocolSwitched(from, to);
 }

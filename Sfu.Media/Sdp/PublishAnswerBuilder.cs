@@ -90,7 +90,7 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
             ExtmapAllowMixed = offered.ExtmapAllowMixed,
             EndOfCandidates = true,
         };
-        media.Candidates.Add(local.HostCandidate);
+        media.Candidates.AddRange(local.HostCandidates);
         media.Codecs.AddRange(codec.ToRtpCodecs());
         media.SetFormatsFromCodecs();
         media.HeaderExtensions.AddRange(AcceptedExtensions(offer.HeaderExtensionsFor(offered), kind));

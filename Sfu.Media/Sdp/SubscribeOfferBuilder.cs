@@ -144,7 +144,7 @@ public sealed class SubscribeOfferBuilder
             RtcpReducedSize = true,
             EndOfCandidates = true,
         };
-        media.Candidates.Add(local.HostCandidate);
+        media.Candidates.AddRange(local.HostCandidates);
         media.HeaderExtensions.AddRange(Extensions
             .Where(e => e.Kind is null || e.Kind == slot.Kind)
             .Select(e => new RtpHeaderExtension(e.Id, e.Uri)));

@@ -5,13 +5,21 @@ using Sfu.Media.Dtls;
 namespace Sfu.Media.Sdp;
 
 /// <summary>
-/// The server's side of a WebRTC transport as written into SDP: ICE-lite credentials, the DTLS
-/// certificate fingerprint and the single host candidate (the announced address and the shared UDP port).
+/// The server's side of a WebRTC transport as written into SDP: ICE-lite credentials, the DTLS certificate fingerprint
+/// and its host candidates: the announced address on the shared UDP port and, when ICE-TCP is on, on the TCP port
+/// (RFC 6544 passive, at a lower priority, so that clients use it only when UDP does not get through).
 /// </summary>
-public sealed record LocalTransportParameters(string IceUfrag, string IcePwd, DtlsFingerprint Fingerprint, IPAddress Address, int Port)
+public sealed record LocalTransportParameters(string IceUfrag, string IcePwd, DtlsFingerprint Fingerprint, IPAddress Address, int Port, int? TcpPort = null)
 {
-    internal IceCandidate HostCandidate => new(
-        "1", 1, "udp", IceCandidate.HostPriority(1), Address.ToString(), Port, "host");
+    internal IEnumerable<IceCandidate> HostCandidates
+    {
+        get
+        {
+            yield return new("1", 1, "udp", IceCandidate.HostPriority(1), Address.ToString(), Port, "host");
+            if (TcpPort is { } tcpPort)
+                yield return new("2", 1, "tcp", IceCandidate.PassiveTcpHostPriority(1), Address.ToString(), tcpPort, "host", "tcptype passive");
+        }
+    }
 
     internal string ConnectionLine => $"IN {(Address.AddressFamily == AddressFamily.InterNetworkV6 ? "IP6" : "IP4")} {Address}";
 }

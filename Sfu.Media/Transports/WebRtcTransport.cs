@@ -1,6 +1,7 @@
 using System.Net;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
+using Sfu.Media.IceTcp;
 using Sfu.Media.Srtp;
 using Sfu.Media.Stun;
 using Sfu.Media.Worker;
@@ -8,10 +9,11 @@ using Sfu.Media.Worker;
 namespace Sfu.Media.Transports;
 
 /// <summary>
-/// One WebRTC transport (a client's PeerConnection, BUNDLEd with rtcp-mux) on the shared UDP port: ICE-lite
-/// with per-path consent, DTLS server role, SRTP in and out. Media goes to exactly one client address, the
-/// selected path, which only an authenticated ICE check can change: nominated by the client, or taking over
-/// from a path that went silent. Lives on the media worker's thread.
+/// One WebRTC transport (a client's PeerConnection, BUNDLEd with rtcp-mux) on the shared UDP port and the ICE-TCP
+/// port: ICE-lite with per-path consent, DTLS server role, SRTP in and out. A path is a client address on UDP or one
+/// ICE-TCP connection; media goes to exactly one of them, the selected path, which only an authenticated ICE check
+/// can change: nominated by the client, or taking over from a path that went silent, on either protocol. Lives on
+/// the media worker's thread.
 /// </summary>
 public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 {
@@ -29,6 +31,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     private SrtpContext? _inbound;
     private SrtpContext? _outbound;
     private IcePath? _selected;
+    private PathProtocol? _lastProtocol;
     private long _recoveryStartedAt = -1;
     private long _sendingPausedUntil;
     private bool _consentLost;
@@ -68,6 +71,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// <summary>Where media to the client goes now; null before the first check and after consent lapsed.</summary>
     public SocketAddress? SelectedAddress => _selected?.Address;
 
+    /// <summary>How media reaches the client now (UDP, ICE-TCP, or UDP through a TURN relay); null without a selected path.</summary>
+    public PathProtocol? SelectedProtocol => _selected is null ? null : ProtocolOf(_selected);
+
     /// <summary>The SRTP overhead a caller must leave room for after an RTP packet passed to <see cref="SendRtp"/>.</summary>
     public const int MaxProtectionOverhead = 32;
 
@@ -100,26 +106,42 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// <summary>Fault injection: forget every verified path, as if the client's address had vanished.</summary>
     public void ForgetPaths()
     {
-        foreach (var path in _paths) _worker.Table.UnmapAddress(path.Address, this);
+        foreach (var path in _paths) _worker.Table.UnmapPath(path, this);
         _paths.Clear();
-        _selected = null;
+        SetSelected(null);
     }
 
     /// <summary>
     /// Another transport's client proved it owns <paramref name="address"/> now: this transport stops using it. If it
     /// carried media, the next tick moves to another verified path, or reports the media path lost.
     /// </summary>
-    internal void ForgetPath(SocketAddress address)
+    internal void ForgetPath(SocketAddress address, IceTcpConnection? connection)
     {
-        var path = FindPath(address);
+        var path = FindPath(address, connection);
         if (path is null) return;
         _paths.Remove(path);
-        if (ReferenceEquals(path, _selected)) _selected = null;
+        if (ReferenceEquals(path, _selected)) SetSelected(null);
     }
 
-    internal void ReceiveStun(Span<byte> datagram, SocketAddress from)
+    /// <summary>
+    /// An ICE-TCP connection of this transport closed: that path is dead (the client is not; it may have others or
+    /// come back). Like a lapsed consent, the next tick moves media to another verified path or reports it lost.
+    /// </summary>
+    internal void OnTcpConnectionClosed(IceTcpConnection connection)
     {
-        var known = FindPath(from);
+        var path = FindPath(connection.RemoteAddress, connection);
+        if (path is null) return;
+        _worker.Metrics.TcpPathClosed();
+        ForgetPath(path.Address, connection);
+        _worker.Table.UnmapPath(path, this);
+    }
+
+    /// <param name="datagram">A STUN message.</param>
+    /// <param name="from">The client address it came from (for ICE-TCP, the connection's remote address).</param>
+    /// <param name="tcp">The ICE-TCP connection it came on; null for UDP.</param>
+    internal void ReceiveStun(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
+    {
+        var known = FindPath(from, tcp);
         if (!StunMessageReader.TryParse(datagram, out var message))
         {
             _worker.Metrics.Dropped(DropReason.Malformed);
@@ -140,9 +162,13 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
         var now = _worker.Time.GetTimestamp();
         var length = IceStunMessages.WriteBindingSuccess(_stunResponse, message.TransactionId, from, LocalIce.PasswordBytes);
-        if (length > 0) _worker.Send(_stunResponse.AsSpan(0, length), from);
+        if (length > 0)
+        {
+            if (tcp is null) _worker.Send(_stunResponse.AsSpan(0, length), from);
+            else _worker.SendTcp(_stunResponse.AsSpan(0, length), tcp);
+        }
 
-        var path = known ?? AddPath(from, now);
+        var path = known ?? AddPath(from, tcp, now);
         path.LastConsent = now;
         path.LastReceived = now;
         _consentLost = false;
@@ -155,9 +181,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         _listener.OnTransportActivity(this);
     }
 
-    internal void ReceiveDtls(Span<byte> datagram, SocketAddress from)
+    internal void ReceiveDtls(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
-        var path = FindPath(from);
+        var path = FindPath(from, tcp);
         if (path is null)
         {
             _worker.Metrics.Dropped(DropReason.UnknownSource);
@@ -167,9 +193,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         _dtls.Feed(datagram);
     }
 
-    internal void ReceiveRtpOrRtcp(Span<byte> datagram, SocketAddress from)
+    internal void ReceiveRtpOrRtcp(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
-        var path = FindPath(from);
+        var path = FindPath(from, tcp);
         if (path is null)
         {
             _worker.Metrics.Dropped(DropReason.UnknownSource);
@@ -224,7 +250,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             _worker.Metrics.Dropped(DropReason.SrtpFailure);
             return false;
         }
-        if (!_worker.Send(buffer[..protectedLength], _selected.Address)) return false;
+        if (!SendTo(_selected, buffer[..protectedLength])) return false;
         if (_recoveryStartedAt >= 0 && !rtcp)
         {
             _worker.Metrics.Recovered(_worker.Time.GetElapsedTime(_recoveryStartedAt));
@@ -235,8 +261,11 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram)
     {
-        if (_selected is not null) _worker.Send(datagram, _selected.Address);
+        if (_selected is not null) SendTo(_selected, datagram);
     }
+
+    private bool SendTo(IcePath path, ReadOnlySpan<byte> datagram) =>
+        path.Connection is { } tcp ? _worker.SendTcp(datagram, tcp) : _worker.Send(datagram, path.Address);
 
     /// <summary>Timers: DTLS retransmission, consent expiry per path, and the silent-path switch.</summary>
     internal void OnTick(long now)
@@ -250,9 +279,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             var path = _paths[i];
             if (now - path.LastConsent < _consentTimeout) continue;
             _paths.RemoveAt(i);
-            _worker.Table.UnmapAddress(path.Address, this);
+            Drop(path);
             _worker.Metrics.ConsentExpired();
-            if (ReferenceEquals(path, _selected)) _selected = null;
+            if (ReferenceEquals(path, _selected)) SetSelected(null);
         }
 
         if (_selected is null)
@@ -286,7 +315,10 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     private void Select(IcePath path, PathSwitchTrigger trigger, long now)
     {
-        _selected = path;
+        SetSelected(path);
+        var protocol = ProtocolOf(path);
+        if (_lastProtocol is { } previous && previous != protocol) _worker.Metrics.PathProtocolSwitched(previous, protocol);
+        _lastProtocol = protocol;
         if (trigger == PathSwitchTrigger.Initial)
         {
             _hadPath = true;
@@ -304,28 +336,47 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         _listener.OnPathChanged(this, trigger);
     }
 
-    private IcePath AddPath(SocketAddress from, long now)
+    private IcePath AddPath(SocketAddress from, IceTcpConnection? tcp, long now)
     {
         if (_paths.Count == MaxPaths)
         {
             // Forget the stalest path that is not carrying media.
             var stalest = _paths.Where(p => !ReferenceEquals(p, _selected)).MinBy(p => p.LastConsent)!;
             _paths.Remove(stalest);
-            _worker.Table.UnmapAddress(stalest.Address, this);
+            Drop(stalest);
         }
         var copy = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span.CopyTo(copy.Buffer.Span);
-        var path = new IcePath(copy, now);
+        var path = new IcePath(copy, tcp, now);
         _paths.Add(path);
-        _worker.Table.MapAddress(copy, this);
+        _worker.Table.MapPath(path, this);
+        tcp?.MarkVerified();
         return path;
     }
 
-    private IcePath? FindPath(SocketAddress from)
+    /// <summary>A path this transport gives up: no more routing to it, and an ICE-TCP connection under it is closed, since nothing else can use it.</summary>
+    private void Drop(IcePath path)
+    {
+        _worker.Table.UnmapPath(path, this);
+        path.Connection?.Close();
+    }
+
+    private void SetSelected(IcePath? path)
+    {
+        if (ReferenceEquals(path, _selected)) return;
+        if (_selected is not null) _worker.Metrics.SelectedPathClosed(ProtocolOf(_selected));
+        _selected = path;
+        if (path is not null) _worker.Metrics.SelectedPathOpened(ProtocolOf(path));
+    }
+
+    private PathProtocol ProtocolOf(IcePath path) =>
+        path.IsTcp ? PathProtocol.Tcp : _worker.IsRelayAddress(path.Address) ? PathProtocol.Relayed : PathProtocol.Udp;
+
+    private IcePath? FindPath(SocketAddress from, IceTcpConnection? tcp)
     {
         foreach (var path in _paths)
         {
-            if (path.Matches(from)) return path;
+            if (path.Matches(from, tcp)) return path;
         }
         return null;
     }
@@ -391,6 +442,8 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        SetSelected(null);
+        foreach (var path in _paths) Drop(path);
         _worker.Table.Remove(this);
         _dtls.Dispose();
         _inbound?.Dispose();

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Sfu.Media.Diagnostics;
+using Sfu.Media.IceTcp;
 using Sfu.Media.Transports;
 using Sfu.Media.Udp;
 
@@ -21,6 +22,9 @@ public sealed partial class MediaWorker : IDisposable
     private const int MaxReceiveBatchesPerTurn = 256 / UdpPort.ReceiveBatchSize;
 
     private readonly UdpPort _port;
+    private readonly IceTcpListener? _tcp;
+    private readonly HashSet<IPAddress> _relayAddresses;
+    private static readonly IPEndPoint AnyEndPoint = new(IPAddress.Any, 0);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<Action> _commands = new();
@@ -41,9 +45,12 @@ public sealed partial class MediaWorker : IDisposable
         _port = new UdpPort(IPAddress.Parse(options.BindAddress), options.Port, metrics);
         _from = new SocketAddress(_port.AddressFamily);
         AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
+        _relayAddresses = [.. options.RelayAddresses.Select(IPAddress.Parse)];
+        if (options.TcpEnabled) _tcp = IceTcpListener.Open(options, _port.LocalEndPoint, MaxDatagram, time, metrics, logger, _port.Wake);
         _thread = new Thread(Run) { IsBackground = true, Name = "sfu-media-worker" };
         _thread.Start();
         Log.Started(_logger, _port.LocalEndPoint, AnnouncedAddress);
+        if (_tcp is not null) Log.TcpStarted(_logger, _tcp.LocalEndPoint);
     }
 
     public MediaOptions Options { get; }
@@ -54,6 +61,9 @@ public sealed partial class MediaWorker : IDisposable
 
     /// <summary>The bound UDP port (the configured one, or the one the OS picked for port 0).</summary>
     public int Port => _port.LocalEndPoint.Port;
+
+    /// <summary>The bound ICE-TCP port; null when ICE-TCP is off.</summary>
+    public int? TcpPort => _tcp?.LocalEndPoint.Port;
 
     /// <summary>The IP written into ICE candidates.</summary>
     public IPAddress AnnouncedAddress { get; }
@@ -106,6 +116,23 @@ public sealed partial class MediaWorker : IDisposable
     /// </summary>
     internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to) => _port.TrySend(datagram, to);
 
+    /// <summary>Queues one packet, framed, on an ICE-TCP connection. Worker thread only.</summary>
+    internal bool SendTcp(ReadOnlySpan<byte> packet, IceTcpConnection connection)
+    {
+        if (!connection.TrySend(packet))
+        {
+            if (!connection.IsClosed) Metrics.TcpFrameDropped(IceTcpFrameDrop.OutputFull);
+            Metrics.Dropped(DropReason.SendFailed);
+            return false;
+        }
+        Metrics.Sent(packet.Length);
+        return true;
+    }
+
+    /// <summary>Whether a client address is a TURN relay's (<see cref="MediaOptions.RelayAddresses"/>): how paths are counted, nothing more.</summary>
+    internal bool IsRelayAddress(SocketAddress address) =>
+        _relayAddresses.Count > 0 && _relayAddresses.Contains(((IPEndPoint)AnyEndPoint.Create(address)).Address);
+
     private void Run()
     {
         while (!_stopping)
@@ -114,6 +141,7 @@ public sealed partial class MediaWorker : IDisposable
             {
                 // Sleeps until a datagram, a queued command (Post wakes the port) or the next tick, whichever is first.
                 if (_port.Wait(TimeSpan.FromMilliseconds(_nextTick - Environment.TickCount64))) ReceiveAvailable();
+                if (_tcp is not null) ReceiveTcp(_tcp);
                 RunCommands();
                 // The cadence is real time, the rules inside read the TimeProvider: with a manual clock in tests,
                 // timers still get looked at every tick, at whatever instant the test has moved the clock to.
@@ -153,10 +181,39 @@ public sealed partial class MediaWorker : IDisposable
     }
 
     /// <summary>
+    /// ICE-TCP frames the listener's I/O threads queued, dispatched like datagrams; then connections that closed, whose
+    /// paths died. Bounded like <see cref="ReceiveAvailable"/>; if frames remain, the worker wakes itself for another turn.
+    /// </summary>
+    private void ReceiveTcp(IceTcpListener tcp)
+    {
+        tcp.BeginDrain();
+        for (var i = 0; i < 256; i++)
+        {
+            if (!tcp.TryDequeue(out var frame)) break;
+            try
+            {
+                // Frames queued before their connection closed: the path is gone, like a datagram from a forgotten address.
+                if (frame.Connection.IsClosed) Metrics.Dropped(DropReason.UnknownSource);
+                else
+                {
+                    Metrics.Received(frame.Length);
+                    Dispatch(frame.Buffer.AsSpan(0, frame.Length), frame.Connection.RemoteAddress, frame.Connection);
+                }
+            }
+            finally
+            {
+                tcp.Release(frame);
+            }
+            if (i == 255) _port.Wake();
+        }
+        while (tcp.TryDequeueClosed(out var connection)) connection.Owner?.OnTcpConnectionClosed(connection);
+    }
+
+    /// <summary>
     /// Classifies a datagram by its first byte (RFC 7983) and hands it to the transport its source address
     /// belongs to. Unknown sources are accepted only through STUN, whose USERNAME names the transport.
     /// </summary>
-    private void Dispatch(Span<byte> datagram, SocketAddress from)
+    private void Dispatch(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
         if (datagram.IsEmpty)
         {
@@ -164,7 +221,7 @@ public sealed partial class MediaWorker : IDisposable
             return;
         }
         var first = datagram[0];
-        var known = _table.FindByAddress(from);
+        var known = tcp is null ? _table.FindByAddress(from) : tcp.Owner;
         switch (first)
         {
             case <= 3:
@@ -172,15 +229,15 @@ public sealed partial class MediaWorker : IDisposable
                 // to a different client) must not swallow the new client's checks.
                 var target = _table.FindByStunUsername(datagram) ?? known;
                 if (target is null) Metrics.Dropped(DropReason.UnknownSource);
-                else target.ReceiveStun(datagram, from);
+                else target.ReceiveStun(datagram, from, tcp);
                 return;
             case >= 20 and <= 63:
                 if (known is null) Metrics.Dropped(DropReason.UnknownSource);
-                else known.ReceiveDtls(datagram, from);
+                else known.ReceiveDtls(datagram, from, tcp);
                 return;
             case >= 128 and <= 191:
                 if (known is null) Metrics.Dropped(DropReason.UnknownSource);
-                else known.ReceiveRtpOrRtcp(datagram, from);
+                else known.ReceiveRtpOrRtcp(datagram, from, tcp);
                 return;
             default:
                 Metrics.Dropped(DropReason.Malformed);
@@ -212,6 +269,7 @@ public sealed partial class MediaWorker : IDisposable
         _port.Wake();
         _thread.Join(TimeSpan.FromSeconds(2));
         _table.DisposeAll();
+        _tcp?.Dispose();
         _port.Dispose();
     }
 
@@ -219,6 +277,9 @@ public sealed partial class MediaWorker : IDisposable
     {
         [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Media worker listening on udp {LocalEndPoint}, announcing {AnnouncedAddress}")]
         public static partial void Started(ILogger logger, IPEndPoint localEndPoint, IPAddress announcedAddress);
+
+        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Media worker listening on tcp {LocalEndPoint} (ICE-TCP, passive)")]
+        public static partial void TcpStarted(ILogger logger, IPEndPoint localEndPoint);
 
         [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "Media worker loop iteration failed")]
         public static partial void LoopFailed(ILogger logger, Exception exception);

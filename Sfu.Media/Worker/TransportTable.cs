@@ -1,12 +1,13 @@
 using System.Net;
+using Sfu.Media.IceTcp;
 using Sfu.Media.Stun;
 using Sfu.Media.Transports;
 
 namespace Sfu.Media.Worker;
 
 /// <summary>
-/// Which transport a datagram belongs to: by source address for paths that passed an ICE check, and by
-/// local ICE ufrag for STUN from addresses not seen yet. Worker thread only.
+/// Which transport a datagram belongs to: by source address for UDP paths that passed an ICE check (by the connection's
+/// owner for ICE-TCP paths), and by local ICE ufrag for STUN from addresses not seen yet. Worker thread only.
 /// </summary>
 internal sealed class TransportTable
 {
@@ -56,22 +57,41 @@ internal sealed class TransportTable
     /// that belonged to another transport moves (a NAT gave the port to a different client): the newest authenticated
     /// check wins, and the previous owner forgets that path.
     /// </summary>
-    public void MapAddress(SocketAddress address, WebRtcTransport transport)
+    private void MapAddress(SocketAddress address, WebRtcTransport transport)
     {
         if (_byAddress.TryGetValue(address, out var owner))
         {
             if (ReferenceEquals(owner, transport)) return;
             _byAddress.Remove(address);
-            owner.ForgetPath(address);
+            owner.ForgetPath(address, null);
         }
         var copy = new SocketAddress(address.Family, address.Size);
         address.Buffer.Span.CopyTo(copy.Buffer.Span);
         _byAddress[copy] = transport;
     }
 
-    public void UnmapAddress(SocketAddress address, WebRtcTransport transport)
+    private void UnmapAddress(SocketAddress address, WebRtcTransport transport)
     {
         if (_byAddress.TryGetValue(address, out var owner) && ReferenceEquals(owner, transport)) _byAddress.Remove(address);
+    }
+
+    /// <summary><see cref="MapAddress"/> for a path of either protocol: an ICE-TCP connection moves the same way an address does.</summary>
+    internal void MapPath(IcePath path, WebRtcTransport transport)
+    {
+        if (path.Connection is not { } connection)
+        {
+            MapAddress(path.Address, transport);
+            return;
+        }
+        if (ReferenceEquals(connection.Owner, transport)) return;
+        connection.Owner?.ForgetPath(connection.RemoteAddress, connection);
+        connection.Owner = transport;
+    }
+
+    internal void UnmapPath(IcePath path, WebRtcTransport transport)
+    {
+        if (path.Connection is not { } connection) UnmapAddress(path.Address, transport);
+        else if (ReferenceEquals(connection.Owner, transport)) connection.Owner = null;
     }
 
     public void Tick(long now)

@@ -227,7 +227,7 @@ public sealed partial class SignalingConnection
         }
 
         var outcome = session.Resume(_transport, lastSeq, replayed =>
-            ServerMessage.Response(request.Id, seq: null, new JsonObject { ["peerId"] = session.Peer.Id, ["replayed"] = replayed }));
+            ServerMessage.Response(request.Id, seq: null, WithIceServers(new JsonObject { ["peerId"] = session.Peer.Id, ["replayed"] = replayed }, session.Peer.Id)));
         switch (outcome.Status)
         {
             case ResumeStatus.Resumed:
@@ -255,7 +255,7 @@ public sealed partial class SignalingConnection
     private JsonObject JoinResult(Session session, Peer peer, string roomId, IReadOnlyList<Peer> others)
     {
         var options = _service.Options;
-        return new JsonObject
+        return WithIceServers(new JsonObject
         {
             ["sessionId"] = session.Id,
             ["resumeToken"] = session.ResumeToken,
@@ -272,7 +272,14 @@ public sealed partial class SignalingConnection
                 ["offlineAfterMs"] = options.OfflineAfterMs,
                 ["emptyRoomCloseMs"] = options.EmptyRoomCloseMs,
             },
-        };
+        }, peer.Id);
+    }
+
+    /// <summary>Adds TURN servers with fresh credentials when any are configured (PROTOCOL.md, "Extensions to v1").</summary>
+    private JsonObject WithIceServers(JsonObject result, string peerId)
+    {
+        if (_service.Turn.IceServersFor(peerId) is { } servers) result["iceServers"] = servers;
+        return result;
     }
 
     private static string RequireName(ClientRequest request, string field, int maxLength)

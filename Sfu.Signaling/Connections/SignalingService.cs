@@ -6,6 +6,7 @@ using Sfu.Signaling.Diagnostics;
 using Sfu.Signaling.Limits;
 using Sfu.Signaling.Rooms;
 using Sfu.Signaling.Sessions;
+using Sfu.Signaling.Turn;
 
 namespace Sfu.Signaling.Connections;
 
@@ -24,6 +25,7 @@ public sealed class SignalingService
         JoinTokenValidator tokens,
         JoinRateLimiter joinLimiter,
         SignalingMetrics metrics,
+        TurnCredentials turn,
         [FromKeyedServices(SignalingServiceCollectionExtensions.ClockKey)] TimeProvider time,
         IEnumerable<ISessionRequestHandler> handlers,
         ILoggerFactory loggerFactory)
@@ -34,6 +36,7 @@ public sealed class SignalingService
         Tokens = tokens;
         JoinLimiter = joinLimiter;
         Metrics = metrics;
+        Turn = turn;
         Time = time;
         LoggerFactory = loggerFactory;
         _handlers = handlers.ToDictionary(h => h.Type, StringComparer.Ordinal);
@@ -45,6 +48,7 @@ public sealed class SignalingService
     internal JoinTokenValidator Tokens { get; }
     internal JoinRateLimiter JoinLimiter { get; }
     internal SignalingMetrics Metrics { get; }
+    internal TurnCredentials Turn { get; }
     internal TimeProvider Time { get; }
     internal ILoggerFactory LoggerFactory { get; }
 

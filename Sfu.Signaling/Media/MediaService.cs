@@ -43,9 +43,9 @@ public sealed class MediaService : IDisposable
 
     internal SubscribeOfferBuilder SubscribeOffers { get; } = new();
 
-    /// <summary>What the server writes about a transport in SDP: its ICE credentials, certificate and candidate.</summary>
+    /// <summary>What the server writes about a transport in SDP: its ICE credentials, certificate and candidates.</summary>
     internal LocalTransportParameters LocalParameters(WebRtcTransport transport) =>
-        new(transport.LocalIce.Ufrag, transport.LocalIce.Password, transport.LocalFingerprint, Worker.AnnouncedAddress, Worker.Port);
+        new(transport.LocalIce.Ufrag, transport.LocalIce.Password, transport.LocalFingerprint, Worker.AnnouncedAddress, Worker.Port, Worker.TcpPort);
 
     public void Dispose()
     {

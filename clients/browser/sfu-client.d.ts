@@ -111,8 +111,10 @@ export interface SfuClientOptions {
   trackOwnerWaitMs?: number;
   /** How often the `quality` event is sampled (default 2000). */
   qualityIntervalMs?: number;
-  /** Merged into both RTCPeerConnections' configuration. */
+  /** Merged into both RTCPeerConnections' configuration, over the defaults; its `iceServers`, when given, replace the TURN servers the server sends. */
   rtcConfiguration?: RTCConfiguration;
+  /** How long ICE may stay `disconnected` before the client restarts it; `failed` restarts at once. Default 2000. */
+  iceDisconnectedRestartMs?: number;
   /** The WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string, protocols?: string | string[]) => WebSocket;
 }

@@ -54,6 +54,10 @@ const DEFAULTS = {
   // How often connection quality is sampled from the statistics.
   qualityIntervalMs: 2000,
   rtcConfiguration: {},
+  // How long ICE may stay `disconnected` before the client restarts it (`failed` restarts at once): long enough for
+  // the browser to move to a backup path of its own (ICE-TCP, TURN), short enough to be back within seconds when the
+  // network blocks the path in use.
+  iceDisconnectedRestartMs: 2000,
   // The WebSocket constructor: the browser's, or one given for another run time (node's tests give a fake).
   WebSocket: globalThis.WebSocket,
 };
@@ -79,6 +83,7 @@ export class SfuClient extends EventTarget {
   #resumeToken = null;
   #peerId = null;
   #timing = null;
+  #iceServers = null; // TURN servers with credentials for this peer, from the join or resume response
   #lastSeq = 0;
 
   #nextId = 1;
@@ -252,6 +257,7 @@ export class SfuClient extends EventTarget {
       const result = await this.#handshakeOn(socket, {
         type: 'resume', sessionId: this.#sessionId, resumeToken: this.#resumeToken, lastSeq: this.#lastSeq,
       });
+      this.#useIceServers(result.iceServers);
       this.#ready = true;
       this.#startTimers();
       // The replay of what we missed follows the response; what we asked but never heard about goes again.
@@ -267,6 +273,7 @@ export class SfuClient extends EventTarget {
     this.#resumeToken = result.resumeToken;
     this.#peerId = result.peerId;
     this.#timing = result.timing ?? null;
+    this.#useIceServers(result.iceServers);
     this.#joinResult = result;
     this.#peers.clear();
     for (const peer of result.room?.peers ?? []) this.#addPeer(peer);
@@ -564,7 +571,7 @@ export class SfuClient extends EventTarget {
   }
 
   #createPublishConnection() {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', ...this.#options.rtcConfiguration });
+    const pc = new RTCPeerConnection(this.#rtcConfiguration());
     this.#watchMedia(pc, 'publish');
     this.#publishPc = pc;
     return pc;
@@ -628,22 +635,51 @@ export class SfuClient extends EventTarget {
   }
 
   #createSubscribeConnection() {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', ...this.#options.rtcConfiguration });
+    const pc = new RTCPeerConnection(this.#rtcConfiguration());
     this.#watchMedia(pc, 'subscribe');
     pc.ontrack = e => this.#onRemoteTrack(e);
     this.#subscribePc = pc;
     return pc;
   }
 
+  /** The application's rtcConfiguration wins; the server's TURN servers fill in when it names none. */
+  #rtcConfiguration() {
+    const servers = this.#iceServers ? { iceServers: this.#iceServers } : {};
+    return { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', ...servers, ...this.#options.rtcConfiguration };
+  }
+
+  /** New TURN credentials (join, or resume after a long outage): connections already open use them from their next restart. */
+  #useIceServers(servers) {
+    if (!Array.isArray(servers)) return;
+    this.#iceServers = servers;
+    if (this.#options.rtcConfiguration.iceServers) return;
+    for (const pc of [this.#publishPc, this.#subscribePc]) {
+      if (pc && pc.connectionState !== 'closed') pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
+    }
+  }
+
   #watchMedia(pc, transport) {
-    pc.onconnectionstatechange = () => {
-      this.#emit('media-state', { transport, state: pc.connectionState });
-      // A dead path is worth a fresh start; the signaling session is what carries us across it.
-      if (pc.iceConnectionState === 'failed' && this.#state === State.connected) {
-        const restart = transport === 'publish'
-          ? this.#queuePublish(() => this.#negotiatePublish(pc, true))
-          : this.request('restart-ice', { transport: 'subscribe' });
-        restart.catch(error => this.#emit('error', { error }));
+    let disconnectedTimer = null;
+    // A dead path is worth a fresh start; the signaling session is what carries us across it. `failed` comes late
+    // (Chromium waits for every pair to fail), so a path that stays `disconnected` restarts too: the network may have
+    // started blocking UDP, and the new checks find the ICE-TCP or TURN path.
+    const restart = () => {
+      clearTimeout(disconnectedTimer);
+      disconnectedTimer = null;
+      if (this.#state !== State.connected || pc.connectionState === 'closed') return;
+      const restarted = transport === 'publish'
+        ? (pc === this.#publishPc ? this.#queuePublish(() => this.#negotiatePublish(pc, true)) : Promise.resolve())
+        : (pc === this.#subscribePc ? this.request('restart-ice', { transport: 'subscribe' }) : Promise.resolve());
+      restarted.catch(error => this.#emit('error', { error }));
+    };
+    pc.onconnectionstatechange = () => this.#emit('media-state', { transport, state: pc.connectionState });
+    pc.oniceconnectionstatechange = () => {
+      const state = pc.iceConnectionState;
+      if (state === 'failed') restart();
+      else if (state === 'disconnected') disconnectedTimer ??= setTimeout(restart, this.#options.iceDisconnectedRestartMs);
+      else {
+        clearTimeout(disconnectedTimer);
+        disconnectedTimer = null;
       }
     };
   }

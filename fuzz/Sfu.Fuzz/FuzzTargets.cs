@@ -17,6 +17,7 @@ public static class FuzzTargets
         ["srtp"] = () => new SrtpTarget(),
         ["signaling"] = () => new SignalingTarget(),
         ["twcc"] = () => new TwccTarget(),
+        ["ice-tcp"] = () => new IceTcpTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;

@@ -53,6 +53,12 @@ public sealed class SignalingClient : IAsyncDisposable
 
     public string? PeerId { get; private set; }
 
+    /// <summary>
+    /// TURN servers with credentials for this peer, from the latest join or resume response; empty when the server offers
+    /// none. This client's own ICE agent does not relay through TURN: the list is for applications that use another stack.
+    /// </summary>
+    public IReadOnlyList<IceServer> IceServers { get; private set; } = [];
+
     /// <summary>The join response, once joined.</summary>
     public JsonElement? JoinResponse { get; private set; }
 
@@ -87,6 +93,7 @@ public sealed class SignalingClient : IAsyncDisposable
         ResumeToken = response.GetProperty("resumeToken").GetString();
         PeerId = response.GetProperty("peerId").GetString();
         JoinResponse = response;
+        IceServers = IceServer.ListFrom(response);
         var interval = response.TryGetProperty("timing", out var timing) && timing.TryGetProperty("pingIntervalMs", out var ms) ? ms.GetInt32() : 1000;
         _pingLoop ??= PingLoopAsync(TimeSpan.FromMilliseconds(interval));
         return response;
@@ -105,7 +112,10 @@ public sealed class SignalingClient : IAsyncDisposable
 
         _socket?.Abort();
         await OpenSocketAsync(cancellation);
-        return await RequestAsync("resume", new JsonObject { ["sessionId"] = SessionId, ["resumeToken"] = ResumeToken, ["lastSeq"] = LastSeq });
+        var response = await RequestAsync("resume", new JsonObject { ["sessionId"] = SessionId, ["resumeToken"] = ResumeToken, ["lastSeq"] = LastSeq });
+        // Fresh credentials: the ones from the join may have expired during a long call.
+        if (response.TryGetProperty("iceServers", out _)) IceServers = IceServer.ListFrom(response);
+        return response;
     }
 
     /// <summary>Drops the TCP connection without a close frame, like a network that vanished.</summary>

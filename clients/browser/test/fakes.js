@@ -87,11 +87,12 @@ export class FakeServer {
   }
 
   /** Answers a join the way the real server does (numbered from 1, a fresh session). */
-  acceptJoin(socket, { sessionId = 's1', resumeToken = 't1', peerId = 'ada', peers = [] } = {}) {
+  acceptJoin(socket, { sessionId = 's1', resumeToken = 't1', peerId = 'ada', peers = [], iceServers } = {}) {
     this.seq = 0;
     this.respond(socket, socket.last('join'), {
       sessionId, resumeToken, peerId, room: { id: 'r', peers },
       timing: { pingIntervalMs: 1000, interruptedAfterMs: 4000, offlineAfterMs: 20000, emptyRoomCloseMs: 10000 },
+      ...(iceServers ? { iceServers } : {}),
     });
   }
 
@@ -110,6 +111,7 @@ export class FakePeerConnection {
     this.offers = [];
     this.remoteDescription = null;
     this.connectionState = 'new';
+    this.iceConnectionState = 'new';
     this.closed = false;
     this.stats = new Map();
     FakePeerConnection.created.push(this);
@@ -147,6 +149,20 @@ export class FakePeerConnection {
 
   async getStats() {
     return this.stats;
+  }
+
+  getConfiguration() {
+    return { ...this.configuration };
+  }
+
+  setConfiguration(configuration) {
+    this.configuration = configuration;
+  }
+
+  /** The browser's ICE agent reporting a new state. */
+  iceState(state) {
+    this.iceConnectionState = state;
+    this.oniceconnectionstatechange?.();
   }
 
   close() {

@@ -493,3 +493,61 @@ test('quality: lost while reconnecting, from the statistics otherwise', async t 
   assert.equal(samples.at(-1).quality, 'lost');
   assert.equal(session.client.quality.quality, 'lost');
 });
+
+const turn = [{ urls: ['turn:192.0.2.7:3478?transport=tcp'], username: '1767225600:ada', credential: 'c2VjcmV0' }];
+
+test('the TURN servers of the join response go into both connections; the application\'s own iceServers win', async t => {
+  useFakeEnvironment(t);
+  const { client, server, socket } = await joined();
+  const session = { client, server, socket };
+  // joined() answered without iceServers: nothing is added.
+  await publishMicAndCamera(session);
+  assert.equal(FakePeerConnection.created[0].configuration.iceServers, undefined);
+
+  FakePeerConnection.created = [];
+  const withTurn = await joined({}, { iceServers: turn });
+  await publishMicAndCamera(withTurn);
+  assert.deepEqual(FakePeerConnection.created[0].configuration.iceServers, turn);
+  assert.equal(FakePeerConnection.created[0].configuration.bundlePolicy, 'max-bundle');
+
+  FakePeerConnection.created = [];
+  const own = [{ urls: 'stun:stun.example.org' }];
+  const overridden = await joined({ rtcConfiguration: { iceServers: own } }, { iceServers: turn });
+  await publishMicAndCamera(overridden);
+  assert.deepEqual(FakePeerConnection.created[0].configuration.iceServers, own);
+});
+
+test('ICE disconnected for iceDisconnectedRestartMs restarts ICE; back to connected sooner does not; failed restarts at once', async t => {
+  const time = useFakeEnvironment(t);
+  const session = await joined();
+  await publishMicAndCamera(session);
+  const [pc] = FakePeerConnection.created;
+  const restarts = () => pc.offers.filter(o => o.iceRestart).length;
+
+  // The server answers pings meanwhile, so the session itself stays connected.
+  const answerPing = () => session.server.respond(session.socket, session.socket.last('ping'));
+  pc.iceState('disconnected');
+  await time.tick(1500);
+  answerPing();
+  pc.iceState('connected');
+  await time.tick(1500);
+  answerPing();
+  await flush();
+  assert.equal(restarts(), 0, 'a short disconnection is left to the browser');
+
+  pc.iceState('disconnected');
+  await time.tick(1999);
+  answerPing();
+  await flush();
+  assert.equal(restarts(), 0);
+  await time.tick(1);
+  await flush();
+  assert.equal(restarts(), 1, 'disconnected for 2 s: ICE restart with a new publish offer');
+  assert.equal(session.socket.requests('publish').length, 2);
+  session.server.respond(session.socket, session.socket.last('publish'), { sdp: 'answer', tracks: [] });
+  await flush();
+
+  pc.iceState('failed');
+  await flush();
+  assert.equal(restarts(), 2, 'failed: restarted at once');
+});
