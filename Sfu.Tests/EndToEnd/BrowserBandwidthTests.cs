@@ -26,7 +26,7 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
         })();
         """;
 
-    // The publisher's top video layer and browser estimate, or the subscriber's inbound video bytes.
+    // The publisher's outbound video and browser estimate, or the subscriber's inbound video bytes.
     private const string StatsScript = """
         async (which) => {
           const pc = which === 'publish' ? window.demo.client.publishConnection : window.demo.client.subscribeConnection;
@@ -35,9 +35,7 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
           const byId = new Map(stats.map(s => [s.id, s]));
           const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
           const pair = transport ? byId.get(transport.selectedCandidatePairId) : null;
-          // The SDK publishes 640x480 as simulcast: the top layer is the one that must reach full size.
-          const out = stats.filter(s => s.type === 'outbound-rtp' && s.kind === 'video')
-            .reduce((top, s) => (s.frameWidth ?? 0) >= (top.frameWidth ?? 0) ? s : top, {});
+          const out = stats.find(s => s.type === 'outbound-rtp' && s.kind === 'video') ?? {};
           const inbound = stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'video');
           return {
             width: out.frameWidth ?? 0,
@@ -57,7 +55,9 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
     [Test]
     public async Task Publisher640x480_ReachesFullSizeUnlimited_AndTheSubscriberReceivesItsRate()
     {
-        var alice = await OpenAsync("alice", "bandwidth-1", publish: true, beforeLoad: page => page.AddInitScriptAsync(CameraAt640x480));
+        // One encoding: this is about the publisher's own estimate, which simulcast's small first layer keeps low for
+        // longer (Chromium raises an estimate it does not use slowly; docs/BENCHMARKS.md).
+        var alice = await OpenAsync("alice", "bandwidth-1", publish: true, beforeLoad: page => page.AddInitScriptAsync(CameraAt640x480), query: "simulcast=0");
         await alice.WaitForAsync("window.demo.client.publishConnection?.connectionState === 'connected'", "alice's publish connection");
         // Bob's page opens while the publisher ramps up, which is measured from its publish connection's start.
         var bobJoins = OpenAsync("bob", "bandwidth-1");
@@ -82,8 +82,7 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
         var bob = await bobJoins;
         await bob.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "bob's subscribe connection");
 
-        // What the publisher sends of its top layer, the subscriber receives (the server forwards it the top layer
-        // on an unlimited link): both over the same 3 s.
+        // What the publisher sends, the subscriber receives: both over the same 3 s.
         var sentBefore = await StatsAsync(alice, "publish");
         var receivedBefore = await StatsAsync(bob, "subscribe");
         await Task.Delay(TimeSpan.FromSeconds(3));
