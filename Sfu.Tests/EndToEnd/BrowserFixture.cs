@@ -47,7 +47,9 @@ public sealed class BrowserFixture : IAsyncDisposable
     }
 
     /// <summary>Launches Chromium; fails with a clear message when it is not installed (never a silent pass).</summary>
-    public static async Task<BrowserFixture> LaunchAsync()
+    /// <param name="launcher">What to run instead of Chromium itself, e.g. a script that runs it in a network
+    /// namespace; it gets Chromium's arguments and must exec it (Playwright talks to it over a pipe).</param>
+    public static async Task<BrowserFixture> LaunchAsync(string launcher = ChromiumPath)
     {
         if (!File.Exists(ChromiumPath))
             Assert.Fail($"{ChromiumPath} is missing: the end-to-end tests drive the system Chromium. Run scripts/install-deps.sh.");
@@ -58,7 +60,7 @@ public sealed class BrowserFixture : IAsyncDisposable
             // Headless here is Chromium's new headless mode, the only one current builds have.
             var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
-                ExecutablePath = ChromiumPath,
+                ExecutablePath = launcher,
                 Headless = true,
                 Args = ChromiumArgs,
                 Timeout = 30_000,
