@@ -5,9 +5,9 @@ namespace Sfu.Media.Routing;
 /// <summary>
 /// Shares one subscriber transport's available bitrate between its consumers. Audio is served first. Video
 /// consumers are raised one layer at a time in turns, so every track gets its lowest layer before any gets a
-/// second; a consumer whose lowest layer does not fit is paused rather than starved. A move down happens at
-/// once; a move up only once the higher layer has fitted, with a margin, for <see cref="UpgradeHold"/>, so a
-/// fluctuating estimate does not make layers flap. No estimate means no limit: every consumer gets the best
+/// second; a consumer whose lowest layer does not fit is paused rather than starved (after <see cref="PauseHold"/>
+/// on its lowest layer, unless it falls far short). A move down happens at once; a move up only once the higher
+/// layer has fitted, with a margin, for <see cref="UpgradeHold"/>, so a fluctuating estimate does not make layers flap. No estimate means no limit: every consumer gets the best
 /// layer that arrives and its subscriber allows. Pure: no media, no clock of its own; worker thread only.
 /// Loops index the lists, because a foreach over an interface would allocate an enumerator on every run.
 /// </summary>
@@ -19,7 +19,19 @@ public sealed class BitrateAllocator(long timestampFrequency)
     /// <summary>The headroom a move up needs beyond the higher layer's own bitrate, as a fraction of it.</summary>
     public const double UpgradeMargin = 0.15;
 
+    /// <summary>
+    /// How long a consumer that has video keeps its lowest layer while it does not quite fit, before it is paused.
+    /// A pause is a freeze of seconds (resuming needs the margin, the upgrade hold and a keyframe), while an
+    /// estimate cut by congestion (to 85 % of what got through a full queue) often undershoots the link for about a
+    /// second; measured in Chromium behind a 400 kbit/s link, pausing at once froze the picture for 3 s.
+    /// </summary>
+    public static readonly TimeSpan PauseHold = TimeSpan.FromSeconds(2);
+
+    /// <summary>Below this share of its lowest layer's bitrate a consumer is paused at once: that much extra would hurt audio.</summary>
+    public const double PauseAtOnceShare = 0.5;
+
     private readonly long _hold = (long)(UpgradeHold.TotalSeconds * timestampFrequency);
+    private readonly long _pauseHold = (long)(PauseHold.TotalSeconds * timestampFrequency);
 
     /// <param name="available">Bits per second the transport may send, or null when there is no estimate yet.</param>
     /// <param name="consumers">Every consumer of the transport, their figures refreshed.</param>
@@ -37,19 +49,20 @@ public sealed class BitrateAllocator(long timestampFrequency)
         }
 
         for (var i = 0; i < consumers.Count; i++) consumers[i].Proposal = LayerAllocation.Paused;
-        RaiseInTurns(consumers, Math.Max(0, budget));
+        var left = RaiseInTurns(consumers, Math.Max(0, budget));
 
         for (var i = 0; i < consumers.Count; i++)
         {
-            if (consumers[i].Kind != MediaKind.Audio) Decide(consumers[i], now);
+            if (consumers[i].Kind != MediaKind.Audio) Decide(consumers[i], left, now);
         }
     }
 
     /// <summary>
     /// Each round gives every video consumer its next allowed layer, if the rest of the budget pays for the step
-    /// (plus the margin when the step goes above what it has now). Rounds go on until no one can move.
+    /// (plus the margin when the step goes above what it has now). Rounds go on until no one can move. Returns
+    /// the budget left.
     /// </summary>
-    private static void RaiseInTurns(IReadOnlyList<LayerAllocation> consumers, long budget)
+    private static long RaiseInTurns(IReadOnlyList<LayerAllocation> consumers, long budget)
     {
         bool raised;
         do
@@ -71,6 +84,7 @@ public sealed class BitrateAllocator(long timestampFrequency)
             }
         }
         while (raised);
+        return budget;
     }
 
     /// <summary>
@@ -92,15 +106,17 @@ public sealed class BitrateAllocator(long timestampFrequency)
         return -1;
     }
 
-    private void Decide(LayerAllocation consumer, long now)
+    private void Decide(LayerAllocation consumer, long left, long now)
     {
         var proposal = consumer.Proposal;
+        if (proposal != LayerAllocation.Paused) consumer.PauseSince = -1;
+        else if (HoldsLowestLayer(consumer, left, now)) return;
         if (consumer.Preferences.Paused)
         {
             Settle(consumer, LayerAllocation.Paused, LayerChangeReason.Cap);
             return;
         }
-        if (!AnyActive(consumer))
+        if (LowestActive(consumer) < 0)
         {
             // Nothing arrives (yet, or for now): keep waiting for the layer it has, unless the subscriber capped it.
             Settle(consumer, Math.Min(consumer.Layer, consumer.Ceiling()), LayerChangeReason.Cap);
@@ -128,6 +144,38 @@ public sealed class BitrateAllocator(long timestampFrequency)
         else consumer.Decide(current, consumer.Reason);
     }
 
+    /// <summary>
+    /// A consumer with video whose lowest layer does not fit keeps (or moves down to) that layer for
+    /// <see cref="PauseHold"/>, unless what is left of the budget is under half of it. True while it is held.
+    /// </summary>
+    private bool HoldsLowestLayer(LayerAllocation consumer, long left, long now)
+    {
+        var lowest = LowestActive(consumer);
+        if (consumer.Layer == LayerAllocation.Paused || consumer.Preferences.Paused || lowest < 0
+            || left < PauseAtOnceShare * consumer.Layers[lowest].Bitrate)
+        {
+            consumer.PauseSince = -1;
+            return false;
+        }
+        if (consumer.PauseSince < 0) consumer.PauseSince = now;
+        if (now - consumer.PauseSince >= _pauseHold)
+        {
+            consumer.PauseSince = -1;
+            return false;
+        }
+        Settle(consumer, lowest, lowest == consumer.Layer ? consumer.Reason : ReasonForMove(consumer, lowest));
+        return true;
+    }
+
+    private static int LowestActive(LayerAllocation consumer)
+    {
+        for (var i = 0; i < consumer.Layers.Length; i++)
+        {
+            if (consumer.Layers[i].IsActive) return i;
+        }
+        return -1;
+    }
+
     private static void Settle(LayerAllocation consumer, int layer, LayerChangeReason reason)
     {
         consumer.UpgradeSince = -1;
@@ -142,14 +190,5 @@ public sealed class BitrateAllocator(long timestampFrequency)
         if (current >= 0 && !consumer.Layers[current].IsActive) return LayerChangeReason.LayerLost;
         if (consumer.PreferencesChanged || (current > consumer.Ceiling() && proposal <= consumer.Ceiling())) return LayerChangeReason.Cap;
         return LayerChangeReason.Bandwidth;
-    }
-
-    private static bool AnyActive(LayerAllocation consumer)
-    {
-        foreach (var layer in consumer.Layers)
-        {
-            if (layer.IsActive) return true;
-        }
-        return false;
     }
 }

@@ -51,6 +51,9 @@ public sealed class LayerAllocation
 
     internal int UpgradeTo { get; set; } = Paused;
 
+    /// <summary>Since when even the lowest layer has not fitted, while the consumer still has video (-1: it fits).</summary>
+    internal long PauseSince { get; set; } = -1;
+
     internal bool PreferencesChanged { get; private set; }
 
     public void SetPreferences(LayerPreferences preferences)
@@ -71,10 +74,12 @@ public sealed class LayerAllocation
         PreferencesChanged = false;
     }
 
-    /// <summary>The highest layer the preferences allow (a size cap picks the smallest layer covering the box).</summary>
     /// <summary>
-    /// What this consumer would send with unlimited bandwidth (bits/s): its best arriving layer within its
-    /// subscriber's ceiling, nothing while paused by its subscriber.
+    /// What this consumer needs to be sent its best arriving layer within its subscriber's ceiling (bits/s), nothing
+    /// while paused by its subscriber. The estimator probes up to this figure, so for a layer above the one it has
+    /// it includes the margin a move up needs, twice: once for the allocator's own check, once for the layer's swings
+    /// (keyframes, an encoder's ups and downs) between the probe and the next allocation. Without it a probe would
+    /// find exactly the layer's rate, never enough to move up to it.
     /// </summary>
     internal long DesiredBitrate()
     {
@@ -82,11 +87,14 @@ public sealed class LayerAllocation
         var ceiling = Ceiling();
         for (var layer = Math.Min(ceiling, Layers.Length - 1); layer >= 0; layer--)
         {
-            if (Layers[layer].IsActive) return Layers[layer].Bitrate;
+            if (!Layers[layer].IsActive) continue;
+            var rate = Layers[layer].Bitrate;
+            return layer > Layer ? rate + (long)(2 * BitrateAllocator.UpgradeMargin * rate) : rate;
         }
         return 0;
     }
 
+    /// <summary>The highest layer the preferences allow (a size cap picks the smallest layer covering the box).</summary>
     internal int Ceiling()
     {
         var ceiling = Layers.Length - 1;

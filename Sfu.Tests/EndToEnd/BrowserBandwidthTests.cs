@@ -17,7 +17,7 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
     // what the fake camera needs, not for the luck of a probe.
     private const long EnoughEstimate = 600_000;
 
-    // The demo page asks the camera for 320x240; the test asks for 640x480 (Chromium's fake camera default).
+    // The demo page asks for 640x480 too; the test pins it (and 30 fps) so its figures do not follow the page.
     private const string CameraAt640x480 = """
         (() => {
           const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
@@ -55,7 +55,9 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
     [Test]
     public async Task Publisher640x480_ReachesFullSizeUnlimited_AndTheSubscriberReceivesItsRate()
     {
-        var alice = await OpenAsync("alice", "bandwidth-1", publish: true, beforeLoad: page => page.AddInitScriptAsync(CameraAt640x480));
+        // One encoding: this is about the publisher's own estimate, which simulcast's small first layer keeps low for
+        // longer (Chromium raises an estimate it does not use slowly; docs/BENCHMARKS.md).
+        var alice = await OpenAsync("alice", "bandwidth-1", publish: true, beforeLoad: page => page.AddInitScriptAsync(CameraAt640x480), query: "simulcast=0");
         await alice.WaitForAsync("window.demo.client.publishConnection?.connectionState === 'connected'", "alice's publish connection");
         // Bob's page opens while the publisher ramps up, which is measured from its publish connection's start.
         var bobJoins = OpenAsync("bob", "bandwidth-1");

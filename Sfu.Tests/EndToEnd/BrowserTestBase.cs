@@ -48,12 +48,13 @@ public abstract class BrowserTestBase
     /// <summary>Opens the demo page, which joins <paramref name="room"/> on its own (and publishes when asked).</summary>
     /// <param name="beforeLoad">Runs on the new page before it loads, e.g. to route its WebSocket.</param>
     /// <param name="host">The host name the page is opened by, instead of the server's loopback address.</param>
-    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false, Func<IPage, Task>? beforeLoad = null, string? host = null)
+    /// <param name="query">More of the page's query parameters (<c>simulcast=0</c>), without the leading '&amp;'.</param>
+    protected async Task<SdkPage> OpenAsync(string label, string room, bool publish = false, Func<IPage, Task>? beforeLoad = null, string? host = null, string? query = null)
     {
         var page = await Browser.NewPageAsync(label);
         if (beforeLoad is not null) await beforeLoad(page);
         var server = host is null ? Server.HttpBase : new UriBuilder(Server.HttpBase) { Host = host }.Uri;
-        var url = new Uri(server, $"/?room={Uri.EscapeDataString(room)}&name={Uri.EscapeDataString(label)}&publish={(publish ? 1 : 0)}&autostart=1");
+        var url = new Uri(server, $"/?room={Uri.EscapeDataString(room)}&name={Uri.EscapeDataString(label)}&publish={(publish ? 1 : 0)}&autostart=1{(query is null ? "" : "&" + query)}");
         await page.GotoAsync(url.ToString());
         return new SdkPage(label, page);
     }

@@ -6,7 +6,7 @@ namespace Sfu.Tests.EndToEnd;
 
 /// <summary>
 /// The demo page as people see it, in Chromium: names on tiles, the interrupted badge, the connection state, mute
-/// and device controls, the message of an insecure context, and joining again after a failure or a kick. Each test saves
+/// and device controls, the layer each video is received at, the message of an insecure context, and joining again after a failure or a kick. Each test saves
 /// screenshots under TestResults/screenshots and asserts on the text a person would read.
 /// </summary>
 [Category("Media")]
@@ -189,6 +189,54 @@ public sealed class DemoPageTests : BrowserTestBase
         Assert.That(await alice.EvaluateAsync<bool>($"() => {micTrack}.enabled"), Is.True);
         Assert.That(await alice.Page.Locator(".tile.self .mic-off").IsVisibleAsync(), Is.False);
     }
+
+    [Test]
+    public async Task EachVideoShowsTheLayerItIsReceivedAt_AndTheOwnTileWhatTheCameraSends()
+    {
+        await StartServerAsync(MediaOnLoopback);
+        var alice = await OpenAsync("alice", "call-7", publish: true);
+        await alice.WaitForEventAsync("published", "true", "alice's publish");
+        var bob = await OpenAsync("bob", "call-7");
+        var aliceTile = $".tile[data-peer-id={Js(await alice.PeerIdAsync())}]";
+
+        // The page's camera is 640x480, which the SDK publishes as two layers; on loopback bob climbs to the top one.
+        await alice.WaitForAsync("document.querySelector('.tile.self .layer').textContent === 'sending 320x240 + 640x480'",
+            "alice sending both layers at full size", TimeSpan.FromSeconds(30));
+        await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer')?.textContent === {Js("640x480 · high")}",
+            "alice's video at the top layer", TimeSpan.FromSeconds(30));
+        await ScreenshotAsync(bob, "layer-high");
+        await ScreenshotAsync(alice, "layers-sent");
+
+        var decoded = await DecodedSizeAsync(bob);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await TextAsync(bob, $"{aliceTile} .layer"), Is.EqualTo($"{decoded} · high"), "the label is the size bob decodes");
+            Assert.That(decoded, Is.EqualTo("640x480"));
+            Assert.That(await bob.Page.Locator($"{aliceTile} .layer").IsVisibleAsync(), Is.True);
+            Assert.That(await TextAsync(alice, ".tile.self .layer"), Is.EqualTo("sending 320x240 + 640x480"));
+        });
+
+        // Bob asks for the low layer (a small tile would), then pauses the video altogether.
+        var trackId = await bob.EvaluateAsync<string>("() => window.demo.client.remoteTracks.find(r => r.kind === 'video').trackId");
+        await bob.CallAsync($"window.demo.client.setTrackPreferences({Js(trackId)}, {{ maxLayer: 0 }})");
+        await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer').textContent === {Js("320x240 · low")}", "the low layer");
+        await ScreenshotAsync(bob, "layer-low");
+        Assert.That(await DecodedSizeAsync(bob), Is.EqualTo("320x240"), "what bob decodes is the low layer");
+
+        await bob.CallAsync($"window.demo.client.setTrackPreferences({Js(trackId)}, {{ paused: true }})");
+        await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer').textContent === 'paused'", "the paused label");
+        await ScreenshotAsync(bob, "layer-paused");
+        Assert.That(await bob.EvaluateAsync<string>($"() => document.querySelector('{aliceTile} .layer').dataset.paused"), Is.EqualTo("true"));
+    }
+
+    // The size of the video the page's browser decodes now, from its own statistics.
+    private static Task<string> DecodedSizeAsync(SdkPage page) => page.EvaluateAsync<string>("""
+        async () => {
+          const video = [...(await window.demo.client.subscribeConnection.getStats()).values()]
+            .find(s => s.type === 'inbound-rtp' && s.kind === 'video');
+          return `${video?.frameWidth ?? 0}x${video?.frameHeight ?? 0}`;
+        }
+        """);
 
     private static bool IsSubscribeOffer(System.Text.Json.JsonElement message) =>
         message.TryGetProperty("event", out var name) && name.GetString() == "subscribe-offer";

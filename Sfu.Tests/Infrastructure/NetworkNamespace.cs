@@ -55,21 +55,24 @@ public sealed partial class NetworkNamespace : IDisposable
     }
 
     /// <summary>Runs <c>ip</c> in the test's own (root) namespace; throws with its stderr when it fails.</summary>
-    public static void RootIp(params string[] args)
+    public static void RootIp(params string[] args) => RootCommand("ip", args);
+
+    /// <summary>Runs an iproute2 tool (<c>ip</c>, <c>tc</c>) in the root namespace; throws with its stderr when it fails.</summary>
+    public static void RootCommand(string tool, params string[] args)
     {
-        var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("ip did not start");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{tool} did not start");
         var stderr = process.StandardError.ReadToEndAsync();
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"ip {string.Join(' ', args)}: exit {process.ExitCode}: {stderr.Result.Trim()}");
+            throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: exit {process.ExitCode}: {stderr.Result.Trim()}");
         }
     }
 

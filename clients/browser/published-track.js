@@ -1,5 +1,7 @@
 // One local track the client publishes: what `SfuClient.publish()` returns.
 
+import { sendingLayers } from './simulcast.js';
+
 /** Sets the server's id of a published track; for SfuClient only (the package entry point does not export it). */
 export let assignTrackId;
 
@@ -52,6 +54,15 @@ export class PublishedTrack {
     track.enabled = !this.#muted;
     await this.#control.replace(this, track);
     this.#track = track;
+  }
+
+  /**
+   * What the browser is sending of this track now, lowest layer first (one entry without simulcast): rid, picture
+   * size, frame rate, whether the layer is active and why the browser limits its quality.
+   */
+  async getSendingLayers() {
+    if (this.#stopped) return [];
+    return sendingLayers(await this.#control.stats(this));
   }
 
   /** Stops publishing it (`unpublish`); the others get `track-unpublished`. The MediaStreamTrack is the caller's. */

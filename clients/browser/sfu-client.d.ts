@@ -115,8 +115,30 @@ export interface SfuClientOptions {
   rtcConfiguration?: RTCConfiguration;
   /** How long ICE may stay `disconnected` before the client restarts it; `failed` restarts at once. Default 2000. */
   iceDisconnectedRestartMs?: number;
+  /**
+   * How video tracks are published: `true` (default) as simulcast with layers for the capture size (rids q/h/f at
+   * 1/4, 1/2 and full size, those whose shorter side is at least 135 pixels), `false` as one encoding, or the
+   * `sendEncodings` to use (lowest layer first).
+   */
+  simulcast?: boolean | RTCRtpEncodingParameters[];
   /** The WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string, protocols?: string | string[]) => WebSocket;
+}
+
+/** The layer this client receives of a remote track, as the server's `track-layer` events tell it. */
+export interface ReceivedLayer {
+  /** 0 = the lowest; null while paused, or while a simulcast track's first layer is awaited. */
+  index: number | null;
+  /** How many layers the track has (1 without simulcast). */
+  count: number;
+  /** The layer's rid, for a simulcast track. */
+  rid: string | null;
+  /** `high` for the top layer, `low` for the bottom one, `medium` between; null when index is. */
+  quality: 'low' | 'medium' | 'high' | null;
+  /** The server sends nothing of the track (its bandwidth, or this client's preferences). */
+  paused: boolean;
+  /** Why it last changed; null before the first `track-layer` event. */
+  reason: 'bandwidth' | 'cap' | 'layer-lost' | string | null;
 }
 
 /** A track received from another peer. `peerId` and `trackId` are null when its owner could not be told. */
@@ -127,6 +149,27 @@ export interface RemoteTrack {
   mid: string | null;
   track: MediaStreamTrack;
   stream: MediaStream;
+  /** The layer received now (live: read it again after a `layer` event). */
+  readonly layer: ReceivedLayer;
+}
+
+/** What `setTrackPreferences` may limit (docs/PROTOCOL.md, `set-track-preferences`). */
+export interface TrackPreferences {
+  maxLayer?: number;
+  maxWidth?: number;
+  maxHeight?: number;
+  maxTemporalLayer?: number;
+  paused?: boolean;
+}
+
+/** One layer a published video track is sending, from its sender's statistics. */
+export interface SendingLayer {
+  rid: string | null;
+  width: number;
+  height: number;
+  framesPerSecond: number;
+  active: boolean;
+  qualityLimitationReason: 'none' | 'bandwidth' | 'cpu' | 'other' | string | null;
 }
 
 export interface ConnectionQuality {
@@ -155,6 +198,10 @@ export interface SfuClientEventMap {
   /** A remote track went away: unpublished, or its peer left. */
   'track-removed': { peerId: string; trackId: string };
   'media-state': { transport: 'publish' | 'subscribe'; state: RTCPeerConnectionState };
+  /** The server's event: the layer received of a track changed, or it was paused or resumed. */
+  'track-layer': { trackId: string; paused: boolean; layer?: number; reason: string; seq: number };
+  /** The same change for a remote track this client holds, with its new layer. */
+  layer: Omit<RemoteTrack, 'layer'> & { layer: ReceivedLayer };
   quality: ConnectionQuality;
   /** Every message from the server, as parsed. */
   message: Record<string, unknown>;
@@ -176,6 +223,8 @@ export declare class PublishedTrack {
   unmute(): void;
   /** Sends another track of the same kind (device switch) via RTCRtpSender.replaceTrack; no renegotiation. */
   replaceTrack(track: MediaStreamTrack): Promise<void>;
+  /** What is being sent now, lowest layer first (one entry without simulcast; none for audio). */
+  getSendingLayers(): Promise<SendingLayer[]>;
   /** Unpublishes the track; the MediaStreamTrack itself is not stopped. */
   stop(): Promise<void>;
 }
@@ -204,6 +253,8 @@ export declare class SfuClient extends EventTarget {
   leave(): Promise<void>;
   publish(stream: MediaStream): Promise<PublishedTrack[]>;
   unpublish(trackId: string): Promise<Response>;
+  /** Limits what is received of a remote track; each call replaces the last, `{}` lifts every limit. */
+  setTrackPreferences(trackId: string, preferences?: TrackPreferences): Promise<Response>;
   subscribe(trackIds: Iterable<string>): Promise<Response>;
   unsubscribe(trackIds: Iterable<string>): Promise<Response>;
   restartIce(): Promise<void>;
@@ -219,6 +270,9 @@ export declare class QualitySampler {
 }
 
 export declare function classifyQuality(sample: { connected: boolean; packetLoss: number | null; rttMs: number | null }): QualityLevel;
+
+/** The simulcast `sendEncodings` for a capture of this size (lowest layer first), or undefined for one encoding. */
+export declare function simulcastEncodings(width: number, height: number): RTCRtpEncodingParameters[] | undefined;
 
 /** mid -> msid parts, from an SDP's a=msid lines (or the legacy a=ssrc ... msid: form). */
 export declare function msidsByMid(sdp: string): Map<string, { streamId: string; trackId: string | undefined }>;

@@ -11,9 +11,11 @@
 
 import { PublishedTrack, assignTrackId } from './published-track.js';
 import { QualitySampler, classifyQuality } from './connection-quality.js';
+import { sendEncodingsFor, layerQuality } from './simulcast.js';
 
 export { PublishedTrack } from './published-track.js';
 export { Quality, QualitySampler, classifyQuality } from './connection-quality.js';
+export { simulcastEncodings } from './simulcast.js';
 
 /** Client connection states (PROTOCOL.md, "Client connection states"). */
 export const State = Object.freeze({
@@ -58,6 +60,9 @@ const DEFAULTS = {
   // the browser to move to a backup path of its own (ICE-TCP, TURN), short enough to be back within seconds when the
   // network blocks the path in use.
   iceDisconnectedRestartMs: 2000,
+  // Cameras go out as simulcast (layers for the capture size), so the server can send each subscriber the layer
+  // its link carries; false sends one encoding, an array gives the sendEncodings (lowest layer first).
+  simulcast: true,
   // The WebSocket constructor: the browser's, or one given for another run time (node's tests give a fake).
   WebSocket: globalThis.WebSocket,
 };
@@ -108,6 +113,7 @@ export class SfuClient extends EventTarget {
   #publishControl = {
     replace: (published, track) => this.#transceiverOf(published).sender.replaceTrack(track),
     stop: published => this.#stopPublishing(published),
+    stats: published => this.#transceiverOf(published).sender.getStats(),
   };
   #publishPc = null;
   #publishChain = Promise.resolve();
@@ -116,6 +122,7 @@ export class SfuClient extends EventTarget {
   #offerWaiters = []; // resolved when the next subscribe-offer is queued
   #msidByMid = new Map();
   #remoteTracks = new Map(); // mid -> { mid, track, stream, streamId, msidTrackId, surfaced }
+  #receivedLayers = new Map(); // trackId -> { layer, paused, reason } from the last track-layer event
 
   constructor(url, options = {}) {
     super();
@@ -211,13 +218,22 @@ export class SfuClient extends EventTarget {
         let published = this.publishedTracks.find(p => p.track === track);
         if (!published) {
           published = new PublishedTrack(track, stream, this.#publishControl);
-          this.#published.set(published, pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }));
+          this.#published.set(published, this.#addSender(pc, track, stream));
         }
         result.push(published);
       }
       await this.#negotiatePublish(pc, false);
       return result;
     });
+  }
+
+  /**
+   * Limits what this client receives of a remote track (`set-track-preferences`): `maxLayer` (0 = lowest),
+   * `maxWidth`/`maxHeight` (the size it is shown at), `maxTemporalLayer`, `paused`. Each call replaces the last;
+   * no preferences lift every limit.
+   */
+  setTrackPreferences(trackId, preferences = {}) {
+    return this.request('set-track-preferences', { ...preferences, trackId });
   }
 
   /** The `unpublish` request for one of this client's track ids. `PublishedTrack.stop()` does it and more. */
@@ -440,7 +456,7 @@ export class SfuClient extends EventTarget {
     this.#queuePublish(async () => {
       const pc = this.#createPublishConnection();
       for (const published of this.#published.keys()) {
-        this.#published.set(published, pc.addTransceiver(published.track, { direction: 'sendonly', streams: [published.stream] }));
+        this.#published.set(published, this.#addSender(pc, published.track, published.stream));
       }
       await this.#negotiatePublish(pc, false);
     }).catch(error => this.#emit('error', { error }));
@@ -537,10 +553,12 @@ export class SfuClient extends EventTarget {
       case 'track-published': this.#peerOf(message.peerId)?.tracks.set(message.track.trackId, message.track); break;
       case 'track-unpublished': this.#removeTrack(message.peerId, message.trackId); break;
       case 'subscribe-offer': this.#queueSubscribeOffer(message.sdp, message.version); break;
+      case 'track-layer': this.#receivedLayers.set(message.trackId, { layer: message.layer ?? null, paused: message.paused, reason: message.reason }); break;
       case 'kicked': case 'room-closed': break; // the close code that follows ends the session
     }
     this.#emit(message.event, message);
     if (message.event === 'peer-joined' || message.event === 'track-published') this.#surfaceResolvedTracks();
+    if (message.event === 'track-layer') this.#emitLayer(message.trackId);
   }
 
   #addPeer(peer) {
@@ -557,6 +575,7 @@ export class SfuClient extends EventTarget {
 
   #removeTrack(peerId, trackId) {
     if (!this.#peerOf(peerId)?.tracks.delete(trackId)) return;
+    this.#receivedLayers.delete(trackId);
     this.#emit('track-removed', { peerId, trackId });
   }
 
@@ -589,6 +608,11 @@ export class SfuClient extends EventTarget {
       const named = tracks.find(t => t.mid === transceiver.mid);
       if (named) assignTrackId(published, named.trackId);
     }
+  }
+
+  #addSender(pc, track, stream) {
+    const sendEncodings = sendEncodingsFor(track, this.#options.simulcast);
+    return pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(sendEncodings ? { sendEncodings } : {}) });
   }
 
   #transceiverOf(published) {
@@ -723,7 +747,38 @@ export class SfuClient extends EventTarget {
       const ofKind = [...this.#peers.get(peerId).tracks.values()].filter(t => t.kind === entry.track.kind);
       trackId = (ofKind.length === 1 ? ofKind[0].trackId : null) ?? entry.msidTrackId;
     }
-    return { peerId, trackId, kind: entry.track.kind, mid: entry.mid, track: entry.track, stream: entry.stream };
+    const layerOf = () => this.#layerOf(peerId, trackId);
+    return {
+      peerId, trackId, kind: entry.track.kind, mid: entry.mid, track: entry.track, stream: entry.stream,
+      get layer() { return layerOf(); },
+    };
+  }
+
+  // ---- received layers ----
+
+  /**
+   * The layer received of a remote track now: `index` (0 = lowest; null while a simulcast track's first layer is
+   * awaited or while paused), `count`, its `rid`, `quality` (low/medium/high), and whether the server `paused` it
+   * (and why: `reason` of the last track-layer event).
+   */
+  #layerOf(peerId, trackId) {
+    const rids = this.#peerOf(peerId)?.tracks.get(trackId)?.simulcast ?? [];
+    const count = Math.max(1, rids.length);
+    const received = this.#receivedLayers.get(trackId);
+    const paused = received?.paused ?? false;
+    const index = paused ? null : received?.layer ?? (count === 1 ? 0 : null);
+    return {
+      index, count, paused, reason: received?.reason ?? null,
+      rid: index === null ? null : rids[index] ?? null,
+      quality: index === null ? null : layerQuality(index, count),
+    };
+  }
+
+  #emitLayer(trackId) {
+    for (const entry of this.#remoteTracks.values()) {
+      const remote = this.#describeTrack(entry);
+      if (remote.trackId === trackId) this.#emit('layer', { ...remote, layer: remote.layer });
+    }
   }
 
   // ---- connection quality ----
@@ -763,6 +818,7 @@ export class SfuClient extends EventTarget {
     this.#publishPc = this.#subscribePc = null;
     this.#msidByMid.clear();
     this.#remoteTracks.clear();
+    this.#receivedLayers.clear();
   }
 }
 

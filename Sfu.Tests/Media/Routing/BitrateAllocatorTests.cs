@@ -49,8 +49,10 @@ public class BitrateAllocatorTests
         _allocator.Allocate(200_000, [audio, video], 0);
         Assert.That((audio.Layer, video.Layer), Is.EqualTo((0, 0)), "down at once, to the layer that fits");
 
-        // ...and 180 kbit/s leaves 140: not even the lowest layer, so the video is paused, the audio is not.
+        // ...and 180 kbit/s leaves 140: not even the lowest layer, so once that has lasted the pause hold the video
+        // is paused, the audio is not.
         _allocator.Allocate(180_000, [audio, video], Second);
+        _allocator.Allocate(180_000, [audio, video], 3 * Second);
         Assert.That((audio.Layer, video.Layer), Is.EqualTo((0, LayerAllocation.Paused)));
         Assert.That(video.Reason, Is.EqualTo(LayerChangeReason.Bandwidth));
     }
@@ -118,7 +120,7 @@ public class BitrateAllocatorTests
     public void APausedConsumer_ClimbsBackWhenBandwidthReturns()
     {
         var video = Simulcast();
-        _allocator.Allocate(100_000, [video], 0);
+        _allocator.Allocate(60_000, [video], 0);
         Assert.That(video.Layer, Is.EqualTo(LayerAllocation.Paused));
 
         _allocator.Allocate(400_000, [video], 1 * Second);
@@ -126,6 +128,58 @@ public class BitrateAllocatorTests
         _allocator.Allocate(400_000, [video], 3 * Second);
         Assert.That(video.Layer, Is.EqualTo(0));
         Assert.That(video.Reason, Is.EqualTo(LayerChangeReason.Bandwidth));
+    }
+
+    [Test]
+    public void ALowestLayerThatDoesNotQuiteFit_IsKeptForThePauseHold_SoAShortDipFreezesNothing()
+    {
+        var audio = Audio();
+        var video = Simulcast();
+        _allocator.Allocate(1_000_000, [audio, video], 0);
+        Assert.That(video.Layer, Is.EqualTo(1));
+
+        // 150 kbit/s leaves 110 for a 150 kbit/s layer: down to it at once, but not paused...
+        _allocator.Allocate(150_000, [audio, video], 1 * Second);
+        Assert.That((video.Layer, video.Reason), Is.EqualTo((0, LayerChangeReason.Bandwidth)));
+        _allocator.Allocate(150_000, [audio, video], 2 * Second);
+        Assert.That(video.Layer, Is.EqualTo(0), "within the pause hold");
+
+        // ...and the estimate comes back within the hold: the video never stopped.
+        _allocator.Allocate(250_000, [audio, video], 2 * Second + Second / 2);
+        _allocator.Allocate(150_000, [audio, video], 4 * Second);
+        Assert.That(video.Layer, Is.EqualTo(0), "a new shortfall starts a new hold");
+        _allocator.Allocate(150_000, [audio, video], 6 * Second);
+        Assert.That((video.Layer, video.Reason), Is.EqualTo((LayerAllocation.Paused, LayerChangeReason.Bandwidth)), "a shortfall that lasts pauses it");
+    }
+
+    [Test]
+    public void FarLessThanTheLowestLayer_PausesAtOnce()
+    {
+        var audio = Audio();
+        var video = Simulcast();
+        _allocator.Allocate(1_000_000, [audio, video], 0);
+
+        // 100 kbit/s leaves 60 for a 150 kbit/s layer: sending it would crowd out the audio.
+        _allocator.Allocate(100_000, [audio, video], Second);
+
+        Assert.That((audio.Layer, video.Layer), Is.EqualTo((0, LayerAllocation.Paused)));
+    }
+
+    [Test]
+    public void AnEstimateAtTheDesiredBitrate_PaysForTheMoveUp()
+    {
+        var audio = Audio();
+        var video = Simulcast();
+        _allocator.Allocate(600_000, [audio, video], 0);
+        Assert.That(video.Layer, Is.EqualTo(1));
+
+        // What the estimator probes for: the top layer and the margins, so the probe's result lets the move happen.
+        var desired = audio.DesiredBitrate() + video.DesiredBitrate();
+        Assert.That(desired, Is.EqualTo(40_000 + 1_500_000 + 450_000));
+        for (var t = 1; t <= 3; t++) _allocator.Allocate(desired, [audio, video], t * Second);
+
+        Assert.That(video.Layer, Is.EqualTo(2));
+        Assert.That(video.DesiredBitrate(), Is.EqualTo(1_500_000), "on the top layer, only its own rate");
     }
 
     [Test]

@@ -122,7 +122,8 @@ export class FakePeerConnection {
       mid: null,
       direction: init.direction,
       streams: init.streams,
-      sender: { track, replaceTrack: async next => { transceiver.sender.track = next; } },
+      sendEncodings: init.sendEncodings,
+      sender: { track, stats: new Map(), replaceTrack: async next => { transceiver.sender.track = next; }, getStats: async () => transceiver.sender.stats },
     };
     this.transceivers.push(transceiver);
     return transceiver;
@@ -137,6 +138,10 @@ export class FakePeerConnection {
     const sdp = this.transceivers.map((t, i) => `m=${t.sender.track?.kind ?? 'none'} mid:${t.mid ?? i} ${t.direction}`).join('\n');
     this.offers.push({ sdp, iceRestart: options?.iceRestart ?? false });
     return { type: 'offer', sdp };
+  }
+
+  async createAnswer() {
+    return { type: 'answer', sdp: 'answer' };
   }
 
   async setLocalDescription() {
@@ -170,8 +175,9 @@ export class FakePeerConnection {
   }
 }
 
-export function fakeTrack(kind, id = `${kind}-1`) {
-  return { kind, id, enabled: true };
+/** A MediaStreamTrack stand-in; `settings` is what getSettings() gives (a camera's width and height). */
+export function fakeTrack(kind, id = `${kind}-1`, settings = {}) {
+  return { kind, id, enabled: true, getSettings: () => ({ ...settings }) };
 }
 
 export function fakeStream(...tracks) {

@@ -12,6 +12,7 @@ async function call(camera: MediaStream, otherCamera: MediaStreamTrack): Promise
   client.on('peer-state', ({ peerId, state }) => console.log(peerId, state === 'interrupted'));
   client.on('track', ({ track, peerId, kind }) => console.log(track.id, peerId ?? 'unknown', kind));
   client.on('track-removed', ({ peerId, trackId }) => console.log(peerId, trackId));
+  client.on('layer', ({ trackId, layer }) => console.log(trackId, layer.paused ? 'paused' : `${layer.quality} (${layer.index} of ${layer.count})`));
   client.on('quality', (q: ConnectionQuality) => console.log(q.quality === Quality.poor, q.packetLoss ?? 0, q.rttMs));
   // @ts-expect-error: no such event
   client.on('peer-joinned', () => {});
@@ -25,6 +26,8 @@ async function call(camera: MediaStream, otherCamera: MediaStreamTrack): Promise
   video?.mute();
   await video?.replaceTrack(otherCamera);
   video?.unmute();
+  const layers = await video?.getSendingLayers();
+  console.log(layers?.map(l => `${l.rid}: ${l.width}x${l.height}`));
   const id: string | null = published[0].trackId;
   // @ts-expect-error: trackId is read-only
   published[0].trackId = 'mine';
@@ -32,6 +35,12 @@ async function call(camera: MediaStream, otherCamera: MediaStreamTrack): Promise
 
   await client.subscribe(peers.flatMap(p => p.tracks.map(t => t.trackId)));
   await client.unsubscribe(new Set([id ?? '']));
+  const remote = client.remoteTracks.find(r => r.kind === 'video');
+  if (remote?.trackId) await client.setTrackPreferences(remote.trackId, { maxWidth: 320, maxHeight: 180 });
+  // @ts-expect-error: the layer is the server's to say
+  if (remote) remote.layer = remote.layer;
+  // @ts-expect-error: not a preference
+  await client.setTrackPreferences('t', { maxBitrate: 1 });
   try {
     await client.request('restart-ice', { transport: 'subscribe' });
   } catch (error) {
