@@ -17,6 +17,7 @@ public static class FuzzTargets
         ["srtp"] = () => new SrtpTarget(),
         ["signaling"] = () => new SignalingTarget(),
         ["twcc"] = () => new TwccTarget(),
+        ["sctp"] = () => new SctpTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;
