@@ -597,20 +597,19 @@ public sealed class SctpAssociation
         _packet.Begin(_options.Port, _options.Port, _peerTag);
         if (_sackDeadline is { } due && due <= now)
         {
-            WriteOrSend(p => _receiver.TryWriteSack(p));
+            WriteOrSend(ControlChunk.Sack, now);
             _sackDeadline = null;
             _dataPacketsUnacked = 0;
         }
 
         if (_resets.HasOutput(_sender, now))
         {
-            TimeSpan rto = _sender.Rto;
-            WriteOrSend(p => _resets.TryWrite(p, _sender, now, rto));
+            WriteOrSend(ControlChunk.StreamReset, now);
         }
 
         if (_sender.ForwardTsnPending)
         {
-            WriteOrSend(p => _sender.TryWriteForwardTsn(p));
+            WriteOrSend(ControlChunk.ForwardTsn, now);
         }
 
         while (_sender.WriteData(_packet, now))
@@ -621,16 +620,24 @@ public sealed class SctpAssociation
         SendPacket();
     }
 
-    private void WriteOrSend(Func<SctpPacketBuilder, bool> write)
+    /// <summary>Adds a control chunk to the packet being filled, or to a fresh one if it does not fit.</summary>
+    private void WriteOrSend(ControlChunk kind, DateTimeOffset now)
     {
-        if (write(_packet))
+        if (TryWrite(kind, now))
         {
             return;
         }
 
         SendPacket();
-        write(_packet);
+        TryWrite(kind, now);
     }
+
+    private bool TryWrite(ControlChunk kind, DateTimeOffset now) => kind switch
+    {
+        ControlChunk.Sack => _receiver!.TryWriteSack(_packet),
+        ControlChunk.StreamReset => _resets!.TryWrite(_packet, _sender!, now, _sender!.Rto),
+        _ => _sender!.TryWriteForwardTsn(_packet),
+    };
 
     private void SendPacket()
     {
@@ -682,6 +689,13 @@ public sealed class SctpAssociation
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) =>
         a is null ? b : b is null ? a : a < b ? a : b;
+
+    private enum ControlChunk
+    {
+        Sack,
+        StreamReset,
+        ForwardTsn,
+    }
 
     private readonly ref struct InitParameters(uint tag, uint receiveWindow, ushort outboundStreams, ushort inboundStreams, uint initialTsn, ReadOnlySpan<byte> cookie)
     {
