@@ -76,6 +76,29 @@ write("twcc", "steady", b"".join(struct.pack(">bH", 1, 200) for _ in range(40)))
 write("twcc", "reordered-gap-wrap", struct.pack(">bH", 1, 100) * 5 + struct.pack(">bH", 3, 50) + struct.pack(">bH", -1, 10)
       + struct.pack(">bH", 100, 6000) + struct.pack(">bH", -128, 5) + struct.pack(">bH", 127, 65535))
 
+# sctp: packets from the data channel peer (the target puts ports, tag and checksum right); its DATA starts at TSN
+# 1000, the server's own at 5000 (SctpTarget).
+def chunk(kind, flags, value):
+    return struct.pack(">BBH", kind, flags, 4 + len(value)) + value + b"\x00" * (-len(value) % 4)
+
+def sctp(*chunks):
+    return b"\x00" * 12 + b"".join(chunks)
+
+def data(tsn, flags, stream, ssn, payload, ppid=51):
+    return chunk(0, flags, struct.pack(">IHHI", tsn, stream, ssn, ppid) + payload)
+
+sack = chunk(3, 0, struct.pack(">IIHHHHI", 5000, 65536, 1, 1, 2, 3, 4999))
+write("sctp", "data-in-order", framed(sctp(data(1000, 3, 0, 0, b"hello")), sctp(data(1001, 3, 0, 1, b"world"), sack)))
+write("sctp", "fragments-reordered", framed(sctp(data(1002, 1, 1, 0, b"end")), sctp(data(1000, 7, 2, 0, b"u")),
+                                            sctp(data(1001, 2, 1, 0, b"begin"))))
+write("sctp", "forward-tsn-reconfig", framed(sctp(data(1001, 3, 0, 1, b"later")),
+                                             sctp(chunk(192, 0, struct.pack(">IHH", 1000, 0, 0))),
+                                             sctp(chunk(130, 0, struct.pack(">HHIII", 13, 20, 1000, 4999, 1001) + struct.pack(">HH", 0, 1))),
+                                             sctp(chunk(130, 0, struct.pack(">HHII", 16, 12, 5000, 1)))))
+write("sctp", "control", framed(sctp(chunk(4, 0, struct.pack(">HH", 1, 8) + b"info")), sctp(chunk(0x40, 0, b""), chunk(0x80, 0, b"x")),
+                                sctp(chunk(1, 0, struct.pack(">IIHHI", 7, 65536, 16, 16, 9))), sctp(chunk(10, 0, b"\x00" * 64)),
+                                sctp(chunk(7, 0, struct.pack(">I", 999))), sctp(chunk(6, 0, b""))))
+
 # SDP: real browser captures.
 for fixture in ("chrome-sendonly", "chrome-simulcast", "firefox-simulcast", "safari-sendonly", "chrome-subscribe-answer"):
     with open(os.path.join(FIXTURES, fixture + ".sdp"), "rb") as f:

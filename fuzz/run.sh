@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target with AFL++ and SharpFuzz, until a number of executions.
-#   fuzz/run.sh <target> [executions]      targets: stun rtp rtcp sdp dtls srtp signaling twcc ice-tcp; executions default 1000000
+#   fuzz/run.sh <target> [executions]      targets: stun rtp rtcp sdp dtls srtp signaling twcc ice-tcp sctp; executions default 1000000
 # Installs what it needs when missing (Debian's afl++, the SharpFuzz.CommandLine dotnet tool), publishes
 # fuzz/Sfu.Fuzz, instruments Sfu.Media.dll and Sfu.Signaling.dll in the published copy, runs afl-fuzz on
 # fuzz/corpus/<target>/ and prints executions, exec/s, paths, crashes and hangs. Findings go to fuzz/out/<target>/

@@ -32,6 +32,9 @@ public sealed class DtlsTransport : IDisposable
     /// </summary>
     public const int MaxDatagramSize = 1200;
 
+    // A DTLS record carries at most 2^14 bytes of plaintext.
+    private const int MaxRecordPlaintext = 16384;
+
     private static readonly byte[] ExporterLabel = Encoding.ASCII.GetBytes(SrtpKeyingMaterial.ExporterLabel);
 
     private readonly Lock _lock = new();
@@ -256,6 +259,38 @@ public sealed class DtlsTransport : IDisposable
         Deliver(ref outcome);
     }
 
+    /// <summary>Receives decrypted application data; without one it is discarded (a transport that carries only media).</summary>
+    public IDtlsApplicationDataSink? ApplicationDataSink { get; set; }
+
+    /// <summary>
+    /// Encrypts one record of application data (an SCTP packet) and sends it. False, with nothing sent, when the
+    /// transport is not connected or the record does not fit <see cref="MaxDatagramSize"/>.
+    /// </summary>
+    public unsafe bool SendApplicationData(ReadOnlySpan<byte> data)
+    {
+        var outcome = new Outcome();
+        bool sent;
+        lock (_lock)
+        {
+            if (_disposed || _state != DtlsState.Connected || data.IsEmpty)
+            {
+                return false;
+            }
+
+            Crypto.ERR_clear_error();
+            fixed (byte* bytes = data)
+            {
+                sent = Ssl.SSL_write(_ssl, bytes, data.Length) == data.Length;
+            }
+
+            Crypto.ERR_clear_error();
+            Collect(ref outcome);
+        }
+
+        Deliver(ref outcome);
+        return sent;
+    }
+
     /// <summary>
     /// Sets the fingerprint the peer's certificate must match, from its SDP. May come before,
     /// during or after the handshake; a finished handshake is judged at once.
@@ -356,18 +391,26 @@ public sealed class DtlsTransport : IDisposable
 
     /// <summary>
     /// Post-handshake records: the peer's retransmitted last flight (OpenSSL answers it by
-    /// resending ours), alerts, close_notify. Application data is unused (no data channels) and
-    /// discarded.
+    /// resending ours), alerts, close_notify, and application data, which is handed to the
+    /// <see cref="ApplicationDataSink"/> once the lock is released (discarded without one, or before
+    /// the fingerprint has been judged).
     /// </summary>
     private unsafe void ReadRecords(ref Outcome outcome)
     {
-        byte* discard = stackalloc byte[2048];
+        byte* record = stackalloc byte[MaxRecordPlaintext];
         while (true)
         {
             Crypto.ERR_clear_error();
-            int read = Ssl.SSL_read(_ssl, discard, 2048);
+            int read = Ssl.SSL_read(_ssl, record, MaxRecordPlaintext);
             if (read > 0)
             {
+                if (_state == DtlsState.Connected && ApplicationDataSink is not null)
+                {
+                    byte[] copy = ArrayPool<byte>.Shared.Rent(read);
+                    new ReadOnlySpan<byte>(record, read).CopyTo(copy);
+                    (outcome.ApplicationData ??= new List<(byte[], int)>(1)).Add((copy, read));
+                }
+
                 continue;
             }
 
@@ -565,6 +608,21 @@ public sealed class DtlsTransport : IDisposable
             }
         }
 
+        if (outcome.ApplicationData is { } records)
+        {
+            foreach ((byte[] record, int length) in records)
+            {
+                try
+                {
+                    ApplicationDataSink?.OnDtlsApplicationData(record.AsSpan(0, length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(record);
+                }
+            }
+        }
+
         if (outcome.Changes is { } changes)
         {
             foreach (DtlsState state in changes)
@@ -580,5 +638,6 @@ public sealed class DtlsTransport : IDisposable
         public byte[]? Buffer;
         public int Length;
         public List<DtlsState>? Changes;
+        public List<(byte[] Buffer, int Length)>? ApplicationData;
     }
 }

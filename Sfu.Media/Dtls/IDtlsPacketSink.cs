@@ -10,3 +10,10 @@ public interface IDtlsPacketSink
     /// </summary>
     void SendDtls(ReadOnlySpan<byte> datagram);
 }
+
+/// <summary>Where a <see cref="DtlsTransport"/> hands the application data it decrypts (SCTP packets, RFC 8261).</summary>
+public interface IDtlsApplicationDataSink
+{
+    /// <summary>One decrypted record, on the thread that fed the datagram, outside the transport's lock. Valid during the call only.</summary>
+    void OnDtlsApplicationData(ReadOnlySpan<byte> data);
+}

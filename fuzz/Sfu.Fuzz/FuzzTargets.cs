@@ -18,6 +18,7 @@ public static class FuzzTargets
         ["signaling"] = () => new SignalingTarget(),
         ["twcc"] = () => new TwccTarget(),
         ["ice-tcp"] = () => new IceTcpTarget(),
+        ["sctp"] = () => new SctpTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;

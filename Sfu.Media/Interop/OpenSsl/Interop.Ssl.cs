@@ -118,6 +118,9 @@ internal static partial class Ssl
     internal static unsafe partial int SSL_read(SafeSslHandle ssl, byte* buffer, int length);
 
     [LibraryImport(Libraries.Ssl)]
+    internal static unsafe partial int SSL_write(SafeSslHandle ssl, byte* buffer, int length);
+
+    [LibraryImport(Libraries.Ssl)]
     internal static partial int SSL_shutdown(SafeSslHandle ssl);
 
     [LibraryImport(Libraries.Ssl)]
