@@ -78,7 +78,7 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
             Worker.Metrics.Dropped(DropReason.Malformed);
             return;
         }
-        var now = Worker.Time.GetTimestamp();
+        var now = Worker.ArrivalTime;
         Feedback.OnRtp(rtp, now);
         if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
         {

@@ -9,7 +9,8 @@ namespace Sfu.Media.Udp;
 /// Room for a batch of datagrams in the shape <c>recvmmsg</c>/<c>sendmmsg</c> take: per slot a data buffer, a socket
 /// address, and the iovec and message header that point at them. Everything is allocated once, on the pinned object
 /// heap, so the pointers wired here stay valid for the life of the batch and no call pins or allocates; the whole
-/// batch is <see cref="Count"/> × (<see cref="SlotSize"/> + <see cref="Libc.MaxSocketAddress"/> + 80) bytes.
+/// batch is <see cref="Count"/> × (<see cref="SlotSize"/> + <see cref="Libc.MaxSocketAddress"/> + control + 80) bytes.
+/// Receive slots have room for control messages (the kernel's arrival timestamp); send slots have none.
 /// </summary>
 internal sealed unsafe class DatagramSlots
 {
@@ -17,12 +18,16 @@ internal sealed unsafe class DatagramSlots
     private readonly byte[] _addresses;
     private readonly Libc.IoVec[] _vectors;
     private readonly Libc.MMsgHdr[] _messages;
+    private readonly byte[] _control;
+    private readonly int _controlSize;
 
-    public DatagramSlots(int count, int slotSize)
+    public DatagramSlots(int count, int slotSize, int controlSize = 0)
     {
         Count = count;
         SlotSize = slotSize;
+        _controlSize = controlSize;
         _data = GC.AllocateArray<byte>(count * slotSize, pinned: true);
+        _control = GC.AllocateArray<byte>(Math.Max(1, count * controlSize), pinned: true);
         _addresses = GC.AllocateArray<byte>(count * Libc.MaxSocketAddress, pinned: true);
         _vectors = GC.AllocateArray<Libc.IoVec>(count, pinned: true);
         _messages = GC.AllocateArray<Libc.MMsgHdr>(count, pinned: true);
@@ -35,6 +40,8 @@ internal sealed unsafe class DatagramSlots
                 NameLength = Libc.MaxSocketAddress,
                 Iov = (Libc.IoVec*)Unsafe.AsPointer(ref _vectors[i]),
                 IovLength = 1,
+                Control = controlSize == 0 ? null : PointerTo(_control, i * controlSize),
+                ControlLength = (nuint)controlSize,
             };
         }
     }
@@ -77,7 +84,35 @@ internal sealed unsafe class DatagramSlots
     public void ResetForReceive(int slot)
     {
         _messages[slot].Header.NameLength = Libc.MaxSocketAddress;
+        _messages[slot].Header.ControlLength = (nuint)_controlSize;
         _messages[slot].Header.Flags = 0;
+    }
+
+    /// <summary>
+    /// The arrival time the kernel stamped on the slot's datagram (SCM_TIMESTAMPNS: CLOCK_REALTIME in nanoseconds), or
+    /// null when its control messages carry none.
+    /// </summary>
+    public long? ArrivalTimestamp(int slot)
+    {
+        var control = _control.AsSpan(slot * _controlSize, Math.Min(_controlSize, (int)_messages[slot].Header.ControlLength));
+        while (control.Length >= Libc.ControlMessageHeaderSize)
+        {
+            var length = (int)Math.Min(MemoryMarshal.Read<nuint>(control), (nuint)control.Length);
+            if (length < Libc.ControlMessageHeaderSize) return null;
+            var level = MemoryMarshal.Read<int>(control[8..]);
+            var type = MemoryMarshal.Read<int>(control[12..]);
+            if (level == Libc.SOL_SOCKET && type == Libc.SO_TIMESTAMPNS && length >= Libc.TimestampControlSpace)
+            {
+                var seconds = MemoryMarshal.Read<long>(control[16..]);
+                var nanoseconds = MemoryMarshal.Read<long>(control[24..]);
+                return (seconds * 1_000_000_000) + nanoseconds;
+            }
+            // CMSG_NXTHDR: the next header starts at the next 8-byte boundary.
+            var next = (length + 7) & ~7;
+            if (next >= control.Length) return null;
+            control = control[next..];
+        }
+        return null;
     }
 
     private static byte* PointerTo(byte[] pinned, int offset) => (byte*)Unsafe.AsPointer(ref pinned[offset]);

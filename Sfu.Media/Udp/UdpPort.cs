@@ -32,7 +32,7 @@ public sealed class UdpPort : IDisposable
     private readonly int _socketNumber;
     private readonly SafeEventFdHandle _wakeup = SafeEventFdHandle.Create();
     private readonly MediaMetrics _metrics;
-    private readonly DatagramSlots _receive = new(ReceiveBatchSize, MaxReceivedDatagram);
+    private readonly DatagramSlots _receive = new(ReceiveBatchSize, MaxReceivedDatagram, Libc.TimestampControlSpace);
     private readonly DatagramSlots _send = new(SendBatchSize, MaxSentDatagram);
     private int _receivedCount;
     private int _queued;
@@ -47,6 +47,9 @@ public sealed class UdpPort : IDisposable
             SendBufferSize = 4 * 1024 * 1024,
             Blocking = false,
         };
+        // The kernel stamps each datagram's arrival: congestion feedback reports when a packet reached this host, not
+        // when the worker got round to it (a busy or descheduled worker would look like a queue on the client's path).
+        _socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_TIMESTAMPNS, BitConverter.GetBytes(1));
         _socket.Bind(new IPEndPoint(bindAddress, port));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _socketNumber = (int)_socket.SafeHandle.DangerousGetHandle();
@@ -104,6 +107,12 @@ public sealed class UdpPort : IDisposable
         if ((message.Header.Flags & Libc.MSG_TRUNC) != 0 || !_receive.TryCopyAddress(index, from)) return [];
         return _receive.Data(index)[..(int)message.Length];
     }
+
+    /// <summary>
+    /// When datagram <paramref name="index"/> of the last <see cref="ReceiveBatch"/> reached the socket, as the kernel
+    /// stamped it (CLOCK_REALTIME, nanoseconds since the Unix epoch); null if it did not.
+    /// </summary>
+    public long? ReceivedAt(int index) => _receive.ArrivalTimestamp(index);
 
     /// <summary>
     /// Queues one datagram for the next <see cref="Flush"/>, which this call makes itself when the batch is full. The

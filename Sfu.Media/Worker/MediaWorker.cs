@@ -110,6 +110,14 @@ public sealed partial class MediaWorker : IDisposable
     }
 
     /// <summary>
+    /// When the datagram (or ICE-TCP frame) being dispatched reached this host, on <see cref="Time"/>'s clock: the
+    /// kernel's receive stamp for UDP, the moment the worker took the frame for TCP. Congestion feedback reports this,
+    /// so that time the datagram spent waiting for a busy worker does not look like a queue on the sender's path.
+    /// Worker thread only.
+    /// </summary>
+    internal long ArrivalTime { get; private set; }
+
+    /// <summary>
     /// Queues one datagram on the media port; the loop flushes the batch at the end of its turn, or the port when the
     /// batch is full. True when queued: what the kernel then refuses is counted as a drop (DropReason.SendFailed).
     /// Worker thread only.
@@ -170,10 +178,13 @@ public sealed partial class MediaWorker : IDisposable
         for (var batch = 0; batch < MaxReceiveBatchesPerTurn; batch++)
         {
             var count = _port.ReceiveBatch();
+            var now = _time.GetTimestamp();
+            var wallNow = ArrivalClock.WallNow();
             for (var i = 0; i < count; i++)
             {
                 var datagram = _port.Received(i, _from);
                 Metrics.Received(datagram.Length);
+                ArrivalTime = ArrivalClock.ToWorkerTime(_port.ReceivedAt(i), now, wallNow, _time.TimestampFrequency);
                 Dispatch(datagram, _from);
             }
             if (count < UdpPort.ReceiveBatchSize) return;
@@ -197,6 +208,7 @@ public sealed partial class MediaWorker : IDisposable
                 else
                 {
                     Metrics.Received(frame.Length);
+                    ArrivalTime = _time.GetTimestamp();
                     Dispatch(frame.Buffer.AsSpan(0, frame.Length), frame.Connection.RemoteAddress, frame.Connection);
                 }
             }

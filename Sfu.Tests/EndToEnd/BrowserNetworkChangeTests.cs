@@ -43,7 +43,9 @@ public sealed class BrowserNetworkChangeTests
             const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
             const pair = transport ? byId.get(transport.selectedCandidatePairId) : null;
             const local = pair ? byId.get(pair.localCandidateId) : null;
-            const frames = stats.filter(s => s.type === type && s.kind === 'video').reduce((sum, s) => sum + (s[field] ?? 0), 0);
+            // A simulcast publisher encodes each frame once per layer: its frame count is the busiest layer's.
+            const counts = stats.filter(s => s.type === type && s.kind === 'video').map(s => s[field] ?? 0);
+            const frames = type === 'outbound-rtp' ? Math.max(0, ...counts) : counts.reduce((sum, n) => sum + n, 0);
             return { frames, local: local?.address ?? '' };
           };
           return {

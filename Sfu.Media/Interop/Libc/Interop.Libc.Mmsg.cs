@@ -15,6 +15,17 @@ internal static unsafe partial class Libc
     /// <summary>Size of <c>sockaddr_in6</c>, the largest address the media port receives from or sends to.</summary>
     internal const int MaxSocketAddress = 28;
 
+    internal const int SOL_SOCKET = 1;
+
+    /// <summary>Socket option and control-message type: the kernel stamps each datagram's arrival (CLOCK_REALTIME, ns).</summary>
+    internal const int SO_TIMESTAMPNS = 35;
+
+    /// <summary><c>struct cmsghdr</c> before its data: length (size_t), level and type (int each).</summary>
+    internal const int ControlMessageHeaderSize = 16;
+
+    /// <summary><c>CMSG_SPACE(sizeof(struct timespec))</c>: room for one arrival timestamp.</summary>
+    internal const int TimestampControlSpace = ControlMessageHeaderSize + 16;
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct IoVec
     {

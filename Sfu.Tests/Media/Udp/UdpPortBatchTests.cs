@@ -48,6 +48,32 @@ public sealed class UdpPortBatchTests
     }
 
     [Test]
+    public void ReceiveBatch_EachDatagramCarriesTheKernelsArrivalStamp_InOrderOfArrival()
+    {
+        using var port = new UdpPort(IPAddress.Loopback, 0, UdpPortTests.NewMetrics());
+        using var sender = Bound();
+        var before = ArrivalClock.WallNow();
+        sender.SendTo(Numbered(1, 100), port.LocalEndPoint);
+        Thread.Sleep(20); // two arrivals far enough apart for the stamps to tell them apart, whenever the port reads them
+        sender.SendTo(Numbered(2, 100), port.LocalEndPoint);
+        Thread.Sleep(50); // the worker is late: the stamps still say when each arrived
+        Assert.That(port.Wait(TimeSpan.FromSeconds(5)), Is.True);
+        var count = port.ReceiveBatch();
+        var after = ArrivalClock.WallNow();
+
+        Assert.That(count, Is.EqualTo(2));
+        var first = port.ReceivedAt(0);
+        var second = port.ReceivedAt(1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.Not.Null.And.InRange(before, after), "stamped on arrival, on the wall clock");
+            Assert.That(second, Is.Not.Null.And.InRange(before, after));
+            Assert.That(second - first, Is.GreaterThanOrEqualTo(15_000_000), "the second arrived ~20 ms after the first");
+            Assert.That(after - second, Is.GreaterThanOrEqualTo(40_000_000), "the stamp is the arrival, not the read ~50 ms later");
+        });
+    }
+
+    [Test]
     public void ReceiveBatch_ADatagramLongerThanASlot_ReadsAsEmpty_AndTheNextIsIntact()
     {
         using var port = new UdpPort(IPAddress.Loopback, 0, UdpPortTests.NewMetrics());
