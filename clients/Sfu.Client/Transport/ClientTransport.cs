@@ -455,8 +455,8 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         if (answerLength > 0)
         {
-            SendRawTo(answer[..answerLength], from);
             Interlocked.Increment(ref _requestsAnswered);
+            SendRawTo(answer[..answerLength], from);
             return;
         }
 

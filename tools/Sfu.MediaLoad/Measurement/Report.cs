@@ -31,10 +31,10 @@ static class Report
         return sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 
-    public static object SummaryJson(IReadOnlyCollection<double> values) => new
-    {
-        count = values.Count, p50 = Percentile(values, 0.5), p95 = Percentile(values, 0.95), p99 = Percentile(values, 0.99), max = values.Count == 0 ? double.NaN : values.Max(),
-    };
+    /// <summary>Count, p50, p95, p99 and max; nulls for an empty list (JSON has no NaN).</summary>
+    public static object SummaryJson(IReadOnlyCollection<double> values) => values.Count == 0
+        ? new { count = 0, p50 = (double?)null, p95 = (double?)null, p99 = (double?)null, max = (double?)null }
+        : new { count = values.Count, p50 = (double?)Percentile(values, 0.5), p95 = (double?)Percentile(values, 0.95), p99 = (double?)Percentile(values, 0.99), max = (double?)values.Max() };
 
     public static void Print(WindowResult w)
     {
