@@ -32,6 +32,7 @@ public sealed partial class MediaWorker : IDisposable
     private readonly SocketAddress _from;
     private readonly Thread _thread;
     private long _nextTick;
+    private long? _dispatchedArrival;
     private volatile bool _stopping;
 
     public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
@@ -111,11 +112,11 @@ public sealed partial class MediaWorker : IDisposable
 
     /// <summary>
     /// When the datagram (or ICE-TCP frame) being dispatched reached this host, on <see cref="Time"/>'s clock: the
-    /// kernel's receive stamp for UDP, the moment the worker took the frame for TCP. Congestion feedback reports this,
-    /// so that time the datagram spent waiting for a busy worker does not look like a queue on the sender's path.
-    /// Worker thread only.
+    /// kernel's receive stamp for UDP, the moment the worker took the frame for TCP; outside a dispatch, now.
+    /// Congestion feedback reports this, so that time a datagram spent waiting for a busy worker does not look like a
+    /// queue on the sender's path. Worker thread only.
     /// </summary>
-    internal long ArrivalTime { get; private set; }
+    internal long ArrivalTime => _dispatchedArrival ?? _time.GetTimestamp();
 
     /// <summary>
     /// Queues one datagram on the media port; the loop flushes the batch at the end of its turn, or the port when the
@@ -184,8 +185,7 @@ public sealed partial class MediaWorker : IDisposable
             {
                 var datagram = _port.Received(i, _from);
                 Metrics.Received(datagram.Length);
-                ArrivalTime = ArrivalClock.ToWorkerTime(_port.ReceivedAt(i), now, wallNow, _time.TimestampFrequency);
-                Dispatch(datagram, _from);
+                DispatchArrived(datagram, _from, ArrivalClock.ToWorkerTime(_port.ReceivedAt(i), now, wallNow, _time.TimestampFrequency));
             }
             if (count < UdpPort.ReceiveBatchSize) return;
         }
@@ -208,8 +208,7 @@ public sealed partial class MediaWorker : IDisposable
                 else
                 {
                     Metrics.Received(frame.Length);
-                    ArrivalTime = _time.GetTimestamp();
-                    Dispatch(frame.Buffer.AsSpan(0, frame.Length), frame.Connection.RemoteAddress, frame.Connection);
+                    DispatchArrived(frame.Buffer.AsSpan(0, frame.Length), frame.Connection.RemoteAddress, _time.GetTimestamp(), frame.Connection);
                 }
             }
             finally
@@ -219,6 +218,19 @@ public sealed partial class MediaWorker : IDisposable
             if (i == 255) _port.Wake();
         }
         while (tcp.TryDequeueClosed(out var connection)) connection.Owner?.OnTcpConnectionClosed(connection);
+    }
+
+    private void DispatchArrived(Span<byte> datagram, SocketAddress from, long arrival, IceTcpConnection? tcp = null)
+    {
+        _dispatchedArrival = arrival;
+        try
+        {
+            Dispatch(datagram, from, tcp);
+        }
+        finally
+        {
+            _dispatchedArrival = null;
+        }
     }
 
     /// <summary>
