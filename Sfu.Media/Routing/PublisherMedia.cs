@@ -1,4 +1,5 @@
 using Sfu.Media.Congestion;
+using Sfu.Media.DataChannels;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
@@ -15,8 +16,9 @@ namespace Sfu.Media.Routing;
 /// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
 /// Worker thread only.
 /// </summary>
-public sealed class PublisherMedia : ITransportListener, IDisposable
+public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IDisposable
 {
+    private readonly List<DataChannel> _dataChannels = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
     // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
@@ -35,6 +37,9 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     public WebRtcTransport Transport { get; }
 
     public IReadOnlyList<Producer> Producers => _producers;
+
+    /// <summary>The data channels the client opened on this transport and has not closed.</summary>
+    public IReadOnlyList<DataChannel> DataChannels => _dataChannels;
 
     /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
     public PublisherFeedback Feedback { get; }
@@ -161,6 +166,16 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         var buffer = Worker.SendBuffer;
         if (RtcpReceiverReport.TryWrite(buffer, _rtcpSsrc, [block], out var length)) Transport.SendRtcp(buffer, length);
     }
+
+    // The client opens the channels of its publish transport; the server opens none here.
+    void IDataChannelListener.OnDataChannelsEstablished(DataChannelTransport transport) { }
+
+    void IDataChannelListener.OnDataChannelOpened(DataChannel channel) => _dataChannels.Add(channel);
+
+    // Counted by the transport (sfu_media_datachannel_*); nothing relays them yet (docs/ARCHITECTURE.md, data channels).
+    void IDataChannelListener.OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload) { }
+
+    void IDataChannelListener.OnDataChannelClosed(DataChannel channel) => _dataChannels.Remove(channel);
 
     void ITransportListener.OnTransportActivity(WebRtcTransport transport) => _peer.OnMediaActivity();
 

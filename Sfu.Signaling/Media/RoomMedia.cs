@@ -49,6 +49,7 @@ public sealed partial class RoomMedia
                 transport.SetRemoteFingerprint(remote.Fingerprint);
                 var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
                 state.PublishOrigin = answer.Answer.Origin;
+                if (answer.DataChannels is { } sctp) transport.EnableDataChannels(sctp, state.Publisher);
 
                 var added = new List<TrackInfo>();
                 foreach (var track in answer.Tracks)
