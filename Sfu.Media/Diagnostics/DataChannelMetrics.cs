@@ -4,6 +4,22 @@ using Sfu.Media.Sctp;
 
 namespace Sfu.Media.Diagnostics;
 
+/// <summary>Why the relay did not hand a message to one subscriber's channel.</summary>
+public enum DataRelayDrop
+{
+    /// <summary>The subscriber's channel is not open: its association is not up yet, or the subscriber closed it.</summary>
+    ChannelNotOpen,
+
+    /// <summary>A reliable channel's send buffer is full: the message is refused, never silently lost mid-stream.</summary>
+    ReliableRefused,
+
+    /// <summary>An unreliable channel's send buffer is full: the message is dropped, as such a channel allows.</summary>
+    UnreliableDropped,
+
+    /// <summary>Larger than the subscriber's a=max-message-size.</summary>
+    TooLarge,
+}
+
 /// <summary>
 /// Data channel figures summed over every transport's SCTP association: messages and bytes each way, retransmissions,
 /// and drops by reason (the association's own, plus messages on a stream with no open channel). Associations count
@@ -19,9 +35,23 @@ public sealed class DataChannelMetrics
     private const int Retransmissions = 4;
     private const int FirstDrop = 5;
 
-    /// <summary>Label values of the drop reasons, in figure order: the association's, then unknown-channel.</summary>
+    /// <summary>
+    /// The association's drop reasons that are counted from it. Not send-buffer-full: every message the server sends
+    /// is a relay's (or a DCEP message), and the relay counts refusals by what they mean for the channel.
+    /// </summary>
+    private static readonly SctpDropReason[] AssociationDrops =
+        [.. Enum.GetValues<SctpDropReason>().Where(r => r is not SctpDropReason.Count and not SctpDropReason.SendBufferFull)];
+
+    /// <summary>Label values of the drop reasons, in figure order: the association's, unknown-channel, then the relay's.</summary>
     internal static readonly string[] DropLabels =
-        [.. Enum.GetValues<SctpDropReason>().Where(r => r != SctpDropReason.Count).Select(r => MetricLabels.Kebab(r.ToString())), "unknown-channel"];
+    [
+        .. AssociationDrops.Select(r => MetricLabels.Kebab(r.ToString())),
+        "unknown-channel",
+        .. Enum.GetValues<DataRelayDrop>().Select(r => MetricLabels.Kebab(r.ToString())),
+    ];
+
+    /// <summary>The figures an association has (<see cref="Read"/>); the relay's drops come after them.</summary>
+    internal static readonly int AssociationFigureCount = FirstDrop + AssociationDrops.Length + 1;
 
     internal static readonly int FigureCount = FirstDrop + DropLabels.Length;
 
@@ -43,7 +73,8 @@ public sealed class DataChannelMetrics
         Sampled(bytes.WithLabels("sent"), BytesSent);
         Sampled(factory.CreateCounter("sfu_media_datachannel_retransmissions_total", "SCTP DATA chunks sent again.").WithLabels(), Retransmissions);
         var dropped = factory.CreateCounter("sfu_media_datachannel_dropped_total",
-            "Data channel packets, chunks or messages dropped or refused, by reason (send-buffer-full is a refusal the sender sees).", ["reason"]);
+            "Data channel packets, chunks or messages dropped, by reason: the SCTP association's, unknown-channel, and the relay's "
+            + "(channel-not-open, reliable-refused and unreliable-dropped when a subscriber's send buffer is full, too-large).", ["reason"]);
         for (var i = 0; i < DropLabels.Length; i++) Sampled(dropped.WithLabels(DropLabels[i]), FirstDrop + i);
         registry.AddBeforeCollectCallback(() =>
         {
@@ -68,6 +99,8 @@ public sealed class DataChannelMetrics
 
     internal void Add(int figure, long delta) => _totals[figure] += delta;
 
+    internal void RelayDropped(DataRelayDrop reason) => _totals[AssociationFigureCount + (int)reason]++;
+
     /// <summary>One transport's figures now, in the order of the totals.</summary>
     internal static void Read(DataChannelTransport channels, Span<long> figures)
     {
@@ -77,8 +110,8 @@ public sealed class DataChannelMetrics
         figures[MessagesSent] = counters.MessagesSent;
         figures[BytesSent] = counters.BytesSent;
         figures[Retransmissions] = counters.Retransmissions;
-        for (var reason = 0; reason < (int)SctpDropReason.Count; reason++) figures[FirstDrop + reason] = counters.Drops((SctpDropReason)reason);
-        figures[FirstDrop + (int)SctpDropReason.Count] = channels.UnknownChannelMessages;
+        for (var i = 0; i < AssociationDrops.Length; i++) figures[FirstDrop + i] = counters.Drops(AssociationDrops[i]);
+        figures[FirstDrop + AssociationDrops.Length] = channels.UnknownChannelMessages;
     }
 }
 
@@ -88,8 +121,8 @@ public sealed class DataChannelMetrics
 /// </summary>
 internal sealed class DataChannelCounterFold
 {
-    private readonly long[] _folded = new long[DataChannelMetrics.FigureCount];
-    private readonly long[] _now = new long[DataChannelMetrics.FigureCount];
+    private readonly long[] _folded = new long[DataChannelMetrics.AssociationFigureCount];
+    private readonly long[] _now = new long[DataChannelMetrics.AssociationFigureCount];
 
     public void Fold(DataChannelTransport channels, DataChannelMetrics metrics)
     {

@@ -18,7 +18,7 @@ namespace Sfu.Media.Routing;
 /// </summary>
 public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IDisposable
 {
-    private readonly List<DataChannel> _dataChannels = [];
+    private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
     // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
@@ -38,8 +38,8 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
 
     public IReadOnlyList<Producer> Producers => _producers;
 
-    /// <summary>The data channels the client opened on this transport and has not closed.</summary>
-    public IReadOnlyList<DataChannel> DataChannels => _dataChannels;
+    /// <summary>The data tracks: channels the client opened on this transport and has not closed.</summary>
+    public IEnumerable<DataProducer> DataProducers => _dataProducers.Values;
 
     /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
     public PublisherFeedback Feedback { get; }
@@ -170,12 +170,25 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     // The client opens the channels of its publish transport; the server opens none here.
     void IDataChannelListener.OnDataChannelsEstablished(DataChannelTransport transport) { }
 
-    void IDataChannelListener.OnDataChannelOpened(DataChannel channel) => _dataChannels.Add(channel);
+    // Track ids are opaque to clients; the stream id keeps them unique per transport.
+    void IDataChannelListener.OnDataChannelOpened(DataChannel channel)
+    {
+        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel, Worker.Metrics.DataChannels);
+        _dataProducers[channel.Stream] = producer;
+        _peer.OnDataTrackOpened(producer);
+    }
 
-    // Counted by the transport (sfu_media_datachannel_*); nothing relays them yet (docs/ARCHITECTURE.md, data channels).
-    void IDataChannelListener.OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload) { }
+    void IDataChannelListener.OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload)
+    {
+        if (_dataProducers.TryGetValue(channel.Stream, out var producer)) producer.Relay(isString, payload);
+    }
 
-    void IDataChannelListener.OnDataChannelClosed(DataChannel channel) => _dataChannels.Remove(channel);
+    void IDataChannelListener.OnDataChannelClosed(DataChannel channel)
+    {
+        if (!_dataProducers.Remove(channel.Stream, out var producer)) return;
+        producer.Close();
+        _peer.OnDataTrackClosed(producer);
+    }
 
     void ITransportListener.OnTransportActivity(WebRtcTransport transport) => _peer.OnMediaActivity();
 
@@ -211,6 +224,9 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     {
         foreach (var producer in _producers.ToArray()) producer.Dispose();
         _producers.Clear();
+        // Cleared first, so the channels closing with the transport report nothing more: the peer is leaving anyway.
+        foreach (var producer in _dataProducers.Values) producer.Close();
+        _dataProducers.Clear();
         Transport.Dispose();
     }
 }
