@@ -114,7 +114,22 @@ export class FakePeerConnection {
     this.iceConnectionState = 'new';
     this.closed = false;
     this.stats = new Map();
+    this.dataChannels = [];
     FakePeerConnection.created.push(this);
+  }
+
+  createDataChannel(label, options) {
+    const channel = new FakeDataChannel(label, options);
+    this.dataChannels.push(channel);
+    return channel;
+  }
+
+  /** The server opening a channel on this (subscribe) connection. */
+  remoteDataChannel(label, protocol) {
+    const channel = new FakeDataChannel(label, {}, protocol);
+    channel.readyState = 'open';
+    this.ondatachannel?.({ channel });
+    return channel;
   }
 
   addTransceiver(track, init) {
@@ -172,6 +187,37 @@ export class FakePeerConnection {
 
   close() {
     this.closed = true;
+  }
+}
+
+/** An RTCDataChannel stand-in: records what was sent; the test opens it, delivers messages and closes it. */
+export class FakeDataChannel {
+  constructor(label, options, protocol = '') {
+    this.label = label;
+    this.options = options;
+    this.protocol = protocol;
+    this.readyState = 'connecting';
+    this.bufferedAmount = 0;
+    this.sent = [];
+  }
+
+  send(data) {
+    if (this.readyState !== 'open') throw new Error('InvalidStateError');
+    this.sent.push(data);
+  }
+
+  close() {
+    this.readyState = 'closed';
+    this.onclose?.();
+  }
+
+  open() {
+    this.readyState = 'open';
+    this.onopen?.();
+  }
+
+  receive(data) {
+    this.onmessage?.({ data });
   }
 }
 
