@@ -4,20 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SfuClient } from '../sfu-client.js';
-import { FakeWebSocket, FakeServer, FakePeerConnection, flush, useFakeEnvironment } from './fakes.js';
+import { FakePeerConnection, flush, joinedWith } from './fakes.js';
 
-async function joined(t) {
-  useFakeEnvironment(t);
-  const client = new SfuClient('ws://sfu.test/ws', { room: 'r', name: 'Ada', WebSocket: FakeWebSocket });
-  const server = new FakeServer();
-  const joining = client.join();
-  await flush();
-  const socket = FakeWebSocket.created.at(-1);
-  socket.open();
-  await flush();
-  server.acceptJoin(socket, { peers: [{ peerId: 'bob', name: 'Bob', tracks: [{ trackId: 'bob/publish:1', kind: 'data', label: 'chat', ordered: true }] }] });
-  await joining;
-  return { client, server, socket };
+function joined(t) {
+  return joinedWith(t, SfuClient, [{ peerId: 'bob', name: 'Bob', tracks: [{ trackId: 'bob/publish:1', kind: 'data', label: 'chat', ordered: true }] }], { name: 'Ada' });
 }
 
 test('publishData opens a channel with the options on the publish connection, negotiates once, and sends when open', async t => {

@@ -257,3 +257,18 @@ export function useFakeEnvironment(t) {
     },
   };
 }
+
+/** A client joined through the fake server to a room where `peers` already are, in a fake environment. */
+export async function joinedWith(t, SfuClient, peers, options = {}) {
+  useFakeEnvironment(t);
+  const client = new SfuClient('ws://sfu.test/ws', { room: 'r', WebSocket: FakeWebSocket, ...options });
+  const server = new FakeServer();
+  const joining = client.join();
+  await flush();
+  const socket = FakeWebSocket.created.at(-1);
+  socket.open();
+  await flush();
+  server.acceptJoin(socket, { peers });
+  await joining;
+  return { client, server, socket };
+}
