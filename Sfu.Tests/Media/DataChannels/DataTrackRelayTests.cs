@@ -84,6 +84,47 @@ public sealed class DataTrackRelayTests : ServerTest
         });
     }
 
+    [Test]
+    public async Task ASubscriberThatReadsNothing_FillsItsByteBoundedQueue_ThenReliableMessagesAreRefusedAndUnreliableDropped_AndCounted()
+    {
+        var (subscriberSocket, _) = await Server.JoinAsync("r", "sub");
+        await using var _ = subscriberSocket;
+        var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
+        await using var __ = publisherSocket;
+        var offer = Regex.Replace(SdpFixtures.Load(SdpFixtures.ChromeRecvOnly), "a=fingerprint:[^\r\n]+", $"a=fingerprint:{DataChannelTestPeer.Context.Certificate.Fingerprint}");
+        var published = await publisherSocket.RequestAsync(new { type = "publish", sdp = offer });
+        using var publisher = await DataChannelTestPeer.ConnectAsync(SdpParser.Parse(published.Str("sdp")));
+        var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
+        var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
+        await publisher.Link.PumpUntilAsync(() => chat.Acknowledged && fast.Acknowledged, "both OPENs are acknowledged");
+        using var subscriber = await DataChannelTestPeer.ConnectAsync(await AnswerNextOfferAsync(subscriberSocket));
+        await AnswerNextOfferAsync(subscriberSocket);
+        await subscriber.Link.PumpUntilAsync(() => subscriber.Client.Opened.Count == 2, "the server opens both channels");
+
+        // From now on the subscriber reads nothing, so acknowledges nothing: its queue on the server only grows.
+        var payload = new byte[16 * 1024];
+        for (var i = 0; i < 100; i++)
+        {
+            foreach (var channel in new[] { chat, fast })
+            {
+                while (publisher.Channels.Send(channel, isString: false, payload) != SctpSendStatus.Queued) await publisher.Link.PumpOnceAsync();
+            }
+            await publisher.Link.PumpOnceAsync();
+        }
+        await publisher.Link.PumpUntilAsync(() => publisher.Channels.Association.BufferedAmount == 0, "the server took every message from the publisher");
+
+        var metrics = await MetricsSnapshot.ScrapeAsync(Server);
+        var refused = metrics["sfu_media_datachannel_dropped_total{reason=\"reliable-refused\"}"];
+        var dropped = metrics["sfu_media_datachannel_dropped_total{reason=\"unreliable-dropped\"}"];
+        Assert.Multiple(() =>
+        {
+            // 3.2 MB sent into a 1 MiB queue: at least two thirds of the messages cannot have been queued.
+            Assert.That(refused + dropped, Is.GreaterThanOrEqualTo(120), "messages past the byte bound are refused or dropped, each counted");
+            Assert.That(refused, Is.GreaterThan(0), "reliable messages are refused, by that name");
+            Assert.That(dropped, Is.GreaterThan(0), "unreliable messages are dropped, by that name");
+        });
+    }
+
     private static List<string> Received(DataChannelTestPeer peer, string label) =>
         peer.Client.Received.TryGetValue(label, out var messages) ? messages : [];
 
