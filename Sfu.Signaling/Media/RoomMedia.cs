@@ -19,6 +19,9 @@ public sealed partial class RoomMedia
     private readonly Router _router = new();
     private readonly Dictionary<string, Peer> _publisherOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DataProducer> _dataTracks = new(StringComparer.Ordinal);
+    // Data track events, chained in the order the worker reported them, so a close never overtakes its open.
+    // Only the worker thread extends the chain.
+    private Task _dataTrackEvents = Task.CompletedTask;
     private readonly ILogger _logger;
 
     internal RoomMedia(Room room, MediaService media)
@@ -210,7 +213,7 @@ public sealed partial class RoomMedia
         [.. state.Subscriptions.Select(id => _dataTracks.GetValueOrDefault(id)).OfType<DataProducer>()];
 
     /// <summary>A peer opened a data channel on its publish transport: a data track, published like any other.</summary>
-    internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunInBackground(async () =>
+    internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -228,7 +231,7 @@ public sealed partial class RoomMedia
     });
 
     /// <summary>The publisher closed its data channel: the track goes from the room and from every subscription.</summary>
-    internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunInBackground(async () =>
+    internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -428,11 +431,16 @@ public sealed partial class RoomMedia
     /// <summary>As <see cref="MediaOf"/>, for room-wide updates: null for a peer that has left meanwhile.</summary>
     private PeerMedia? MediaOfMember(Peer peer) => peer.HasLeft ? null : peer.Media ??= new PeerMedia(peer, _logger);
 
-    private void RunInBackground(Func<Task> work) => _ = Task.Run(async () =>
+    private void RunInBackground(Func<Task> work) => _ = Task.Run(() => LoggingFailures(work));
+
+    private void RunDataTrackEvent(Func<Task> work) =>
+        _dataTrackEvents = _dataTrackEvents.ContinueWith(_ => LoggingFailures(work), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+
+    private async Task LoggingFailures(Func<Task> work)
     {
         try { await work().ConfigureAwait(false); }
         catch (Exception ex) { Log.BackgroundFailed(_logger, ex, _room.Id); }
-    });
+    }
 
     private static partial class Log
     {
