@@ -3,6 +3,7 @@ using System.Text;
 using Sfu.Media.DataChannels;
 using Sfu.Media.Dtls;
 using Sfu.Media.Sctp;
+using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.Media.DataChannels;
 
@@ -91,6 +92,16 @@ internal sealed class DataChannelTestPeer : IDisposable
 
     /// <summary>The client's DTLS context: its fingerprint goes into the client's SDP.</summary>
     public static DtlsContext Context => Sfu.Client.Transport.ClientDtls.Context(Sfu.Client.Transport.ClientDtls.DefaultSrtpProfiles);
+
+    /// <summary>Publishes Chromium's data channel offer (with this client's fingerprint) and connects to the answer's transport.</summary>
+    public static async Task<DataChannelTestPeer> PublishAsync(TestClient signaling)
+    {
+        var offer = System.Text.RegularExpressions.Regex.Replace(
+            Sdp.SdpFixtures.Load(Sdp.SdpFixtures.ChromeRecvOnly), "a=fingerprint:[^\r\n]+", $"a=fingerprint:{Context.Certificate.Fingerprint}");
+        var response = await signaling.RequestAsync(new { type = "publish", sdp = offer });
+        Assert.That(response.Ok(), Is.True, response.ToString());
+        return await ConnectAsync(Sfu.Media.Sdp.SdpParser.Parse(response.Str("sdp")));
+    }
 
     /// <summary>Connects to the transport that <paramref name="server"/>'s data section describes, up to an established association.</summary>
     public static async Task<DataChannelTestPeer> ConnectAsync(Sfu.Media.Sdp.SessionDescription server)

@@ -1,12 +1,10 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Sfu.Media.DataChannels;
 using Sfu.Media.Dtls;
 using Sfu.Media.Sctp;
 using Sfu.Media.Sdp;
 using Sfu.Tests.Infrastructure;
-using Sfu.Tests.Media.Sdp;
 
 namespace Sfu.Tests.Media.DataChannels;
 
@@ -23,10 +21,7 @@ public sealed class DataTrackRelayTests : ServerTest
         await using var _ = subscriberSocket;
         var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
         await using var __ = publisherSocket;
-        var offer = Regex.Replace(SdpFixtures.Load(SdpFixtures.ChromeRecvOnly), "a=fingerprint:[^\r\n]+", $"a=fingerprint:{DataChannelTestPeer.Context.Certificate.Fingerprint}");
-        var published = await publisherSocket.RequestAsync(new { type = "publish", sdp = offer });
-        Assert.That(published.Ok(), Is.True, published.ToString());
-        using var publisher = await DataChannelTestPeer.ConnectAsync(SdpParser.Parse(published.Str("sdp")));
+        using var publisher = await DataChannelTestPeer.PublishAsync(publisherSocket);
 
         var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
         var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
@@ -91,9 +86,7 @@ public sealed class DataTrackRelayTests : ServerTest
         await using var _ = subscriberSocket;
         var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
         await using var __ = publisherSocket;
-        var offer = Regex.Replace(SdpFixtures.Load(SdpFixtures.ChromeRecvOnly), "a=fingerprint:[^\r\n]+", $"a=fingerprint:{DataChannelTestPeer.Context.Certificate.Fingerprint}");
-        var published = await publisherSocket.RequestAsync(new { type = "publish", sdp = offer });
-        using var publisher = await DataChannelTestPeer.ConnectAsync(SdpParser.Parse(published.Str("sdp")));
+        using var publisher = await DataChannelTestPeer.PublishAsync(publisherSocket);
         var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
         var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
         await publisher.Link.PumpUntilAsync(() => chat.Acknowledged && fast.Acknowledged, "both OPENs are acknowledged");

@@ -1,10 +1,7 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Sfu.Media.DataChannels;
 using Sfu.Media.Sctp;
-using Sfu.Media.Sdp;
 using Sfu.Tests.Infrastructure;
-using Sfu.Tests.Media.Sdp;
 
 namespace Sfu.Tests.Media.DataChannels;
 
@@ -19,10 +16,7 @@ public sealed class PublishDataChannelTests : ServerTest
     {
         var (publisher, _) = await Server.JoinAsync("r");
         await using var _ = publisher;
-        var offer = Regex.Replace(SdpFixtures.Load(SdpFixtures.ChromeRecvOnly), "a=fingerprint:[^\r\n]+", $"a=fingerprint:{DataChannelTestPeer.Context.Certificate.Fingerprint}");
-        var response = await publisher.RequestAsync(new { type = "publish", sdp = offer });
-        Assert.That(response.Ok(), Is.True, response.ToString());
-        using var peer = await DataChannelTestPeer.ConnectAsync(SdpParser.Parse(response.Str("sdp")));
+        using var peer = await DataChannelTestPeer.PublishAsync(publisher);
         var client = peer.Client;
         var link = peer.Link;
 
