@@ -92,9 +92,7 @@ public sealed class DataChannelTransport : ISctpAssociationListener, IDtlsApplic
 
     void ISctpAssociationListener.SendSctpPacket(ReadOnlySpan<byte> packet) => _dtls.SendApplicationData(packet);
 
-    void ISctpAssociationListener.OnSctpEstablished()
-    {
-    }
+    void ISctpAssociationListener.OnSctpEstablished() => _listener.OnDataChannelsEstablished(this);
 
     void ISctpAssociationListener.OnSctpMessage(ushort stream, uint ppid, ReadOnlySpan<byte> payload)
     {

@@ -3,6 +3,9 @@ namespace Sfu.Media.DataChannels;
 /// <summary>What a <see cref="DataChannelTransport"/> tells its owner, on the thread that drives it.</summary>
 public interface IDataChannelListener
 {
+    /// <summary>The SCTP association is up: this end may open channels (<see cref="DataChannelTransport.Open"/>).</summary>
+    void OnDataChannelsEstablished(DataChannelTransport transport);
+
     /// <summary>The peer opened a channel (DCEP OPEN); it is acknowledged already.</summary>
     void OnDataChannelOpened(DataChannel channel);
 

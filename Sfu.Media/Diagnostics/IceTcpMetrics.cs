@@ -76,7 +76,5 @@ internal sealed class IceTcpMetrics
 
     public void PathClosed() => _pathsClosed.Inc();
 
-    /// <summary>TooManyUnauthenticated → too-many-unauthenticated.</summary>
-    private static string Label(string name) =>
-        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    private static string Label(string name) => MetricLabels.Kebab(name);
 }

@@ -134,10 +134,14 @@ public sealed class MediaMetrics
         _estimateRestarts = factory.CreateCounter("sfu_media_bandwidth_estimate_restarts_total",
             "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
         _tcp = new IceTcpMetrics(factory);
+        DataChannels = new DataChannelMetrics(registry);
         _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
             "Time from the first verified check from a new client address to the first media packet sent there.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
     }
+
+    /// <summary>SCTP and data channel figures, summed over transports.</summary>
+    public DataChannelMetrics DataChannels { get; }
 
     internal void Received(int bytes)
     {

@@ -18,4 +18,14 @@ public interface IMediaPeerListener
     void OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
     {
     }
+
+    /// <summary>The peer opened a data channel on its publish transport: a data track others may receive.</summary>
+    void OnDataTrackOpened(DataProducer producer)
+    {
+    }
+
+    /// <summary>The peer closed that channel (or its association ended): the data track is gone.</summary>
+    void OnDataTrackClosed(DataProducer producer)
+    {
+    }
 }

@@ -1,4 +1,5 @@
 using Sfu.Media.Congestion;
+using Sfu.Media.DataChannels;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
@@ -15,8 +16,9 @@ namespace Sfu.Media.Routing;
 /// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
 /// Worker thread only.
 /// </summary>
-public sealed class PublisherMedia : ITransportListener, IDisposable
+public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IDisposable
 {
+    private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
     // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
@@ -35,6 +37,9 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     public WebRtcTransport Transport { get; }
 
     public IReadOnlyList<Producer> Producers => _producers;
+
+    /// <summary>The data tracks: channels the client opened on this transport and has not closed.</summary>
+    public IEnumerable<DataProducer> DataProducers => _dataProducers.Values;
 
     /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
     public PublisherFeedback Feedback { get; }
@@ -162,6 +167,29 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
         if (RtcpReceiverReport.TryWrite(buffer, _rtcpSsrc, [block], out var length)) Transport.SendRtcp(buffer, length);
     }
 
+    // The client opens the channels of its publish transport; the server opens none here.
+    void IDataChannelListener.OnDataChannelsEstablished(DataChannelTransport transport) { }
+
+    // Track ids are opaque to clients; the stream id keeps them unique per transport.
+    void IDataChannelListener.OnDataChannelOpened(DataChannel channel)
+    {
+        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel, Worker.Metrics.DataChannels);
+        _dataProducers[channel.Stream] = producer;
+        _peer.OnDataTrackOpened(producer);
+    }
+
+    void IDataChannelListener.OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload)
+    {
+        if (_dataProducers.TryGetValue(channel.Stream, out var producer)) producer.Relay(isString, payload);
+    }
+
+    void IDataChannelListener.OnDataChannelClosed(DataChannel channel)
+    {
+        if (!_dataProducers.Remove(channel.Stream, out var producer)) return;
+        producer.Close();
+        _peer.OnDataTrackClosed(producer);
+    }
+
     void ITransportListener.OnTransportActivity(WebRtcTransport transport) => _peer.OnMediaActivity();
 
     void ITransportListener.OnTransportConnected(WebRtcTransport transport)
@@ -196,6 +224,9 @@ public sealed class PublisherMedia : ITransportListener, IDisposable
     {
         foreach (var producer in _producers.ToArray()) producer.Dispose();
         _producers.Clear();
+        // Cleared first, so the channels closing with the transport report nothing more: the peer is leaving anyway.
+        foreach (var producer in _dataProducers.Values) producer.Close();
+        _dataProducers.Clear();
         Transport.Dispose();
     }
 }

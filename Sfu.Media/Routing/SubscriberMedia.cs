@@ -1,4 +1,5 @@
 using Sfu.Media.Congestion;
+using Sfu.Media.DataChannels;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.Rtcp;
@@ -17,8 +18,9 @@ namespace Sfu.Media.Routing;
 /// allocator shares <see cref="AvailableBitrate"/> between the consumers, choosing each one's layer.
 /// Worker thread only.
 /// </summary>
-public sealed class SubscriberMedia : ITransportListener, IDisposable
+public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, IDisposable
 {
+    private readonly List<DataConsumer> _dataConsumers = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, Consumer> _bySsrc = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -106,6 +108,30 @@ public sealed class SubscriberMedia : ITransportListener, IDisposable
         _allocations.Add(consumer.Allocation);
         return consumer;
     }
+
+    /// <summary>Starts receiving a data track: its channel opens as soon as this transport's association is up.</summary>
+    public DataConsumer ConsumeData(DataProducer producer)
+    {
+        var consumer = new DataConsumer(producer, this);
+        _dataConsumers.Add(consumer);
+        return consumer;
+    }
+
+    internal void RemoveDataConsumer(DataConsumer consumer) => _dataConsumers.Remove(consumer);
+
+    void IDataChannelListener.OnDataChannelsEstablished(DataChannelTransport transport)
+    {
+        foreach (var consumer in _dataConsumers) consumer.TryOpen();
+    }
+
+    // The channels of a subscribe transport are the server's; one the client opens here would lead nowhere.
+    void IDataChannelListener.OnDataChannelOpened(DataChannel channel) => Transport.DataChannels?.Close(channel);
+
+    // Data tracks flow one way; what a subscriber sends on a server channel is counted by the transport and goes no further.
+    void IDataChannelListener.OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload) { }
+
+    // A channel the subscriber closed stays closed until a new association; its messages count as channel-not-open.
+    void IDataChannelListener.OnDataChannelClosed(DataChannel channel) { }
 
     internal void RemoveConsumer(Consumer consumer)
     {
@@ -281,6 +307,7 @@ public sealed class SubscriberMedia : ITransportListener, IDisposable
 
     public void Dispose()
     {
+        foreach (var consumer in _dataConsumers.ToArray()) consumer.Dispose();
         foreach (var consumer in _consumers.ToArray()) consumer.Dispose();
         Transport.Dispose();
     }

@@ -3,7 +3,8 @@ namespace Sfu.Media.Sdp;
 /// <summary>
 /// Answers a client's publish offer (RFC 8829 section 5.3): the server is ICE-lite and DTLS passive,
 /// receives everything on one BUNDLE transport, takes one codec per m-line and keeps the offerer's
-/// payload type numbers and extension ids. Sections it cannot use are rejected with port 0.
+/// payload type numbers and extension ids. The first bundled data channel section (RFC 8841) is accepted too, so
+/// the transport carries SCTP. Sections it cannot use are rejected with port 0.
 /// </summary>
 public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
 {
@@ -29,9 +30,18 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
         };
         var tracks = new List<PublishedTrack>();
         var accepted = new List<string>();
+        SctpDescription? dataChannels = null;
 
         foreach (var offered in offer.Media)
         {
+            if (dataChannels is null && IsUsableDataChannel(offered, bundle) && SctpDescription.From(offered) is { } sctp)
+            {
+                dataChannels = sctp.NegotiatedWithServer();
+                answer.Media.Add(SctpDescription.Section(offered.Mid!, offered.Proto, DtlsSetup.Passive, local));
+                accepted.Add(offered.Mid!);
+                continue;
+            }
+
             var kind = MediaKindText.FromSdp(offered.Kind);
             var codec = kind is { } k && IsUsable(offered, bundle) ? CodecMatcher.Select(offered, k, capabilities) : null;
             if (codec is null)
@@ -55,12 +65,15 @@ public sealed class PublishAnswerBuilder(MediaCapabilities capabilities)
             answer.Groups.Add(new SdpGroup(SdpGroup.Bundle, accepted));
         }
 
-        return new PublishAnswer(answer, tracks, remote);
+        return new PublishAnswer(answer, tracks, remote, dataChannels);
     }
 
     // A section the server can receive on the shared transport: live, RTP, bundled, rtcp-muxed.
     private static bool IsUsable(MediaDescription offered, SdpGroup bundle) =>
         !offered.IsRejected && offered.IsRtp && offered.RtcpMux && offered.Mid is { } mid && bundle.Mids.Contains(mid);
+
+    private static bool IsUsableDataChannel(MediaDescription offered, SdpGroup bundle) =>
+        !offered.IsRejected && SctpDescription.IsDataChannel(offered) && offered.Mid is { } mid && bundle.Mids.Contains(mid);
 
     private static MediaDescription Rejected(MediaDescription offered)
     {

@@ -24,7 +24,8 @@ public sealed record PublishedTrack(
 }
 
 /// <summary>The answer to a publish offer and what it accepted.</summary>
-public sealed record PublishAnswer(SessionDescription Answer, IReadOnlyList<PublishedTrack> Tracks, RemoteTransportParameters Remote)
+/// <param name="DataChannels">The negotiated SCTP parameters when the answer accepted a data channel section.</param>
+public sealed record PublishAnswer(SessionDescription Answer, IReadOnlyList<PublishedTrack> Tracks, RemoteTransportParameters Remote, SctpDescription? DataChannels = null)
 {
     public string Sdp => SdpWriter.Write(Answer);
 }

@@ -14,8 +14,11 @@ public sealed record SubscribeMediaAnswer(
     IReadOnlyList<RtcpFeedback> Feedback);
 
 /// <summary>A subscriber's answer, read against the offer it answers.</summary>
-/// <remarks><see cref="Remote"/> is null when the subscriber refused every m-line (there is then no transport).</remarks>
-public sealed record SubscribeAnswer(RemoteTransportParameters? Remote, IReadOnlyList<SubscribeMediaAnswer> Media)
+/// <remarks>
+/// <see cref="Remote"/> is null when the subscriber refused every m-line (there is then no transport);
+/// <see cref="DataChannels"/> is the negotiated SCTP when it accepted the data channel section.
+/// </remarks>
+public sealed record SubscribeAnswer(RemoteTransportParameters? Remote, IReadOnlyList<SubscribeMediaAnswer> Media, SctpDescription? DataChannels = null)
 {
     public SubscribeMediaAnswer? Find(string mid) => Media.FirstOrDefault(m => m.Mid == mid);
 }
@@ -37,14 +40,21 @@ public static class SubscribeAnswerReader
         }
 
         var result = new List<SubscribeMediaAnswer>(offer.Media.Count);
+        SctpDescription? dataChannels = null;
         for (var i = 0; i < offer.Media.Count; i++)
         {
-            result.Add(ReadMedia(offer.Media[i], answer.Media[i], answer, i));
+            var media = ReadMedia(offer.Media[i], answer.Media[i], answer, i);
+            result.Add(media);
+            if (media.Accepted && SctpDescription.IsDataChannel(offer.Media[i]))
+            {
+                dataChannels = (SctpDescription.From(answer.Media[i])
+                    ?? throw new SdpNegotiationException($"mid '{media.Mid}': a=sctp-port or a=max-message-size is not a valid number")).NegotiatedWithServer();
+            }
         }
 
         var anyAccepted = result.Exists(m => m.Accepted);
         var remote = anyAccepted ? RemoteTransportParameters.FromBundle(answer) : null;
-        return new SubscribeAnswer(remote, result);
+        return new SubscribeAnswer(remote, result, dataChannels);
     }
 
     private static SubscribeMediaAnswer ReadMedia(MediaDescription offered, MediaDescription answered, SessionDescription answer, int index)
@@ -64,6 +74,12 @@ public static class SubscribeAnswerReader
         if (offered.IsRejected || answered.IsRejected || !direction.Receives())
         {
             return new SubscribeMediaAnswer(mid, false, null, null, [], new RtpHeaderExtensionIds(), []);
+        }
+
+        if (!offered.IsRtp)
+        {
+            // A data channel section: no codecs or extensions, only the SCTP parameters the caller reads.
+            return new SubscribeMediaAnswer(mid, true, null, null, [], new RtpHeaderExtensionIds(), []);
         }
 
         foreach (var codec in answered.Codecs.Where(c => offered.FindCodec(c.PayloadType) is null))

@@ -11,6 +11,9 @@ namespace Sfu.Media.Sdp;
 /// The first line is the exception: it tags the BUNDLE group (RFC 8843), so it is never rejected but
 /// parked, inactive and still bundled. Otherwise the offer that closes the last track would have no
 /// BUNDLE group, which a browser using max-bundle refuses, and nothing could ever be received again.
+/// A data channel section (RFC 8841) is added, after the lines that exist then, the first time the subscriber
+/// receives data tracks; it stays for the life of the transport, since its SCTP association carries every data
+/// channel the server opens to this subscriber (a channel closes by a stream reset, not by SDP).
 /// Callers build offers one at a time per transport and pass each result's State to the next build.
 /// </summary>
 public sealed class SubscribeOfferBuilder
@@ -30,7 +33,8 @@ public sealed class SubscribeOfferBuilder
     private static readonly RtcpFeedback[] VideoFeedback = [RtcpFeedback.GoogRemb, RtcpFeedback.TransportCc, RtcpFeedback.Fir, RtcpFeedback.Nack, RtcpFeedback.Pli];
     private static readonly RtcpFeedback[] AudioFeedback = [RtcpFeedback.TransportCc];
 
-    public SubscribeOffer Build(IReadOnlyList<SubscribedTrack> tracks, LocalTransportParameters local, SubscribeOfferState? previous = null)
+    /// <param name="dataChannels">Whether the subscriber receives data tracks, so the transport must carry SCTP.</param>
+    public SubscribeOffer Build(IReadOnlyList<SubscribedTrack> tracks, LocalTransportParameters local, SubscribeOfferState? previous = null, bool dataChannels = false)
     {
         previous ??= SubscribeOfferState.Empty;
         var origin = previous.Slots.Count == 0 && previous.Origin.SessionVersion == 0 ? SdpOrigins.New() : SdpOrigins.Next(previous.Origin);
@@ -72,6 +76,12 @@ public sealed class SubscribeOfferBuilder
             }
         }
 
+        var data = previous.Data;
+        if (data is null && dataChannels)
+        {
+            data = new SubscribeDataSection((nextMid++).ToString(CultureInfo.InvariantCulture), slots.Count);
+        }
+
         var offer = new SessionDescription { Origin = origin, IceLite = true, MsidSemantic = new MsidSemantic("WMS", ["*"]) };
         var assignments = new List<SubscribeAssignment>();
         for (var i = 0; i < slots.Count; i++)
@@ -89,15 +99,24 @@ public sealed class SubscribeOfferBuilder
             }
         }
 
-        var bundled = slots.Where((s, i) => s.IsOpen || i == 0).Select(s => s.Mid).ToArray();
-        if (bundled.Length > 0)
+        var bundled = slots.Where(IsBundled).Select(s => s.Mid).ToList();
+        if (data is not null)
+        {
+            offer.Media.Insert(data.Index, SctpDescription.Section(data.Mid, SctpDescription.Proto, DtlsSetup.ActPass, local));
+            bundled.Insert(slots.Take(data.Index).Where(IsBundled).Count(), data.Mid);
+        }
+
+        if (bundled.Count > 0)
         {
             offer.Groups.Add(new SdpGroup(SdpGroup.Bundle, bundled));
         }
 
-        var state = new SubscribeOfferState(origin, slots, nextMid, allocator.Snapshot);
+        var state = new SubscribeOfferState(origin, slots, nextMid, allocator.Snapshot, data);
         return new SubscribeOffer(offer, state, assignments);
     }
+
+    // Open lines, and the first line even when parked (see the class comment).
+    private static bool IsBundled(SubscribeSlot slot, int index) => slot.IsOpen || index == 0;
 
     // The subscriber's feedback goes to the SFU, which answers NACKs from its own buffer and turns
     // PLI/FIR into keyframe requests upstream, so the server offers its own set, not the publisher's.

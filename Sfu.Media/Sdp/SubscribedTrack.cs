@@ -26,13 +26,15 @@ public sealed record SubscribeSlot(string Mid, MediaKind Kind, string? TrackId, 
 
 /// <summary>
 /// What one subscribe transport's next offer must stay consistent with: the o= line, the m-lines
-/// in order, the next unused mid and the payload types given to each codec format so far.
+/// in order, the next unused mid, the payload types given to each codec format so far, and the data channel section
+/// once there is one.
 /// </summary>
 public sealed record SubscribeOfferState(
     SdpOrigin Origin,
     IReadOnlyList<SubscribeSlot> Slots,
     int NextMid,
-    IReadOnlyDictionary<string, int> PayloadTypes)
+    IReadOnlyDictionary<string, int> PayloadTypes,
+    SubscribeDataSection? Data = null)
 {
     public static SubscribeOfferState Empty { get; } = new(SdpOrigin.Default with { SessionVersion = 0 }, [], 0, new Dictionary<string, int>());
 }
@@ -47,3 +49,6 @@ public sealed record SubscribeOffer(SessionDescription Offer, SubscribeOfferStat
 
     public ulong Version => Offer.Origin.SessionVersion;
 }
+
+/// <summary>The data channel m-line of a subscribe offer: its mid, and its position among the m-lines (before the slot of that index).</summary>
+public sealed record SubscribeDataSection(string Mid, int Index);

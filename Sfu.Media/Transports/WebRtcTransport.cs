@@ -1,7 +1,10 @@
 using System.Net;
+using Sfu.Media.DataChannels;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.IceTcp;
+using Sfu.Media.Sctp;
+using Sfu.Media.Sdp;
 using Sfu.Media.Srtp;
 using Sfu.Media.Stun;
 using Sfu.Media.Worker;
@@ -13,7 +16,8 @@ namespace Sfu.Media.Transports;
 /// port: ICE-lite with per-path consent, DTLS server role, SRTP in and out. A path is a client address on UDP or one
 /// ICE-TCP connection; media goes to exactly one of them, the selected path, which only an authenticated ICE check
 /// can change: nominated by the client, or taking over from a path that went silent, on either protocol. Lives on
-/// the media worker's thread.
+/// the media worker's thread. When the SDP negotiated a data channel section, an SCTP association runs over the
+/// DTLS as well (<see cref="EnableDataChannels"/>), its timers driven by the worker's tick like DTLS's.
 /// </summary>
 public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 {
@@ -37,6 +41,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     private bool _consentLost;
     private bool _hadPath;
     private bool _disposed;
+    private SctpAssociationOptions? _sctpOptions;
+    private IDataChannelListener? _dataListener;
+    private readonly DataChannelCounterFold _dataCounters = new();
 
     public WebRtcTransport(MediaWorker worker, string id, TransportDirection direction, DtlsContext dtlsContext, ITransportListener listener)
     {
@@ -77,6 +84,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// <summary>The SRTP overhead a caller must leave room for after an RTP packet passed to <see cref="SendRtp"/>.</summary>
     public const int MaxProtectionOverhead = 32;
 
+    /// <summary>The data channels over this transport's DTLS; null until <see cref="EnableDataChannels"/>.</summary>
+    public DataChannelTransport? DataChannels { get; private set; }
+
     private string DirectionLabel => Direction == TransportDirection.Publish ? "publish" : "subscribe";
 
     /// <summary>The client's DTLS fingerprint from its SDP; the handshake fails if the certificate differs.</summary>
@@ -84,6 +94,36 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     {
         _remoteFingerprint = fingerprint;
         _dtls.SetRemoteFingerprint(fingerprint);
+    }
+
+    /// <summary>
+    /// The SDP negotiated a data channel section: from now on the DTLS also carries SCTP (RFC 8261). Both ends open the
+    /// association (each sends INIT once DTLS is up; crossing INITs end in one association), so neither waits for the
+    /// other. Later calls (renegotiations) change nothing: one association lives as long as the DTLS under it.
+    /// </summary>
+    public void EnableDataChannels(SctpDescription sctp, IDataChannelListener listener)
+    {
+        ArgumentNullException.ThrowIfNull(sctp);
+        ArgumentNullException.ThrowIfNull(listener);
+        if (_sctpOptions is not null || _disposed) return;
+        _sctpOptions = new SctpAssociationOptions { Port = sctp.Port, MaxMessageSize = sctp.MaxMessageSize };
+        _dataListener = listener;
+        StartDataChannels();
+    }
+
+    private void StartDataChannels()
+    {
+        if (_sctpOptions is null || _dataListener is null) return;
+        if (DataChannels is { } previous)
+        {
+            // A new DTLS session means a new association (the old one cannot be carried over): its channels close.
+            _dataCounters.Fold(previous, _worker.Metrics.DataChannels);
+            previous.Association.Abort("DTLS restarted");
+        }
+
+        _dataCounters.Restart();
+        DataChannels = new DataChannelTransport(_dtls, _sctpOptions, new EstablishmentCounter(_dataListener, _worker.Metrics.DataChannels), _worker.Time);
+        if (_dtls.State == DtlsState.Connected) DataChannels.Association.Connect();
     }
 
     /// <summary>
@@ -272,6 +312,11 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     {
         if (_disposed) return;
         if (_dtls.NextTimeout is { } due && _worker.Time.GetUtcNow() >= due) _dtls.HandleTimeout();
+        if (DataChannels is { } data)
+        {
+            if (data.Association.NextTimeout is { } sctpDue && _worker.Time.GetUtcNow() >= sctpDue) data.Association.HandleTimeout();
+            _dataCounters.Fold(data, _worker.Metrics.DataChannels);
+        }
         _listener.OnTick(this, now);
 
         for (var i = _paths.Count - 1; i >= 0; i--)
@@ -412,6 +457,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             case DtlsState.Connected when dtls.SrtpKeys is { } keys:
                 _worker.Metrics.DtlsHandshake("ok");
                 StartSrtp(keys);
+                if (ReferenceEquals(dtls, _dtls)) DataChannels?.Association.Connect();
                 break;
             case DtlsState.Failed:
                 _worker.Metrics.DtlsHandshake("failed");
@@ -436,6 +482,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         _dtls = NewDtls();
         failed.StateChanged -= OnDtlsStateChanged;
         failed.Dispose();
+        StartDataChannels();
     }
 
     public void Dispose()
@@ -443,11 +490,32 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         if (_disposed) return;
         _disposed = true;
         SetSelected(null);
+        if (DataChannels is { } data)
+        {
+            data.Association.Abort("transport closed");
+            _dataCounters.Fold(data, _worker.Metrics.DataChannels);
+        }
         foreach (var path in _paths) Drop(path);
         _worker.Table.Remove(this);
         _dtls.Dispose();
         _inbound?.Dispose();
         _outbound?.Dispose();
         _worker.Metrics.TransportClosed();
+    }
+
+    /// <summary>Counts established associations on the way to the owner's listener.</summary>
+    private sealed class EstablishmentCounter(IDataChannelListener inner, DataChannelMetrics metrics) : IDataChannelListener
+    {
+        public void OnDataChannelsEstablished(DataChannelTransport transport)
+        {
+            metrics.AssociationEstablished();
+            inner.OnDataChannelsEstablished(transport);
+        }
+
+        public void OnDataChannelOpened(DataChannel channel) => inner.OnDataChannelOpened(channel);
+
+        public void OnDataChannelMessage(DataChannel channel, bool isString, ReadOnlySpan<byte> payload) => inner.OnDataChannelMessage(channel, isString, payload);
+
+        public void OnDataChannelClosed(DataChannel channel) => inner.OnDataChannelClosed(channel);
     }
 }

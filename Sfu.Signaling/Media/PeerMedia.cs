@@ -32,6 +32,8 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
 
     public Dictionary<string, Consumer> ConsumersByTrack { get; } = new(StringComparer.Ordinal);
 
+    public Dictionary<string, DataConsumer> DataConsumersByTrack { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The peer's <c>set-track-preferences</c> per track, kept for consumers created later (a renegotiation).</summary>
     public Dictionary<string, LayerPreferences> PreferencesByTrack { get; } = new(StringComparer.Ordinal);
 
@@ -58,6 +60,11 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
         if (!paused) fields["layer"] = layer;
         Peer.Outbox.Emit("track-layer", fields);
     }
+
+    // On the media worker: the room takes it from here under its gate.
+    void IMediaPeerListener.OnDataTrackOpened(DataProducer producer) => Peer.Room.Media?.OnDataTrackOpened(Peer, producer);
+
+    void IMediaPeerListener.OnDataTrackClosed(DataProducer producer) => Peer.Room.Media?.OnDataTrackClosed(Peer, producer);
 
     private static partial class Log
     {

@@ -18,6 +18,10 @@ public sealed partial class RoomMedia
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Router _router = new();
     private readonly Dictionary<string, Peer> _publisherOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DataProducer> _dataTracks = new(StringComparer.Ordinal);
+    // Data track events, chained in the order the worker reported them, so a close never overtakes its open.
+    // Only the worker thread extends the chain.
+    private Task _dataTrackEvents = Task.CompletedTask;
     private readonly ILogger _logger;
 
     internal RoomMedia(Room room, MediaService media)
@@ -49,6 +53,7 @@ public sealed partial class RoomMedia
                 transport.SetRemoteFingerprint(remote.Fingerprint);
                 var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
                 state.PublishOrigin = answer.Answer.Origin;
+                if (answer.DataChannels is { } sctp) transport.EnableDataChannels(sctp, state.Publisher);
 
                 var added = new List<TrackInfo>();
                 foreach (var track in answer.Tracks)
@@ -143,9 +148,12 @@ public sealed partial class RoomMedia
                 throw new ProtocolException(ErrorCode.BadRequest, $"no subscribe-offer with version {version} is waiting for an answer");
             var answer = SubscribeAnswerReader.Read(pending.Offer, sdp);
             var subscriber = state.Subscriber!;
+            var wantedData = DataSubscriptionsOf(state);
             await Worker.InvokeAsync(() =>
             {
                 if (answer.Remote is { } remote) subscriber.Transport.SetRemoteFingerprint(remote.Fingerprint);
+                if (answer.DataChannels is { } sctp) subscriber.Transport.EnableDataChannels(sctp, subscriber);
+                UpdateDataConsumers(state, subscriber, subscriber.Transport.DataChannels is null ? [] : wantedData);
                 var wanted = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var assignment in pending.Assignments)
                 {
@@ -180,6 +188,65 @@ public sealed partial class RoomMedia
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// On the worker: one data consumer per data track the subscriber wants, once its transport carries SCTP; the
+    /// others go (their channels close by stream reset).
+    /// </summary>
+    private static void UpdateDataConsumers(PeerMedia state, SubscriberMedia subscriber, IReadOnlyList<DataProducer> wanted)
+    {
+        foreach (var producer in wanted)
+        {
+            if (state.DataConsumersByTrack.TryGetValue(producer.Id, out var existing) && ReferenceEquals(existing.Producer, producer)) continue;
+            existing?.Dispose();
+            state.DataConsumersByTrack[producer.Id] = subscriber.ConsumeData(producer);
+        }
+        foreach (var (trackId, consumer) in state.DataConsumersByTrack.ToArray())
+        {
+            if (wanted.Any(p => p.Id == trackId)) continue;
+            consumer.Dispose();
+            state.DataConsumersByTrack.Remove(trackId);
+        }
+    }
+
+    private List<DataProducer> DataSubscriptionsOf(PeerMedia state) =>
+        [.. state.Subscriptions.Select(id => _dataTracks.GetValueOrDefault(id)).OfType<DataProducer>()];
+
+    /// <summary>A peer opened a data channel on its publish transport: a data track, published like any other.</summary>
+    internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (peer.HasLeft || peer.Media is null) return;
+            _dataTracks[producer.Id] = producer;
+            _publisherOf[producer.Id] = peer;
+            _room.UpdateTracks(peer, [TrackInfo.ForData(producer.Id, producer.Parameters)], []);
+            await UpdateSubscribersAsync(peer, [producer.Id], []).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    });
+
+    /// <summary>The publisher closed its data channel: the track goes from the room and from every subscription.</summary>
+    internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_dataTracks.TryGetValue(producer.Id, out var current) || !ReferenceEquals(current, producer)) return;
+            _dataTracks.Remove(producer.Id);
+            _publisherOf.Remove(producer.Id);
+            _room.UpdateTracks(peer, [], [producer.Id]);
+            await UpdateSubscribersAsync(peer, [], [producer.Id]).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    });
 
     /// <summary><c>set-track-preferences</c>: caps, pauses or resumes one track the peer receives.</summary>
     public async Task SetTrackPreferencesAsync(Peer peer, string trackId, LayerPreferences preferences)
@@ -272,7 +339,11 @@ public sealed partial class RoomMedia
         {
             if (peer.Media is not { } state) return;
             var removed = _publisherOf.Where(p => p.Value == peer).Select(p => p.Key).ToList();
-            foreach (var trackId in removed) _publisherOf.Remove(trackId);
+            foreach (var trackId in removed)
+            {
+                _publisherOf.Remove(trackId);
+                _dataTracks.Remove(trackId);
+            }
             await Worker.InvokeAsync(() =>
             {
                 if (state.Publisher is { } publisher)
@@ -319,12 +390,13 @@ public sealed partial class RoomMedia
             return;
         }
         var producers = state.Subscriptions.Select(id => _router.Find(id)).OfType<Producer>().ToList();
-        if (producers.Count == 0 && state.OfferState.Slots.Count == 0 && !force) return;
+        var receivesData = DataSubscriptionsOf(state).Count > 0;
+        if (producers.Count == 0 && !receivesData && state.OfferState.Slots.Count == 0 && state.OfferState.Data is null && !force) return;
         var tracks = producers.Select(p => Describe(state, p)).ToList();
         var offer = await Worker.InvokeAsync(() =>
         {
             state.Subscriber ??= new SubscriberMedia(Worker, _media.DtlsContext, $"{state.Peer.Id}/subscribe", state);
-            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(state.Subscriber.Transport), state.OfferState);
+            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(state.Subscriber.Transport), state.OfferState, receivesData);
         }).ConfigureAwait(false);
         state.PendingOffer = offer;
         state.NeedsOffer = false;
@@ -359,11 +431,16 @@ public sealed partial class RoomMedia
     /// <summary>As <see cref="MediaOf"/>, for room-wide updates: null for a peer that has left meanwhile.</summary>
     private PeerMedia? MediaOfMember(Peer peer) => peer.HasLeft ? null : peer.Media ??= new PeerMedia(peer, _logger);
 
-    private void RunInBackground(Func<Task> work) => _ = Task.Run(async () =>
+    private void RunInBackground(Func<Task> work) => _ = Task.Run(() => LoggingFailures(work));
+
+    private void RunDataTrackEvent(Func<Task> work) =>
+        _dataTrackEvents = _dataTrackEvents.ContinueWith(_ => LoggingFailures(work), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+
+    private async Task LoggingFailures(Func<Task> work)
     {
         try { await work().ConfigureAwait(false); }
         catch (Exception ex) { Log.BackgroundFailed(_logger, ex, _room.Id); }
-    });
+    }
 
     private static partial class Log
     {

@@ -42,12 +42,53 @@ export declare class SfuError extends Error {
   readonly code: ErrorCode | string;
 }
 
-/** `Track` of the protocol: a track a peer publishes. */
-export interface TrackInfo {
+/** `Track` of the protocol: a track a peer publishes (media, or data: see DataTrackInfo). */
+export type TrackInfo = MediaTrackInfo | DataTrackInfo;
+
+export interface MediaTrackInfo {
   trackId: string;
   kind: 'audio' | 'video';
   mid: string;
   simulcast?: string[];
+}
+
+/** A data track: a data channel its publisher opened (PROTOCOL.md, "Data tracks"). */
+export interface DataTrackInfo {
+  trackId: string;
+  kind: 'data';
+  label: string;
+  ordered: boolean;
+  maxRetransmits?: number;
+  maxPacketLifeTime?: number;
+}
+
+/** publishData's options: ordering, and at most one of the two reliability limits. */
+export interface DataChannelOptions {
+  ordered?: boolean;
+  maxRetransmits?: number;
+  maxPacketLifeTime?: number;
+}
+
+/** A data channel this client publishes; what publishData() resolves with. */
+export declare class PublishedData extends EventTarget {
+  private constructor();
+  readonly label: string;
+  readonly options: Readonly<DataChannelOptions>;
+  /** The RTCDataChannel on the current publish connection (a new one after a re-join). */
+  readonly channel: RTCDataChannel | null;
+  readonly isOpen: boolean;
+  readonly bufferedAmount: number;
+  /** Sends to every peer that receives the track; throws while the channel is not open. */
+  send(data: string | Blob | ArrayBuffer | ArrayBufferView): void;
+  close(): void;
+}
+
+/** A data track this client receives: the channel the server opened for it. */
+export interface RemoteDataTrack {
+  trackId: string;
+  /** The publisher, when known from the room's track list. */
+  peerId: string | null;
+  label: string;
 }
 
 /** `Peer` of the protocol, as the join response and `peer-joined` give it. */
@@ -203,6 +244,11 @@ export interface SfuClientEventMap {
   /** The same change for a remote track this client holds, with its new layer. */
   layer: Omit<RemoteTrack, 'layer'> & { layer: ReceivedLayer };
   quality: ConnectionQuality;
+  /** The server opened a channel for a data track this client receives. */
+  'data-track': RemoteDataTrack & { channel: RTCDataChannel };
+  /** A message on a received data track (binary as ArrayBuffer). */
+  data: RemoteDataTrack & { data: string | ArrayBuffer };
+  'data-track-closed': RemoteDataTrack;
   /** Every message from the server, as parsed. */
   message: Record<string, unknown>;
   error: { error: unknown };
@@ -252,6 +298,8 @@ export declare class SfuClient extends EventTarget {
   join(): Promise<JoinResult>;
   leave(): Promise<void>;
   publish(stream: MediaStream): Promise<PublishedTrack[]>;
+  /** Publishes a data track: a data channel `label` on the publish connection. Throws for both reliability limits. */
+  publishData(label: string, options?: DataChannelOptions): Promise<PublishedData>;
   unpublish(trackId: string): Promise<Response>;
   /** Limits what is received of a remote track; each call replaces the last, `{}` lifts every limit. */
   setTrackPreferences(trackId: string, preferences?: TrackPreferences): Promise<Response>;

@@ -12,10 +12,12 @@
 import { PublishedTrack, assignTrackId } from './published-track.js';
 import { QualitySampler, classifyQuality } from './connection-quality.js';
 import { sendEncodingsFor, layerQuality } from './simulcast.js';
+import { PublishedData, dataChannelOptions } from './data-track.js';
 
 export { PublishedTrack } from './published-track.js';
 export { Quality, QualitySampler, classifyQuality } from './connection-quality.js';
 export { simulcastEncodings } from './simulcast.js';
+export { PublishedData } from './data-track.js';
 
 /** Client connection states (PROTOCOL.md, "Client connection states"). */
 export const State = Object.freeze({
@@ -110,6 +112,7 @@ export class SfuClient extends EventTarget {
   #peers = new Map(); // peerId -> { peerId, name, state, tracks: Map<trackId, Track> }
 
   #published = new Map(); // PublishedTrack -> its RTCRtpTransceiver on the current publish connection
+  #publishedData = new Set(); // PublishedData, reopened on every new publish connection
   #publishControl = {
     replace: (published, track) => this.#transceiverOf(published).sender.replaceTrack(track),
     stop: published => this.#stopPublishing(published),
@@ -224,6 +227,25 @@ export class SfuClient extends EventTarget {
       }
       await this.#negotiatePublish(pc, false);
       return result;
+    });
+  }
+
+  /**
+   * Publishes a data track: opens a data channel `label` on the publish connection (options: `ordered`, and
+   * `maxRetransmits` or `maxPacketLifeTime` for an unreliable one). Resolves with a PublishedData, whose send()
+   * reaches every peer that receives the track, once the server answered the offer that carries the channel.
+   */
+  publishData(label, options = {}) {
+    const data = new PublishedData(label, dataChannelOptions(options));
+    return this.#queuePublish(async () => {
+      const pc = this.#publishPc ?? this.#createPublishConnection();
+      const firstChannel = this.#publishedData.size === 0;
+      this.#publishedData.add(data);
+      data.addEventListener('close', () => this.#publishedData.delete(data), { once: true });
+      data.attach(pc);
+      // Only the first channel changes the SDP (the data section); later ones open in-band on the same association.
+      if (firstChannel || !pc.remoteDescription) await this.#negotiatePublish(pc, false);
+      return data;
     });
   }
 
@@ -452,12 +474,13 @@ export class SfuClient extends EventTarget {
   /** A new session has new transports on the server: start both connections over, publishing the same tracks. */
   #restartMediaAfterRejoin() {
     this.#closeMedia();
-    if (this.#published.size === 0) return;
+    if (this.#published.size === 0 && this.#publishedData.size === 0) return;
     this.#queuePublish(async () => {
       const pc = this.#createPublishConnection();
       for (const published of this.#published.keys()) {
         this.#published.set(published, this.#addSender(pc, published.track, published.stream));
       }
+      for (const data of this.#publishedData) data.attach(pc);
       await this.#negotiatePublish(pc, false);
     }).catch(error => this.#emit('error', { error }));
   }
@@ -662,8 +685,20 @@ export class SfuClient extends EventTarget {
     const pc = new RTCPeerConnection(this.#rtcConfiguration());
     this.#watchMedia(pc, 'subscribe');
     pc.ontrack = e => this.#onRemoteTrack(e);
+    pc.ondatachannel = e => this.#onRemoteDataChannel(e.channel);
     this.#subscribePc = pc;
     return pc;
+  }
+
+  /** A channel the server opened for a data track: its protocol is the track id (PROTOCOL.md, "Data tracks"). */
+  #onRemoteDataChannel(channel) {
+    const trackId = channel.protocol;
+    const peerId = [...this.#peers.values()].find(p => p.tracks.has(trackId))?.peerId ?? null;
+    const describe = () => ({ trackId, peerId, label: channel.label });
+    channel.binaryType = 'arraybuffer';
+    channel.onmessage = e => this.#emit('data', { ...describe(), data: e.data });
+    channel.onclose = () => this.#emit('data-track-closed', describe());
+    this.#emit('data-track', { ...describe(), channel });
   }
 
   /** The application's rtcConfiguration wins; the server's TURN servers fill in when it names none. */

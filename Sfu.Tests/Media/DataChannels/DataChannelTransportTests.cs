@@ -115,6 +115,7 @@ public sealed class DataChannelTransportTests
         pair.Pump();
         Assert.That(server.Transport.Association.State, Is.EqualTo(SctpAssociationState.Established));
         Assert.That(client.Transport.Association.State, Is.EqualTo(SctpAssociationState.Established));
+        Assert.That((server.Established, client.Established), Is.EqualTo((1, 1)), "each side is told once that it may open channels");
         return pair;
     }
 
@@ -126,11 +127,15 @@ public sealed class DataChannelTransportTests
 
         public List<DataChannel> Opened { get; } = [];
 
+        public int Established { get; private set; }
+
         public List<DataChannel> Closed { get; } = [];
 
         public List<(string Label, bool IsString, string Text)> Messages { get; } = [];
 
         public List<byte[]> Received { get; } = [];
+
+        public void OnDataChannelsEstablished(DataChannelTransport transport) => Established++;
 
         public void OnDataChannelOpened(DataChannel channel) => Opened.Add(channel);
 

@@ -171,12 +171,12 @@ public sealed class MalformedDatagramTests : ServerTest
         }
     }
 
-    private sealed class UdpSink(UdpClient socket, IPEndPoint server) : IDtlsPacketSink
+    internal sealed class UdpSink(UdpClient socket, IPEndPoint server) : IDtlsPacketSink
     {
         public void SendDtls(ReadOnlySpan<byte> datagram) => socket.Send(datagram, server);
     }
 
-    private static byte[] Check(string serverUfrag, string password)
+    internal static byte[] Check(string serverUfrag, string password)
     {
         var buffer = new byte[IceStunMessages.MaxMessageLength];
         Span<byte> transaction = stackalloc byte[12];

@@ -263,7 +263,7 @@ public class PublishAnswerBuilderTests
     }
 
     [Test]
-    public void RecvOnlyOfferWithDataChannel_RejectsDataAndDescribesNoTracks()
+    public void RecvOnlyOfferWithDataChannel_AcceptsDataAndDescribesNoTracks()
     {
         var result = SdpTestData.Publish(SdpFixtures.ChromeRecvOnly);
         var answer = SdpParser.Parse(result.Sdp);
@@ -271,12 +271,10 @@ public class PublishAnswerBuilderTests
         Assert.That(result.Tracks, Is.Empty, "nothing is sent to the server");
         Assert.That(answer.Media[0].Direction, Is.EqualTo(MediaDirection.Inactive));
         Assert.That(answer.Media[1].Direction, Is.EqualTo(MediaDirection.Inactive));
-        var data = answer.Media[2];
-        Assert.That(data.Port, Is.EqualTo(0));
-        Assert.That(data.Kind, Is.EqualTo("application"));
-        Assert.That(data.Formats, Is.EqualTo(new[] { "webrtc-datachannel" }));
-        Assert.That(data.Mid, Is.EqualTo("2"));
-        Assert.That(answer.Bundle!.Mids, Is.EqualTo(new[] { "0", "1" }));
+        Assert.That(answer.Media[2].Kind, Is.EqualTo("application"));
+        Assert.That(answer.Media[2].Port, Is.EqualTo(50000));
+        Assert.That(answer.Bundle!.Mids, Is.EqualTo(new[] { "0", "1", "2" }));
+        Assert.That(result.DataChannels, Is.EqualTo(new SctpDescription(5000, 262144)));
     }
 
     [Test]

@@ -114,7 +114,22 @@ export class FakePeerConnection {
     this.iceConnectionState = 'new';
     this.closed = false;
     this.stats = new Map();
+    this.dataChannels = [];
     FakePeerConnection.created.push(this);
+  }
+
+  createDataChannel(label, options) {
+    const channel = new FakeDataChannel(label, options);
+    this.dataChannels.push(channel);
+    return channel;
+  }
+
+  /** The server opening a channel on this (subscribe) connection. */
+  remoteDataChannel(label, protocol) {
+    const channel = new FakeDataChannel(label, {}, protocol);
+    channel.readyState = 'open';
+    this.ondatachannel?.({ channel });
+    return channel;
   }
 
   addTransceiver(track, init) {
@@ -175,6 +190,37 @@ export class FakePeerConnection {
   }
 }
 
+/** An RTCDataChannel stand-in: records what was sent; the test opens it, delivers messages and closes it. */
+export class FakeDataChannel {
+  constructor(label, options, protocol = '') {
+    this.label = label;
+    this.options = options;
+    this.protocol = protocol;
+    this.readyState = 'connecting';
+    this.bufferedAmount = 0;
+    this.sent = [];
+  }
+
+  send(data) {
+    if (this.readyState !== 'open') throw new Error('InvalidStateError');
+    this.sent.push(data);
+  }
+
+  close() {
+    this.readyState = 'closed';
+    this.onclose?.();
+  }
+
+  open() {
+    this.readyState = 'open';
+    this.onopen?.();
+  }
+
+  receive(data) {
+    this.onmessage?.({ data });
+  }
+}
+
 /** A MediaStreamTrack stand-in; `settings` is what getSettings() gives (a camera's width and height). */
 export function fakeTrack(kind, id = `${kind}-1`, settings = {}) {
   return { kind, id, enabled: true, getSettings: () => ({ ...settings }) };
@@ -210,4 +256,19 @@ export function useFakeEnvironment(t) {
       }
     },
   };
+}
+
+/** A client joined through the fake server to a room where `peers` already are, in a fake environment. */
+export async function joinedWith(t, SfuClient, peers, options = {}) {
+  useFakeEnvironment(t);
+  const client = new SfuClient('ws://sfu.test/ws', { room: 'r', WebSocket: FakeWebSocket, ...options });
+  const server = new FakeServer();
+  const joining = client.join();
+  await flush();
+  const socket = FakeWebSocket.created.at(-1);
+  socket.open();
+  await flush();
+  server.acceptJoin(socket, { peers });
+  await joining;
+  return { client, server, socket };
 }

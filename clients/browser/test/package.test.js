@@ -28,7 +28,7 @@ test('npm pack makes a tarball of the modules, their types, the README and packa
 
   assert.equal(pack.name, '@sfu/client');
   assert.deepEqual(pack.files.map(f => f.path).sort(),
-    ['README.md', 'connection-quality.js', 'package.json', 'published-track.js', 'sfu-client.d.ts', 'sfu-client.js', 'simulcast.js']);
+    ['README.md', 'connection-quality.js', 'data-track.js', 'package.json', 'published-track.js', 'sfu-client.d.ts', 'sfu-client.js', 'simulcast.js']);
   await run('tar', ['-xzf', join(destination, pack.filename), '-C', destination]);
   const unpacked = await import(pathToFileURL(join(destination, 'package', 'sfu-client.js')).href);
   assert.equal(typeof unpacked.SfuClient, 'function');

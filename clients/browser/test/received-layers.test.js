@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SfuClient } from '../sfu-client.js';
-import { FakeWebSocket, FakeServer, FakePeerConnection, fakeTrack, fakeStream, flush, useFakeEnvironment } from './fakes.js';
+import { FakePeerConnection, fakeTrack, fakeStream, flush, joinedWith } from './fakes.js';
 
 const BOB = {
   peerId: 'bob', name: 'Bob',
@@ -12,18 +12,8 @@ const BOB = {
 };
 
 /** A client joined to a room with Bob in it, through the fake server. */
-async function joinedWithBob(t, options = {}) {
-  useFakeEnvironment(t);
-  const client = new SfuClient('ws://sfu.test/ws', { room: 'r', WebSocket: FakeWebSocket, ...options });
-  const server = new FakeServer();
-  const joining = client.join();
-  await flush();
-  const socket = FakeWebSocket.created.at(-1);
-  socket.open();
-  await flush();
-  server.acceptJoin(socket, { peers: [BOB] });
-  await joining;
-  return { client, server, socket };
+function joinedWithBob(t, options = {}) {
+  return joinedWith(t, SfuClient, [BOB], options);
 }
 
 /** Bob's tracks arrive on the subscribe connection the way a browser reports them (ontrack per transceiver). */

@@ -33,6 +33,16 @@ async function call(camera: MediaStream, otherCamera: MediaStreamTrack): Promise
   published[0].trackId = 'mine';
   await published[0].stop();
 
+  const chat = await client.publishData('chat');
+  if (chat.isOpen && chat.bufferedAmount < 65536) chat.send('hello');
+  const fast = await client.publishData('cursor', { ordered: false, maxRetransmits: 0 });
+  fast.close();
+  client.on('data', ({ peerId, label, data }) => console.log(peerId, label, typeof data === 'string' ? data : data.byteLength));
+  client.on('data-track', ({ trackId, channel }) => console.log(trackId, channel.readyState));
+  for (const track of peers.flatMap(p => p.tracks)) if (track.kind === 'data') console.log(track.label, track.ordered);
+  // @ts-expect-error: a reliability limit is a number
+  await client.publishData('x', { maxRetransmits: 'none' });
+
   await client.subscribe(peers.flatMap(p => p.tracks.map(t => t.trackId)));
   await client.unsubscribe(new Set([id ?? '']));
   const remote = client.remoteTracks.find(r => r.kind === 'video');
