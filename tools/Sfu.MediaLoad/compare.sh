@@ -10,7 +10,7 @@ address="${1:-$(ip -4 -o addr show scope global up | awk '{split($4, a, "/"); pr
 log=$(mktemp)
 taskset -c 0 dotnet Sfu.Server/bin/Release/net10.0/Sfu.Server.dll --urls=http://127.0.0.1:0 \
   --Sfu:Media:Port=0 --Sfu:Media:BindAddress="$address" \
-  --Sfu:Signaling:JoinsPerSecondPerIp=100000 --Sfu:Signaling:JoinBurstPerIp=100000 \
+  --Sfu:Signaling:JoinsPerSecondPerIp=100000 --Sfu:Signaling:JoinBurstPerIp=100000 --Sfu:Signaling:MaxSocketsPerIp=100000 \
   --Sfu:Signaling:MaxPeersPerRoom=2000 --Serilog:MinimumLevel:Default=Warning \
   --Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime=Information >"$log" 2>&1 &
 server=$!

@@ -5,7 +5,7 @@ set -eu
 steps="${*:-10 25 50 100 150 200}"
 taskset -c 0 dotnet Sfu.Server/bin/Release/net10.0/Sfu.Server.dll --urls=http://127.0.0.1:18080 \
   --Sfu:Media:Port=50100 --Sfu:Media:BindAddress=127.0.0.1 \
-  --Sfu:Signaling:JoinsPerSecondPerIp=100000 --Sfu:Signaling:JoinBurstPerIp=100000 \
+  --Sfu:Signaling:JoinsPerSecondPerIp=100000 --Sfu:Signaling:JoinBurstPerIp=100000 --Sfu:Signaling:MaxSocketsPerIp=100000 \
   --Sfu:Signaling:MaxPeersPerRoom=1000 --Serilog:MinimumLevel:Default=Warning &
 server=$!
 trap 'kill $server' EXIT
