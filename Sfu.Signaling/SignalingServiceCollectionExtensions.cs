@@ -7,7 +7,7 @@ using Sfu.Signaling.Connections;
 using Sfu.Signaling.Diagnostics;
 using Sfu.Media;
 using Sfu.Signaling.Limits;
-using Sfu.Signaling.Media;
+using Sfu.Signaling.MediaSessions;
 using Sfu.Signaling.Rooms;
 using Sfu.Signaling.Sessions;
 using Sfu.Signaling.Turn;

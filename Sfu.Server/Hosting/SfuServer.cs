@@ -7,7 +7,7 @@ using Sfu.Server.WebSockets;
 using Sfu.Signaling;
 using Sfu.Signaling.Connections;
 using Sfu.Signaling.Diagnostics;
-using Sfu.Signaling.Media;
+using Sfu.Signaling.MediaSessions;
 
 namespace Sfu.Server.Hosting;
 

@@ -89,7 +89,7 @@ public sealed class Room
     }
 
     /// <summary>The room's media (producers, negotiation); null when the server runs without a media plane.</summary>
-    public Media.RoomMedia? Media { get; internal set; }
+    public MediaSessions.RoomMedia? Media { get; internal set; }
 
     /// <summary>Adds and removes a peer's tracks and tells the others (<c>track-published</c> / <c>track-unpublished</c>).</summary>
     internal void UpdateTracks(Peer publisher, IReadOnlyList<TrackInfo> added, IReadOnlyList<string> removed)
@@ -143,11 +143,28 @@ public sealed class Room
         _listener.OnDeadlineChanged(peer.LastHeard + _policy.InterruptedAfter);
     }
 
+    /// <summary>Media broke an interrupted peer's silence (on the thread pool, never the media worker): sweep now.</summary>
+    internal void OnPeerHeardAgain() => _listener.OnDeadlineChanged(_policy.Time.GetTimestamp());
+
     /// <summary>
     /// Applies the liveness rules at <paramref name="now"/>: interrupted after a short silence, removed with
-    /// <c>timeout</c> after a long one. Returns the next timestamp at which this room needs looking at.
+    /// <c>timeout</c> after a long one, active again once media was heard from an interrupted peer. Returns the next
+    /// timestamp at which this room needs looking at.
     /// </summary>
     internal long CheckLiveness(long now)
+    {
+        List<(Peer Peer, TimeSpan Outage)>? recovered = null;
+        var next = CheckLivenessLocked(now, ref recovered);
+        if (recovered is null) return next;
+        foreach (var (peer, outage) in recovered)
+        {
+            _listener.OnPeerRecovered(this, peer, outage);
+            next = Math.Min(next, peer.LastHeard + _policy.InterruptedAfter);
+        }
+        return next;
+    }
+
+    private long CheckLivenessLocked(long now, ref List<(Peer Peer, TimeSpan Outage)>? recovered)
     {
         lock (_gate)
         {
@@ -172,6 +189,11 @@ public sealed class Room
                 }
                 else
                 {
+                    if (peer.OutageEndedByMedia is { } outage && peer.TrySetInterrupted(false))
+                    {
+                        BroadcastLocked(peer, "peer-state", new JsonObject { ["peerId"] = peer.Id, ["state"] = "active" });
+                        (recovered ??= []).Add((peer, outage));
+                    }
                     next = Math.Min(next, lastHeard + _policy.InterruptedAfter);
                 }
             }

@@ -20,9 +20,9 @@ public sealed partial class RoomRegistry : IRoomListener, IDisposable
     private readonly DeadlineTimer _clock;
     private bool _admitting = true;
 
-    private readonly Media.MediaService? _media;
+    private readonly MediaSessions.MediaService? _media;
 
-    public RoomRegistry(IOptions<SignalingOptions> options, LivenessPolicy policy, SignalingMetrics metrics, ILogger<RoomRegistry> logger, Media.MediaService? media = null)
+    public RoomRegistry(IOptions<SignalingOptions> options, LivenessPolicy policy, SignalingMetrics metrics, ILogger<RoomRegistry> logger, MediaSessions.MediaService? media = null)
     {
         _media = media;
         _options = options.Value;
@@ -107,7 +107,7 @@ public sealed partial class RoomRegistry : IRoomListener, IDisposable
                 throw new ProtocolException(ErrorCode.RoomFull, $"the server cannot open more rooms ({_options.MaxRooms})");
             }
             room = new Room(roomId, _options.MaxPeersPerRoom, _policy, this);
-            if (_media is not null) room.Media = new Media.RoomMedia(room, _media);
+            if (_media is not null) room.Media = new MediaSessions.RoomMedia(room, _media);
             _rooms.Add(roomId, room);
             _metrics.RoomOpened();
             Log.RoomOpened(_logger, roomId);

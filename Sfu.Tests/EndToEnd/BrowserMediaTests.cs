@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Sfu.Signaling.Media;
+using Sfu.Signaling.MediaSessions;
 
 namespace Sfu.Tests.EndToEnd;
 

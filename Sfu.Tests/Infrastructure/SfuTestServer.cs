@@ -26,7 +26,7 @@ public sealed class SfuTestServer : IAsyncDisposable
     public IServiceProvider Services => App.Services;
 
     /// <summary>The UDP port of the media plane (the OS picked it).</summary>
-    public int MediaPort => Services.GetRequiredService<Sfu.Signaling.Media.MediaService>().Worker.Port;
+    public int MediaPort => Services.GetRequiredService<Sfu.Signaling.MediaSessions.MediaService>().Worker.Port;
 
     /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c> or <c>"urls=http://0.0.0.0:0"</c>
     /// (the last value of a key wins).</param>

@@ -60,6 +60,38 @@ public sealed class LivenessTests
     }
 
     [Test]
+    public async Task InterruptedPeer_HeardOnlyThroughMedia_IsActiveAtTheNextSweep_WithItsOutage()
+    {
+        var (observer, _) = await _server.JoinAsync("room");
+        var (silent, silentJoin) = await _server.JoinAsync("room");
+        await using var _ = observer;
+        await using var __ = silent;
+        await observer.NextEventAsync("peer-joined");
+        await AdvanceAsync(TimeSpan.FromSeconds(4), observer);
+        Assert.That((await observer.NextAsync()).Str("state"), Is.EqualTo("interrupted"));
+        await AdvanceAsync(TimeSpan.FromSeconds(2), observer);
+        var peer = _server.Services.GetRequiredService<SignalingService>().Rooms.Find("room")!.Peers.Single(p => p.Id == silentJoin.Str("peerId"));
+
+        // What the media worker does for an authenticated packet: a stamp; the room hears of it only through its clock.
+        peer.MarkHeard();
+        Assert.That(peer.IsInterrupted, Is.True, "the media thread changed no room state");
+        await Eventually.HoldsAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(1));
+            return Task.FromResult(!peer.IsInterrupted);
+        }, "the sweep the stamp asked for");
+        var active = await observer.NextAsync();
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(active.Event(), Is.EqualTo("peer-state"));
+            Assert.That(active.Str("state"), Is.EqualTo("active"));
+            Assert.That(metrics["sfu_peer_outage_seconds_sum"], Is.EqualTo(6.0), "silent from its join until the media stamp");
+        });
+        await AssertNothingPendingAsync(observer);
+    }
+
+    [Test]
     public async Task SilentPeer_NothingAt19_9Seconds_PeerLeftTimeoutAtTwentySeconds()
     {
         var (observer, _) = await _server.JoinAsync("room");

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Sfu.Media.IceTcp;
 using Sfu.Media.Sdp;
 using Sfu.Media.Stun;
-using Sfu.Signaling.Media;
+using Sfu.Signaling.MediaSessions;
 using Sfu.Tests.Infrastructure;
 using Sfu.Tests.Media.Sdp;
 

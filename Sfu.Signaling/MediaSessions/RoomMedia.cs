@@ -4,7 +4,7 @@ using Sfu.Media.Sdp;
 using Sfu.Signaling.Protocol;
 using Sfu.Signaling.Rooms;
 
-namespace Sfu.Signaling.Media;
+namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
 /// Publishing and subscribing in one room: turns publish offers into producers, keeps every subscriber's

@@ -5,7 +5,7 @@ using Sfu.Media.Sdp;
 using Sfu.Media.Transports;
 using Sfu.Signaling.Rooms;
 
-namespace Sfu.Signaling.Media;
+namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
 /// One peer's media state: its publish and subscribe transports (worker-owned), what it subscribes to, and
@@ -45,7 +45,7 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
     /// <summary>Something changed while an offer was pending: send a new one after the answer.</summary>
     public bool NeedsOffer { get; set; }
 
-    void IMediaPeerListener.OnMediaActivity() => Peer.MarkAlive();
+    void IMediaPeerListener.OnMediaActivity() => Peer.MarkHeard();
 
     // A dead path is not a dead peer: the client may come back from another address (or restart ICE) within the
     // offline window, so the room keeps it; liveness still ends the peer if nothing at all arrives for that long.

@@ -9,7 +9,7 @@ using Sfu.Signaling.Protocol;
 using Sfu.Signaling.Rooms;
 using Sfu.Signaling.Sessions;
 
-namespace Sfu.Signaling.Media;
+namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>Shared checks of the media requests: the room has media, and SDP problems become <c>bad_request</c>.</summary>
 internal static class MediaRequests

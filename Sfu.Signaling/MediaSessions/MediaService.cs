@@ -8,7 +8,7 @@ using Sfu.Media.Sdp;
 using Sfu.Media.Transports;
 using Sfu.Media.Worker;
 
-namespace Sfu.Signaling.Media;
+namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
 /// The media plane as the control plane uses it: the worker (UDP port and packet path), the server's DTLS
