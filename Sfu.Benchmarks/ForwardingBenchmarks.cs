@@ -51,8 +51,8 @@ public class ForwardingBenchmarks
     private MediaWorker _worker = null!;
     private DtlsContext _dtls = null!;
     private readonly List<Sink> _sinks = [];
+    private Router _router = null!;
     private PublisherMedia _publisher = null!;
-    private readonly List<SubscriberMedia> _subscribers = [];
     private SrtpContext _publisherSide = null!;
     private SocketAddress _publisherAddress = null!;
     private readonly byte[][] _packets = new byte[Batch][];
@@ -82,20 +82,20 @@ public class ForwardingBenchmarks
         _worker.InvokeAsync(() =>
         {
             var listener = new QuietPeer();
-            _publisher = new PublisherMedia(_worker, _dtls, "bench/publish", listener);
+            _router = _worker.CreateRouter("bench", _dtls);
+            _publisher = _router.Publisher("publisher", listener);
             var track = new PublishedTrack("1", MediaKind.Video,
                 new NegotiatedCodec(96, CodecNames.Vp8, 90000, null, new FormatParameters(), [], 97),
                 new RtpHeaderExtensionIds(Mid: 4, AbsSendTime: 2, TransportWideCc: 3),
                 [new SignalledStream(PublisherSsrc, 0x1111_0002)], [], "stream", "video", "bench");
-            var producer = _publisher.AddProducer("video", track);
+            var producer = _router.Publish(_publisher, "video", track);
             KeyedTransportShortcut.Connect(_publisher.Transport, _publisherAddress, new SrtpKeyPair(NewKey(2), publisherKey));
             for (var i = 0; i < Consumers; i++)
             {
-                var subscriber = new SubscriberMedia(_worker, _dtls, $"bench/subscribe/{i}", listener);
+                var subscriber = _router.Subscriber($"subscriber{i}", listener);
                 KeyedTransportShortcut.Connect(subscriber.Transport, NewSink().Address, new SrtpKeyPair(NewKey(10 + i), NewKey(100 + i)));
                 subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101,
                     new RtpHeaderExtensionIds(Mid: 1, AbsSendTime: 3, TransportWideCc: Estimation ? 5 : null)));
-                _subscribers.Add(subscriber);
             }
         }).Wait();
 
@@ -114,14 +114,9 @@ public class ForwardingBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        var forwarded = _worker.InvokeAsync(() => _subscribers.Count).Result;
+        var forwarded = Consumers;
         Console.WriteLine($"// worker thread: {(_workerPackets == 0 ? 0 : (double)_workerAllocated / _workerPackets):F3} bytes allocated per received packet over {_workerPackets} packets to {forwarded} consumers; sinks got {_sinks.Sum(sink => sink.Received)} datagrams");
-        _worker.InvokeAsync(() =>
-        {
-            foreach (var subscriber in _subscribers) subscriber.Dispose();
-            _publisher.Dispose();
-        }).Wait();
-        _subscribers.Clear();
+        _worker.InvokeAsync(_router.Dispose).Wait();
         _worker.Dispose();
         foreach (var sink in _sinks) sink.Dispose();
         _sinks.Clear();

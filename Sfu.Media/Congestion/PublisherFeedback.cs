@@ -24,7 +24,7 @@ public sealed class PublisherFeedback
 
     private static readonly TimeSpan RembInterval = TimeSpan.FromSeconds(1);
 
-    private readonly MediaWorker _worker;
+    private readonly IMediaHost _worker;
     private readonly WebRtcTransport _transport;
     private readonly uint _rtcpSsrc;
     private readonly IReadOnlyList<Producer> _producers;
@@ -38,7 +38,7 @@ public sealed class PublisherFeedback
     private long _expected;
     private long _received;
 
-    internal PublisherFeedback(MediaWorker worker, WebRtcTransport transport, uint rtcpSsrc, IReadOnlyList<Producer> producers)
+    internal PublisherFeedback(IMediaHost worker, WebRtcTransport transport, uint rtcpSsrc, IReadOnlyList<Producer> producers)
     {
         _worker = worker;
         _transport = transport;

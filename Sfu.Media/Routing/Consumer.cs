@@ -26,7 +26,7 @@ public sealed class Consumer : IDisposable
     private const int HistorySize = 1024;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
-    private readonly SubscriberMedia _owner;
+    private readonly IConsumerHost _owner;
     private readonly SequenceNumberRewriter _rewriter;
     private readonly byte[] _mid;
     private readonly int? _sourceAbsSendTimeId;
@@ -54,7 +54,7 @@ public sealed class Consumer : IDisposable
     private int _reportedLayer = LayerSelector.None;
     private bool _reportedPaused;
 
-    internal Consumer(Producer producer, SubscriberMedia owner, ConsumerParameters parameters, TimeProvider time)
+    internal Consumer(Producer producer, IConsumerHost owner, ConsumerParameters parameters, TimeProvider time)
     {
         Producer = producer;
         _owner = owner;
@@ -105,7 +105,7 @@ public sealed class Consumer : IDisposable
     {
         if (!Allocation.Changed) return;
         SetLayer(Allocation.Layer);
-        var metrics = _owner.Worker.Metrics;
+        var metrics = _owner.Host.Metrics;
         metrics.LayerChanged(Allocation.Reason);
         if (_countedPaused != IsPaused)
         {
@@ -144,7 +144,7 @@ public sealed class Consumer : IDisposable
 
     internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
     {
-        switch (_layers.Decide(layer.Index, isKeyframe, _owner.Transport.CanSend))
+        switch (_layers.Decide(layer.Index, isKeyframe, _owner.CanSend))
         {
             case LayerDecision.Drop:
                 return;
@@ -170,14 +170,14 @@ public sealed class Consumer : IDisposable
         _sentAt[slot] = now;
         _retransmissions.OnSent(slot);
 
-        var buffer = _owner.Worker.SendBuffer;
+        var buffer = _owner.Host.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
         if (length < 0 || !_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
         _packetsSent++;
         _lastSourceTimestamp = source.Timestamp;
         _lastSentTimestamp = timestamp;
         _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
-        _owner.Worker.Metrics.Forwarded();
+        _owner.Host.Metrics.Forwarded();
     }
 
     /// <summary>
@@ -192,7 +192,7 @@ public sealed class Consumer : IDisposable
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>
     internal void Retransmit(ReadOnlySpan<ushort> lost)
     {
-        var now = _owner.Worker.Time.GetTimestamp();
+        var now = _owner.Host.Time.GetTimestamp();
         // The cache's span is reused later and parsing needs a writable span: work on a copy.
         Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
         foreach (var sequence in lost)
@@ -201,7 +201,7 @@ public sealed class Consumer : IDisposable
             if (!_sentValid[slot] || _sentSequence[slot] != sequence) continue;
             if (!_retransmissions.TryAllow(slot, now))
             {
-                _owner.Worker.Metrics.Dropped(DropReason.NackThrottled);
+                _owner.Host.Metrics.Dropped(DropReason.NackThrottled);
                 continue;
             }
             if (!Producer.TryGetCached(_sourceLayer[slot], _sourceSequence[slot], out var cached)) continue;
@@ -209,11 +209,11 @@ public sealed class Consumer : IDisposable
             cached.CopyTo(copy);
             if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
 
-            var buffer = _owner.Worker.SendBuffer;
+            var buffer = _owner.Host.SendBuffer;
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
                 ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
                 : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
-            if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Worker.Metrics.Retransmitted();
+            if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Host.Metrics.Retransmitted();
         }
     }
 
@@ -250,7 +250,7 @@ public sealed class Consumer : IDisposable
     internal bool SendPadding(int paddingBytes, int probeCluster, long now)
     {
         if (Parameters is not { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }) return false;
-        Span<byte> buffer = _owner.Worker.SendBuffer;
+        Span<byte> buffer = _owner.Host.SendBuffer;
         var offset = WriteExtensions(buffer, default);
         var total = offset + paddingBytes;
         if (total + Transports.WebRtcTransport.MaxProtectionOverhead > buffer.Length) return false;
@@ -350,7 +350,7 @@ public sealed class Consumer : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_countedPaused) _owner.Worker.Metrics.ConsumerPaused(false);
+        if (_countedPaused) _owner.Host.Metrics.ConsumerPaused(false);
         Producer.RemoveConsumer(this);
         _owner.RemoveConsumer(this);
     }

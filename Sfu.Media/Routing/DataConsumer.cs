@@ -12,10 +12,10 @@ namespace Sfu.Media.Routing;
 /// </summary>
 public sealed class DataConsumer : IDisposable
 {
-    private readonly SubscriberMedia _subscriber;
+    private readonly IDataConsumerHost _subscriber;
     private bool _disposed;
 
-    internal DataConsumer(DataProducer producer, SubscriberMedia subscriber)
+    internal DataConsumer(DataProducer producer, IDataConsumerHost subscriber)
     {
         Producer = producer;
         _subscriber = subscriber;
@@ -33,13 +33,13 @@ public sealed class DataConsumer : IDisposable
     /// <summary>Opens the channel if the association is up and the channel is not open (yet, or since a new association).</summary>
     internal void TryOpen()
     {
-        if (Channel is { IsOpen: true } || _disposed || _subscriber.Transport.DataChannels is not { Association.State: SctpAssociationState.Established } channels) return;
+        if (Channel is { IsOpen: true } || _disposed || _subscriber.DataChannels is not { Association.State: SctpAssociationState.Established } channels) return;
         Channel = channels.Open(Producer.Parameters with { Protocol = Producer.Id });
     }
 
     internal void Send(bool isString, ReadOnlyMemory<byte> payload, DataChannelMetrics metrics)
     {
-        if (Channel is not { IsOpen: true } channel || _subscriber.Transport.DataChannels is not { } channels)
+        if (Channel is not { IsOpen: true } channel || _subscriber.DataChannels is not { } channels)
         {
             metrics.RelayDropped(DataRelayDrop.ChannelNotOpen);
             return;
@@ -61,6 +61,6 @@ public sealed class DataConsumer : IDisposable
         _disposed = true;
         Producer.Remove(this);
         _subscriber.RemoveDataConsumer(this);
-        if (Channel is { IsOpen: true } channel) _subscriber.Transport.DataChannels?.Close(channel);
+        if (Channel is { IsOpen: true } channel) _subscriber.DataChannels?.Close(channel);
     }
 }

@@ -14,19 +14,19 @@ public sealed class Producer : IDisposable
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
-    private readonly PublisherMedia _owner;
+    private readonly IProducerHost _owner;
     private readonly List<Consumer> _consumers = [];
     private readonly ProducerLayer[] _layers;
     private readonly long _reportInterval;
     private long _nextReport;
 
-    internal Producer(string id, PublishedTrack track, PublisherMedia owner, TimeProvider time)
+    internal Producer(string id, PublishedTrack track, IProducerHost owner, TimeProvider time)
     {
         Id = id;
         Track = track;
         _owner = owner;
         VideoCodec = track.Kind == MediaKind.Video ? VideoCodecOf(track.Codec) : null;
-        var keyframeInterval = TimeSpan.FromMilliseconds(owner.Worker.Options.KeyframeRequestIntervalMs);
+        var keyframeInterval = TimeSpan.FromMilliseconds(owner.Host.Options.KeyframeRequestIntervalMs);
         var count = Math.Max(1, Math.Max(track.Rids.Count, track.Streams.Count));
         _layers = new ProducerLayer[count];
         for (var i = 0; i < count; i++)

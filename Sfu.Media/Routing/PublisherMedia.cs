@@ -14,9 +14,9 @@ namespace Sfu.Media.Routing;
 /// A peer's publish transport and the producers it feeds. Routes each incoming RTP packet to its producer's
 /// layer by SSRC, learning unsignalled SSRCs from the mid and, for simulcast, rid header extensions (and RTX
 /// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
-/// Worker thread only.
+/// Owned by its room's <see cref="Router"/>; owns its transport and producers. Worker thread only.
 /// </summary>
-public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IDisposable
+public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IProducerHost, IDisposable
 {
     private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
@@ -26,12 +26,12 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     private readonly List<Producer> _producers = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
 
-    public PublisherMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
+    internal PublisherMedia(ITransportHost host, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
-        Worker = worker;
+        Host = host;
         _peer = peer;
-        Transport = new WebRtcTransport(worker, id, TransportDirection.Publish, dtlsContext, this);
-        Feedback = new PublisherFeedback(worker, Transport, _rtcpSsrc, _producers);
+        Transport = new WebRtcTransport(host, id, TransportDirection.Publish, dtlsContext, this);
+        Feedback = new PublisherFeedback(host, Transport, _rtcpSsrc, _producers);
     }
 
     public WebRtcTransport Transport { get; }
@@ -44,11 +44,14 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     /// <summary>Congestion feedback (transport-cc, REMB) sent to the publisher.</summary>
     public PublisherFeedback Feedback { get; }
 
-    internal MediaWorker Worker { get; }
+    internal IMediaHost Host { get; }
 
-    public Producer AddProducer(string id, PublishedTrack track)
+    IMediaHost IProducerHost.Host => Host;
+
+    /// <summary>Through <see cref="Router.Publish"/>, which records the track.</summary>
+    internal Producer AddProducer(string id, PublishedTrack track)
     {
-        var producer = new Producer(id, track, this, Worker.Time);
+        var producer = new Producer(id, track, this, Host.Time);
         _producers.Add(producer);
         Feedback.OnTrackAdded(track);
         // With rids the SDP's SSRC order says nothing about which layer is which: the rid extension will tell.
@@ -66,28 +69,40 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         return producer;
     }
 
-    public void RemoveProducer(Producer producer)
+    /// <summary>Through <see cref="Router.Unpublish"/>; false when the producer is not this transport's.</summary>
+    internal bool RemoveProducer(Producer producer)
     {
-        _producers.Remove(producer);
+        if (!_producers.Remove(producer)) return false;
         foreach (var (ssrc, owner) in _bySsrc.ToArray())
         {
             if (ReferenceEquals(owner.Producer, producer)) _bySsrc.Remove(ssrc);
         }
         producer.Dispose();
+        return true;
+    }
+
+    /// <summary>One of the data tracks by id; null when no open channel has it.</summary>
+    internal DataProducer? FindDataProducer(string trackId)
+    {
+        foreach (var producer in _dataProducers.Values)
+        {
+            if (producer.Id == trackId) return producer;
+        }
+        return null;
     }
 
     void ITransportListener.OnRtp(WebRtcTransport transport, Span<byte> packet)
     {
         if (!RtpPacket.TryParse(packet, out var rtp))
         {
-            Worker.Metrics.Dropped(DropReason.Malformed);
+            Host.Metrics.Dropped(DropReason.Malformed);
             return;
         }
-        var now = Worker.ArrivalTime;
+        var now = Host.ArrivalTime;
         Feedback.OnRtp(rtp, now);
         if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
         {
-            if (!_notForwarded.Contains(rtp.Ssrc)) Worker.Metrics.Dropped(DropReason.UnknownStream);
+            if (!_notForwarded.Contains(rtp.Ssrc)) Host.Metrics.Dropped(DropReason.UnknownStream);
             return;
         }
         route.Producer.ReceiveRtp(route.Layer, rtp, now);
@@ -151,19 +166,19 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
                 route.Layer.LastSenderReport = (report.NtpTimestamp, report.RtpTimestamp);
             }
         }
-        if (reader.IsMalformed) Worker.Metrics.Dropped(DropReason.Malformed);
+        if (reader.IsMalformed) Host.Metrics.Dropped(DropReason.Malformed);
     }
 
-    internal void SendKeyframeRequest(uint mediaSsrc)
+    void IProducerHost.SendKeyframeRequest(uint mediaSsrc)
     {
-        var buffer = Worker.SendBuffer;
+        var buffer = Host.SendBuffer;
         if (new RtcpPli(_rtcpSsrc, mediaSsrc).TryWrite(buffer, out var length) && Transport.SendRtcp(buffer, length))
-            Worker.Metrics.KeyframeRequestSent();
+            Host.Metrics.KeyframeRequestSent();
     }
 
-    internal void SendReceiverReport(RtcpReportBlock block)
+    void IProducerHost.SendReceiverReport(RtcpReportBlock block)
     {
-        var buffer = Worker.SendBuffer;
+        var buffer = Host.SendBuffer;
         if (RtcpReceiverReport.TryWrite(buffer, _rtcpSsrc, [block], out var length)) Transport.SendRtcp(buffer, length);
     }
 
@@ -173,7 +188,7 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     // Track ids are opaque to clients; the stream id keeps them unique per transport.
     void IDataChannelListener.OnDataChannelOpened(DataChannel channel)
     {
-        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel, Worker.Metrics.DataChannels);
+        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel, Host.Metrics.DataChannels);
         _dataProducers[channel.Stream] = producer;
         _peer.OnDataTrackOpened(producer);
     }

@@ -1,19 +1,128 @@
+using Sfu.Media.Dtls;
+using Sfu.Media.Worker;
+
 namespace Sfu.Media.Routing;
 
 /// <summary>
-/// The producers of one room by track id, so subscribers can find what to consume. Owns nothing: producers
-/// belong to their publisher's <see cref="PublisherMedia"/>. Worker thread only.
+/// One room's media, in the manner of mediasoup's router: it owns every peer's publish and subscribe transport
+/// (<see cref="PublisherMedia"/>, <see cref="SubscriberMedia"/>) and through them every producer and consumer, and is
+/// the media plane's one record of which track ids exist. Created by <see cref="MediaWorker.CreateRouter"/> and lives
+/// only on that worker: every member is called on the worker thread (signaling reaches it through
+/// <see cref="MediaWorker.InvokeAsync{T}"/>). What signaling must hear comes back through each peer's
+/// <see cref="IMediaPeerListener"/>. Disposing it closes everything it owns.
 /// </summary>
-public sealed class Router
+public sealed class Router : IDisposable
 {
+    private readonly ITransportHost _host;
+    private readonly DtlsContext _dtls;
+    private readonly Action<Router> _closed;
+    private readonly Dictionary<string, PublisherMedia> _publishers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SubscriberMedia> _subscribers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Producer> _producers = new(StringComparer.Ordinal);
+    private bool _disposed;
 
-    public void Add(Producer producer) => _producers[producer.Id] = producer;
-
-    public void Remove(Producer producer)
+    internal Router(string id, ITransportHost host, DtlsContext dtls, Action<Router> closed)
     {
-        if (_producers.TryGetValue(producer.Id, out var current) && ReferenceEquals(current, producer)) _producers.Remove(producer.Id);
+        Id = id;
+        _host = host;
+        _dtls = dtls;
+        _closed = closed;
+    }
+
+    public string Id { get; }
+
+    /// <summary>The peer's publish transport, created on first use.</summary>
+    public PublisherMedia Publisher(string peerId, IMediaPeerListener listener)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_publishers.TryGetValue(peerId, out var publisher))
+        {
+            publisher = new PublisherMedia(_host, _dtls, $"{peerId}/publish", listener);
+            _publishers[peerId] = publisher;
+        }
+        return publisher;
+    }
+
+    /// <summary>The peer's subscribe transport, created on first use.</summary>
+    public SubscriberMedia Subscriber(string peerId, IMediaPeerListener listener)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_subscribers.TryGetValue(peerId, out var subscriber))
+        {
+            subscriber = new SubscriberMedia(_host, _dtls, $"{peerId}/subscribe", listener);
+            _subscribers[peerId] = subscriber;
+        }
+        return subscriber;
+    }
+
+    public PublisherMedia? FindPublisher(string peerId) => _publishers.GetValueOrDefault(peerId);
+
+    public SubscriberMedia? FindSubscriber(string peerId) => _subscribers.GetValueOrDefault(peerId);
+
+    /// <summary>Starts receiving one track of <paramref name="publisher"/> as <paramref name="trackId"/>.</summary>
+    public Producer Publish(PublisherMedia publisher, string trackId, Sdp.PublishedTrack track)
+    {
+        if (_producers.ContainsKey(trackId)) throw new InvalidOperationException($"track '{trackId}' is published already");
+        var producer = publisher.AddProducer(trackId, track);
+        _producers[trackId] = producer;
+        return producer;
+    }
+
+    /// <summary>Stops a track: its producer closes, and with it every consumer of it. False for an unknown id.</summary>
+    public bool Unpublish(string trackId)
+    {
+        if (!_producers.Remove(trackId, out var producer)) return false;
+        foreach (var publisher in _publishers.Values)
+        {
+            if (publisher.RemoveProducer(producer)) break;
+        }
+        return true;
     }
 
     public Producer? Find(string trackId) => _producers.GetValueOrDefault(trackId);
+
+    /// <summary>A data track (a channel a publisher opened) by its id; null when it is not open.</summary>
+    public DataProducer? FindData(string trackId)
+    {
+        foreach (var publisher in _publishers.Values)
+        {
+            if (publisher.FindDataProducer(trackId) is { } producer) return producer;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Makes the subscriber's consumers what its answer accepted: one per track (a consumer whose parameters or producer
+    /// changed is replaced), tracks no longer accepted stop. Tracks whose producer is gone meanwhile are skipped.
+    /// </summary>
+    public void UpdateConsumers(SubscriberMedia subscriber, IEnumerable<(string TrackId, ConsumerParameters Parameters)> accepted)
+    {
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (trackId, parameters) in accepted)
+        {
+            if (Find(trackId) is not { } producer) continue;
+            wanted.Add(trackId);
+            subscriber.Consume(producer, parameters);
+        }
+        subscriber.StopConsumingExcept(wanted);
+    }
+
+    /// <summary>The peer left: its transports close, its producers (and everyone's consumers of them) with them.</summary>
+    public void ClosePeer(string peerId)
+    {
+        if (_publishers.Remove(peerId, out var publisher))
+        {
+            foreach (var producer in publisher.Producers) _producers.Remove(producer.Id);
+            publisher.Dispose();
+        }
+        if (_subscribers.Remove(peerId, out var subscriber)) subscriber.Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var peerId in _publishers.Keys.Concat(_subscribers.Keys).ToArray()) ClosePeer(peerId);
+        _closed(this);
+    }
 }

@@ -16,11 +16,15 @@ namespace Sfu.Media.Routing;
 /// subscriber's link carries from the transport-cc feedback on what it sends (<see cref="EstimatedBitrate"/>),
 /// probing for headroom with padding, and starts that estimate afresh on every new path. Twice a second its
 /// allocator shares <see cref="AvailableBitrate"/> between the consumers, choosing each one's layer.
+/// Owned by its room's <see cref="Router"/>; owns its transport, its consumers (one per track id) and data consumers.
 /// Worker thread only.
 /// </summary>
-public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, IDisposable
+public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, IConsumerHost, IDataConsumerHost, IDisposable
 {
     private readonly List<DataConsumer> _dataConsumers = [];
+    private readonly Dictionary<string, Consumer> _byTrack = new(StringComparer.Ordinal);
+    // The subscriber's set-track-preferences per track, kept for a consumer created later (a renegotiation).
+    private readonly Dictionary<string, LayerPreferences> _preferences = new(StringComparer.Ordinal);
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, Consumer> _bySsrc = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -44,16 +48,16 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private readonly long _estimateSampleInterval;
     private long _nextEstimateSample;
 
-    public SubscriberMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
+    internal SubscriberMedia(ITransportHost host, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
-        Worker = worker;
+        Host = host;
         _peer = peer;
-        _microsecondsPerTick = 1e6 / worker.Time.TimestampFrequency;
-        _estimateSampleInterval = (long)(EstimateSampleInterval.TotalSeconds * worker.Time.TimestampFrequency);
-        _estimator = new SendSideBandwidthEstimator(BandwidthEstimatorSettings.Default, Microseconds(worker.Time.GetTimestamp()));
-        Transport = new WebRtcTransport(worker, id, TransportDirection.Subscribe, dtlsContext, this);
-        _allocator = new BitrateAllocator(worker.Time.TimestampFrequency);
-        _allocationInterval = (long)(AllocationInterval.TotalSeconds * worker.Time.TimestampFrequency);
+        _microsecondsPerTick = 1e6 / host.Time.TimestampFrequency;
+        _estimateSampleInterval = (long)(EstimateSampleInterval.TotalSeconds * host.Time.TimestampFrequency);
+        _estimator = new SendSideBandwidthEstimator(BandwidthEstimatorSettings.Default, Microseconds(host.Time.GetTimestamp()));
+        Transport = new WebRtcTransport(host, id, TransportDirection.Subscribe, dtlsContext, this);
+        _allocator = new BitrateAllocator(host.Time.TimestampFrequency);
+        _allocationInterval = (long)(AllocationInterval.TotalSeconds * host.Time.TimestampFrequency);
     }
 
     public WebRtcTransport Transport { get; }
@@ -61,7 +65,13 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     /// <summary>What this subscriber's link is estimated to carry, bits/s: the budget for what is sent to it.</summary>
     public long EstimatedBitrate => _estimator.EstimatedBitrate;
 
-    internal MediaWorker Worker { get; }
+    internal IMediaHost Host { get; }
+
+    IMediaHost IConsumerHost.Host => Host;
+
+    bool IConsumerHost.CanSend => Transport.CanSend;
+
+    DataChannelTransport? IDataConsumerHost.DataChannels => Transport.DataChannels;
 
     /// <summary>
     /// Bits per second this transport may send to its subscriber: the bandwidth estimate, once the subscriber sends
@@ -71,7 +81,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     public long? AvailableBitrate => _estimator.HasFeedback ? _estimator.EstimatedBitrate : null;
 
     /// <summary>The transport-wide sequence number the next packet sent on this transport carries.</summary>
-    internal ushort NextTransportSequence => _estimator.History.NextSequenceNumber;
+    ushort IConsumerHost.NextTransportSequence => _estimator.History.NextSequenceNumber;
 
     /// <summary>
     /// What the subscriber's consumers would send if the estimate allowed (bits/s): when it is more than the
@@ -85,7 +95,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     public IceCredentials RestartIce()
     {
         var credentials = Transport.RestartIce();
-        RestartEstimate(Worker.Time.GetTimestamp());
+        RestartEstimate(Host.Time.GetTimestamp());
         return credentials;
     }
 
@@ -93,31 +103,78 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     /// Sends an RTP packet written into the worker's send buffer; one that carries this transport's next
     /// transport-wide sequence number (<paramref name="stamped"/>) is remembered under it for the feedback.
     /// </summary>
-    internal bool SendRtp(Span<byte> buffer, int length, bool stamped, long now, int probeCluster = 0)
+    bool IConsumerHost.SendRtp(Span<byte> buffer, int length, bool stamped, long now, int probeCluster)
     {
         if (!Transport.SendRtp(buffer, length)) return false;
         if (stamped) _estimator.OnPacketSent(length, Microseconds(now), probeCluster);
         return true;
     }
 
+    /// <summary>The consumer of a track, if this subscriber receives it.</summary>
+    public Consumer? FindConsumer(string trackId) => _byTrack.GetValueOrDefault(trackId);
+
+    /// <summary>
+    /// Receives <paramref name="producer"/> with <paramref name="parameters"/>: keeps the track's consumer when nothing
+    /// changed, replaces it otherwise. The track's stored preferences apply to a new consumer.
+    /// </summary>
     public Consumer Consume(Producer producer, ConsumerParameters parameters)
     {
-        var consumer = new Consumer(producer, this, parameters, Worker.Time);
+        if (_byTrack.TryGetValue(producer.Id, out var existing))
+        {
+            if (existing.Parameters == parameters && ReferenceEquals(existing.Producer, producer)) return existing;
+            existing.Dispose();
+        }
+        var consumer = new Consumer(producer, this, parameters, Host.Time);
         _bySsrc[parameters.Ssrc] = consumer;
+        _byTrack[producer.Id] = consumer;
         _consumers.Add(consumer);
         _allocations.Add(consumer.Allocation);
+        if (_preferences.TryGetValue(producer.Id, out var preferences)) SetPreferences(consumer, preferences);
         return consumer;
     }
 
+    /// <summary>Stops every consumer whose track is not in <paramref name="trackIds"/>, and forgets its preferences.</summary>
+    internal void StopConsumingExcept(IReadOnlySet<string> trackIds)
+    {
+        foreach (var (trackId, consumer) in _byTrack.ToArray())
+        {
+            if (trackIds.Contains(trackId)) continue;
+            consumer.Dispose();
+            _preferences.Remove(trackId);
+        }
+    }
+
+    /// <summary>
+    /// One data consumer per data track in <paramref name="wanted"/> once this transport carries SCTP; the others go
+    /// (their channels close by stream reset).
+    /// </summary>
+    public void UpdateDataConsumers(IReadOnlyList<DataProducer> wanted)
+    {
+        if (Transport.DataChannels is null) wanted = [];
+        foreach (var producer in wanted)
+        {
+            if (_dataConsumers.Exists(c => ReferenceEquals(c.Producer, producer))) continue;
+            _dataConsumers.Find(c => c.Producer.Id == producer.Id)?.Dispose();
+            ConsumeData(producer);
+        }
+        foreach (var consumer in _dataConsumers.ToArray())
+        {
+            if (!wanted.Contains(consumer.Producer)) consumer.Dispose();
+        }
+    }
+
+    /// <summary>The data consumers, one per data track received.</summary>
+    public IReadOnlyList<DataConsumer> DataConsumers => _dataConsumers;
+
     /// <summary>Starts receiving a data track: its channel opens as soon as this transport's association is up.</summary>
-    public DataConsumer ConsumeData(DataProducer producer)
+    internal DataConsumer ConsumeData(DataProducer producer)
     {
         var consumer = new DataConsumer(producer, this);
         _dataConsumers.Add(consumer);
         return consumer;
     }
 
-    internal void RemoveDataConsumer(DataConsumer consumer) => _dataConsumers.Remove(consumer);
+    void IDataConsumerHost.RemoveDataConsumer(DataConsumer consumer) => _dataConsumers.Remove(consumer);
 
     void IDataChannelListener.OnDataChannelsEstablished(DataChannelTransport transport)
     {
@@ -133,19 +190,31 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     // A channel the subscriber closed stays closed until a new association; its messages count as channel-not-open.
     void IDataChannelListener.OnDataChannelClosed(DataChannel channel) { }
 
-    internal void RemoveConsumer(Consumer consumer)
+    void IConsumerHost.RemoveConsumer(Consumer consumer)
     {
         if (_bySsrc.TryGetValue(consumer.Parameters.Ssrc, out var current) && ReferenceEquals(current, consumer))
             _bySsrc.Remove(consumer.Parameters.Ssrc);
+        if (_byTrack.TryGetValue(consumer.Producer.Id, out var byTrack) && ReferenceEquals(byTrack, consumer))
+            _byTrack.Remove(consumer.Producer.Id);
         _consumers.Remove(consumer);
         _allocations.Remove(consumer.Allocation);
     }
 
+    /// <summary>
+    /// The subscriber's preferences for one track: applied at once to its consumer, and kept for a consumer of the track
+    /// created later.
+    /// </summary>
+    public void SetPreferences(string trackId, LayerPreferences preferences)
+    {
+        _preferences[trackId] = preferences;
+        if (_byTrack.TryGetValue(trackId, out var consumer)) SetPreferences(consumer, preferences);
+    }
+
     /// <summary>Applies a subscriber's preferences for one of its tracks at once, instead of at the next allocation.</summary>
-    public void SetPreferences(Consumer consumer, LayerPreferences preferences)
+    private void SetPreferences(Consumer consumer, LayerPreferences preferences)
     {
         consumer.Allocation.SetPreferences(preferences);
-        Allocate(Worker.Time.GetTimestamp());
+        Allocate(Host.Time.GetTimestamp());
     }
 
     /// <summary>Shares the available bitrate between the consumers (on the tick, or when preferences change).</summary>
@@ -165,7 +234,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     }
 
     void ITransportListener.OnRtp(WebRtcTransport transport, Span<byte> packet) =>
-        Worker.Metrics.Dropped(DropReason.UnknownStream); // a subscribe transport carries no media from the client
+        Host.Metrics.Dropped(DropReason.UnknownStream); // a subscribe transport carries no media from the client
 
     void ITransportListener.OnRtcp(WebRtcTransport transport, ReadOnlySpan<byte> compound)
     {
@@ -176,25 +245,25 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
             switch (header.PacketType)
             {
                 case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtPli && RtcpPli.TryParse(packet, out var pli):
-                    Worker.Metrics.KeyframeRequestReceived();
+                    Host.Metrics.KeyframeRequestReceived();
                     if (_bySsrc.TryGetValue(pli.MediaSsrc, out var target)) target.RequestKeyframe();
                     break;
                 case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtFir && RtcpFir.TryParse(packet, out var fir):
-                    Worker.Metrics.KeyframeRequestReceived();
+                    Host.Metrics.KeyframeRequestReceived();
                     for (var i = 0; i < fir.EntryCount; i++)
                     {
                         if (_bySsrc.TryGetValue(fir.GetEntry(i).Ssrc, out var firTarget)) firTarget.RequestKeyframe();
                     }
                     break;
                 case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FmtApplicationLayer && RtcpRemb.TryParse(packet, out var remb):
-                    Worker.Metrics.RembReceived();
-                    _estimator.OnRemb((long)Math.Min(remb.Bitrate, long.MaxValue), Microseconds(Worker.Time.GetTimestamp()));
+                    Host.Metrics.RembReceived();
+                    _estimator.OnRemb((long)Math.Min(remb.Bitrate, long.MaxValue), Microseconds(Host.Time.GetTimestamp()));
                     break;
                 case RtcpPacketType.ReceiverReport when RtcpReceiverReport.TryParse(packet, out var report):
                     OnReceiverReport(report);
                     break;
                 case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtGenericNack && RtcpNack.TryParse(packet, out var nack):
-                    Worker.Metrics.NackReceived();
+                    Host.Metrics.NackReceived();
                     if (_bySsrc.TryGetValue(nack.MediaSsrc, out var nacked))
                     {
                         var count = nack.CopyLostSequenceNumbers(lost);
@@ -202,15 +271,15 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
                     }
                     break;
                 case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtTransportWideCc:
-                    Worker.Metrics.TransportCcReceived();
+                    Host.Metrics.TransportCcReceived();
                     if (RtcpTransportFeedback.TryParse(packet, out var transportCc))
-                        _estimator.OnTransportFeedback(transportCc, Microseconds(Worker.Time.GetTimestamp()));
+                        _estimator.OnTransportFeedback(transportCc, Microseconds(Host.Time.GetTimestamp()));
                     else
-                        Worker.Metrics.Dropped(DropReason.Malformed);
+                        Host.Metrics.Dropped(DropReason.Malformed);
                     break;
             }
         }
-        if (reader.IsMalformed) Worker.Metrics.Dropped(DropReason.Malformed);
+        if (reader.IsMalformed) Host.Metrics.Dropped(DropReason.Malformed);
     }
 
     // Loss as the subscriber's receiver reports tell it, for the blocks about what this transport sends; the
@@ -225,19 +294,19 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
             sum += block.FractionLost;
             blocks++;
         }
-        if (blocks > 0) _estimator.OnReceiverReportLoss((byte)(sum / blocks), Microseconds(Worker.Time.GetTimestamp()));
+        if (blocks > 0) _estimator.OnReceiverReportLoss((byte)(sum / blocks), Microseconds(Host.Time.GetTimestamp()));
     }
 
-    internal void SendSenderReport(uint ssrc, ulong ntp, uint rtp, uint packets, uint octets)
+    void IConsumerHost.SendSenderReport(uint ssrc, ulong ntp, uint rtp, uint packets, uint octets)
     {
-        var buffer = Worker.SendBuffer;
+        var buffer = Host.SendBuffer;
         if (RtcpSenderReport.TryWrite(buffer, ssrc, ntp, rtp, packets, octets, [], out var length)) Transport.SendRtcp(buffer, length);
     }
 
     void ITransportListener.OnPathChanged(WebRtcTransport transport, PathSwitchTrigger trigger)
     {
-        var now = Worker.Time.GetTimestamp();
-        var since = now - (long)(RecentWindow.TotalSeconds * Worker.Time.TimestampFrequency);
+        var now = Host.Time.GetTimestamp();
+        var since = now - (long)(RecentWindow.TotalSeconds * Host.Time.TimestampFrequency);
         foreach (var consumer in _bySsrc.Values)
         {
             if (consumer.Producer.VideoCodec is null) continue;
@@ -251,7 +320,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private void RestartEstimate(long now)
     {
         _estimator.Restart(Microseconds(now));
-        Worker.Metrics.EstimateRestarted();
+        Host.Metrics.EstimateRestarted();
         SendDueProbe(now);
     }
 
@@ -272,7 +341,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         {
             if (carrier.SendPadding(cluster.PaddingPerPacket, cluster.Id, now)) sent++;
         }
-        Worker.Metrics.ProbeSent(sent);
+        Host.Metrics.ProbeSent(sent);
     }
 
     private long Microseconds(long timestamp) => (long)(timestamp * _microsecondsPerTick);
@@ -301,7 +370,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         if (now >= _nextEstimateSample && Transport.CanSend)
         {
             _nextEstimateSample = now + _estimateSampleInterval;
-            Worker.Metrics.BandwidthEstimated(_estimator.EstimatedBitrate);
+            Host.Metrics.BandwidthEstimated(_estimator.EstimatedBitrate);
         }
     }
 

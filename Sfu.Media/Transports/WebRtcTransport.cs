@@ -16,38 +16,32 @@ namespace Sfu.Media.Transports;
 /// port: ICE-lite with per-path consent, DTLS server role, SRTP in and out. A path is a client address on UDP or one
 /// ICE-TCP connection; media goes to exactly one of them, the selected path, which only an authenticated ICE check
 /// can change: nominated by the client, or taking over from a path that went silent, on either protocol. Lives on
-/// the media worker's thread. When the SDP negotiated a data channel section, an SCTP association runs over the
+/// the media worker's thread. The path rules themselves are <see cref="IcePathSelector"/>'s; this class authenticates
+/// checks, answers them, and acts on what the selector decides. When the SDP negotiated a data channel section, an SCTP association runs over the
 /// DTLS as well (<see cref="EnableDataChannels"/>), its timers driven by the worker's tick like DTLS's.
 /// </summary>
-public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
+public sealed class WebRtcTransport : IDtlsPacketSink, IIcePathListener, IDisposable
 {
-    private const int MaxPaths = 4;
-
-    private readonly MediaWorker _worker;
+    private readonly ITransportHost _host;
     private readonly ITransportListener _listener;
     private readonly DtlsContext _dtlsContext;
     private DtlsTransport _dtls;
     private DtlsFingerprint? _remoteFingerprint;
-    private readonly List<IcePath> _paths = [];
+    private readonly IcePathSelector _paths;
     private readonly byte[] _stunResponse = new byte[IceStunMessages.MaxMessageLength];
-    private readonly long _silentPathSwitch;
-    private readonly long _consentTimeout;
     private SrtpContext? _inbound;
     private SrtpContext? _outbound;
-    private IcePath? _selected;
     private PathProtocol? _lastProtocol;
     private long _recoveryStartedAt = -1;
     private long _sendingPausedUntil;
-    private bool _consentLost;
-    private bool _hadPath;
     private bool _disposed;
     private SctpAssociationOptions? _sctpOptions;
     private IDataChannelListener? _dataListener;
     private readonly DataChannelCounterFold _dataCounters = new();
 
-    public WebRtcTransport(MediaWorker worker, string id, TransportDirection direction, DtlsContext dtlsContext, ITransportListener listener)
+    internal WebRtcTransport(ITransportHost host, string id, TransportDirection direction, DtlsContext dtlsContext, ITransportListener listener)
     {
-        _worker = worker;
+        _host = host;
         _listener = listener;
         Id = id;
         Direction = direction;
@@ -55,11 +49,10 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         LocalFingerprint = dtlsContext.Certificate.Fingerprint;
         _dtlsContext = dtlsContext;
         _dtls = NewDtls();
-        var frequency = worker.Time.TimestampFrequency;
-        _silentPathSwitch = worker.Options.SilentPathSwitchMs * frequency / 1000;
-        _consentTimeout = worker.Options.ConsentTimeoutMs * frequency / 1000;
-        worker.Table.Add(this);
-        worker.Metrics.TransportOpened();
+        _paths = new IcePathSelector(host.Time, TimeSpan.FromMilliseconds(host.Options.SilentPathSwitchMs),
+            TimeSpan.FromMilliseconds(host.Options.ConsentTimeoutMs), this);
+        host.Table.Add(this);
+        host.Metrics.TransportOpened();
     }
 
     public string Id { get; }
@@ -73,13 +66,13 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     public bool IsConnected => _outbound is not null;
 
     /// <summary>Whether a packet sent now would go out: keyed, with a selected path.</summary>
-    public bool CanSend => _outbound is not null && _selected is not null;
+    public bool CanSend => _outbound is not null && _paths.Selected is not null;
 
     /// <summary>Where media to the client goes now; null before the first check and after consent lapsed.</summary>
-    public SocketAddress? SelectedAddress => _selected?.Address;
+    public SocketAddress? SelectedAddress => _paths.Selected?.Address;
 
     /// <summary>How media reaches the client now (UDP, ICE-TCP, or UDP through a TURN relay); null without a selected path.</summary>
-    public PathProtocol? SelectedProtocol => _selected is null ? null : ProtocolOf(_selected);
+    public PathProtocol? SelectedProtocol => _paths.Selected is { } selected ? ProtocolOf(selected) : null;
 
     /// <summary>The SRTP overhead a caller must leave room for after an RTP packet passed to <see cref="SendRtp"/>.</summary>
     public const int MaxProtectionOverhead = 32;
@@ -117,12 +110,12 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         if (DataChannels is { } previous)
         {
             // A new DTLS session means a new association (the old one cannot be carried over): its channels close.
-            _dataCounters.Fold(previous, _worker.Metrics.DataChannels);
+            _dataCounters.Fold(previous, _host.Metrics.DataChannels);
             previous.Association.Abort("DTLS restarted");
         }
 
         _dataCounters.Restart();
-        DataChannels = new DataChannelTransport(_dtls, _sctpOptions, new EstablishmentCounter(_dataListener, _worker.Metrics.DataChannels), _worker.Time);
+        DataChannels = new DataChannelTransport(_dtls, _sctpOptions, new EstablishmentCounter(_dataListener, _host.Metrics.DataChannels), _host.Time);
         if (_dtls.State == DtlsState.Connected) DataChannels.Association.Connect();
     }
 
@@ -134,34 +127,26 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     {
         var old = LocalIce.Ufrag;
         LocalIce = IceCredentials.Generate();
-        _worker.Table.ReplaceUfrag(this, old);
-        _worker.Metrics.IceRestart(DirectionLabel);
+        _host.Table.ReplaceUfrag(this, old);
+        _host.Metrics.IceRestart(DirectionLabel);
         return LocalIce;
     }
 
     /// <summary>Fault injection: stop sending media to the client for a while.</summary>
     public void PauseSending(TimeSpan duration) =>
-        _sendingPausedUntil = _worker.Time.GetTimestamp() + (long)(duration.TotalSeconds * _worker.Time.TimestampFrequency);
+        _sendingPausedUntil = _host.Time.GetTimestamp() + (long)(duration.TotalSeconds * _host.Time.TimestampFrequency);
 
     /// <summary>Fault injection: forget every verified path, as if the client's address had vanished.</summary>
     public void ForgetPaths()
     {
-        foreach (var path in _paths) _worker.Table.UnmapPath(path, this);
-        _paths.Clear();
-        SetSelected(null);
+        foreach (var path in _paths.ForgetAll()) _host.Table.UnmapPath(path, this);
     }
 
     /// <summary>
     /// Another transport's client proved it owns <paramref name="address"/> now: this transport stops using it. If it
     /// carried media, the next tick moves to another verified path, or reports the media path lost.
     /// </summary>
-    internal void ForgetPath(SocketAddress address, IceTcpConnection? connection)
-    {
-        var path = FindPath(address, connection);
-        if (path is null) return;
-        _paths.Remove(path);
-        if (ReferenceEquals(path, _selected)) SetSelected(null);
-    }
+    internal void ForgetPath(SocketAddress address, IceTcpConnection? connection) => _paths.Forget(address, connection);
 
     /// <summary>
     /// An ICE-TCP connection of this transport closed: that path is dead (the client is not; it may have others or
@@ -169,11 +154,9 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// </summary>
     internal void OnTcpConnectionClosed(IceTcpConnection connection)
     {
-        var path = FindPath(connection.RemoteAddress, connection);
-        if (path is null) return;
-        _worker.Metrics.TcpPathClosed();
-        ForgetPath(path.Address, connection);
-        _worker.Table.UnmapPath(path, this);
+        if (_paths.Forget(connection.RemoteAddress, connection) is not { } path) return;
+        _host.Metrics.TcpPathClosed();
+        _host.Table.UnmapPath(path, this);
     }
 
     /// <param name="datagram">A STUN message.</param>
@@ -181,69 +164,59 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     /// <param name="tcp">The ICE-TCP connection it came on; null for UDP.</param>
     internal void ReceiveStun(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
-        var known = FindPath(from, tcp);
+        var known = _paths.Find(from, tcp);
         if (!StunMessageReader.TryParse(datagram, out var message))
         {
-            _worker.Metrics.Dropped(DropReason.Malformed);
+            _host.Metrics.Dropped(DropReason.Malformed);
             return;
         }
         if (message.Class != StunClass.Request || message.Method != StunMethod.Binding)
         {
             // ICE-lite sends no requests, so responses are strays; indications carry no proof of anything.
-            _worker.Metrics.Dropped(DropReason.Malformed);
+            _host.Metrics.Dropped(DropReason.Malformed);
             return;
         }
         if (!Authenticate(message))
         {
-            _worker.Metrics.Dropped(DropReason.AuthFailure);
-            if (known is null) _worker.Metrics.RebindRefused(message.HasMessageIntegrity ? "wrong-credentials" : "unauthenticated");
+            _host.Metrics.Dropped(DropReason.AuthFailure);
+            if (known is null) _host.Metrics.RebindRefused(message.HasMessageIntegrity ? "wrong-credentials" : "unauthenticated");
             return;
         }
 
-        var now = _worker.Time.GetTimestamp();
         var length = IceStunMessages.WriteBindingSuccess(_stunResponse, message.TransactionId, from, LocalIce.PasswordBytes);
         if (length > 0)
         {
-            if (tcp is null) _worker.Send(_stunResponse.AsSpan(0, length), from);
-            else _worker.SendTcp(_stunResponse.AsSpan(0, length), tcp);
+            if (tcp is null) _host.Send(_stunResponse.AsSpan(0, length), from);
+            else _host.SendTcp(_stunResponse.AsSpan(0, length), tcp);
         }
 
-        var path = known ?? AddPath(from, tcp, now);
-        path.LastConsent = now;
-        path.LastReceived = now;
-        _consentLost = false;
-        if (_selected is null) Select(path, _hadPath ? PathSwitchTrigger.Restored : PathSwitchTrigger.Initial, now);
-        else if (!ReferenceEquals(path, _selected))
-        {
-            if (message.UseCandidate) Select(path, PathSwitchTrigger.Nominated, now);
-            else if (now - _selected.LastReceived >= _silentPathSwitch) Select(path, PathSwitchTrigger.SilentPath, now);
-        }
+        _paths.OnAuthenticatedCheck(from, tcp, message.UseCandidate);
         _listener.OnTransportActivity(this);
     }
 
     internal void ReceiveDtls(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
-        var path = FindPath(from, tcp);
+        var path = _paths.Find(from, tcp);
         if (path is null)
         {
-            _worker.Metrics.Dropped(DropReason.UnknownSource);
+            _host.Metrics.Dropped(DropReason.UnknownSource);
             return;
         }
-        path.LastReceived = _worker.Time.GetTimestamp();
+        _paths.OnReceived(path);
         _dtls.Feed(datagram);
     }
 
     internal void ReceiveRtpOrRtcp(Span<byte> datagram, SocketAddress from, IceTcpConnection? tcp = null)
     {
-        var path = FindPath(from, tcp);
+        var path = _paths.Find(from, tcp);
         if (path is null)
         {
-            _worker.Metrics.Dropped(DropReason.UnknownSource);
+            _host.Metrics.Dropped(DropReason.UnknownSource);
             return;
         }
         if (_inbound is null)
         {
-            _worker.Metrics.Dropped(DropReason.NotConnected);
+            _host.Metrics.Dropped(DropReason.NotConnected);
             return;
         }
         // RFC 5761: with rtcp-mux, RTCP packet types 192-223 occupy the second byte where RTP has M+PT.
@@ -253,7 +226,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             : _inbound.Unprotect(datagram, datagram.Length, out length);
         if (status != SrtpStatus.Ok)
         {
-            _worker.Metrics.Dropped(status switch
+            _host.Metrics.Dropped(status switch
             {
                 SrtpStatus.ReplayDuplicate or SrtpStatus.ReplayOld => DropReason.Replay,
                 SrtpStatus.Malformed => DropReason.Malformed,
@@ -261,7 +234,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             });
             return;
         }
-        path.LastReceived = _worker.Time.GetTimestamp();
+        _paths.OnReceived(path);
         _listener.OnTransportActivity(this);
         if (isRtcp) _listener.OnRtcp(this, datagram[..length]);
         else _listener.OnRtp(this, datagram[..length]);
@@ -278,22 +251,22 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     private bool Send(Span<byte> buffer, int length, bool rtcp)
     {
-        if (_outbound is null || _selected is null) return false;
+        if (_outbound is null || _paths.Selected is not { } selected) return false;
         if (_sendingPausedUntil != 0)
         {
-            if (_worker.Time.GetTimestamp() < _sendingPausedUntil) return false;
+            if (_host.Time.GetTimestamp() < _sendingPausedUntil) return false;
             _sendingPausedUntil = 0;
         }
         var status = rtcp ? _outbound.ProtectRtcp(buffer, length, out var protectedLength) : _outbound.Protect(buffer, length, out protectedLength);
         if (status != SrtpStatus.Ok)
         {
-            _worker.Metrics.Dropped(DropReason.SrtpFailure);
+            _host.Metrics.Dropped(DropReason.SrtpFailure);
             return false;
         }
-        if (!SendTo(_selected, buffer[..protectedLength])) return false;
+        if (!SendTo(selected, buffer[..protectedLength])) return false;
         if (_recoveryStartedAt >= 0 && !rtcp)
         {
-            _worker.Metrics.Recovered(_worker.Time.GetElapsedTime(_recoveryStartedAt));
+            _host.Metrics.Recovered(_host.Time.GetElapsedTime(_recoveryStartedAt));
             _recoveryStartedAt = -1;
         }
         return true;
@@ -301,53 +274,24 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     void IDtlsPacketSink.SendDtls(ReadOnlySpan<byte> datagram)
     {
-        if (_selected is not null) SendTo(_selected, datagram);
+        if (_paths.Selected is { } selected) SendTo(selected, datagram);
     }
 
     private bool SendTo(IcePath path, ReadOnlySpan<byte> datagram) =>
-        path.Connection is { } tcp ? _worker.SendTcp(datagram, tcp) : _worker.Send(datagram, path.Address);
+        path.Connection is { } tcp ? _host.SendTcp(datagram, tcp) : _host.Send(datagram, path.Address);
 
-    /// <summary>Timers: DTLS retransmission, consent expiry per path, and the silent-path switch.</summary>
+    /// <summary>Timers: DTLS and SCTP retransmission, the listener's, and the path rules' (consent, silent-path switch).</summary>
     internal void OnTick(long now)
     {
         if (_disposed) return;
-        if (_dtls.NextTimeout is { } due && _worker.Time.GetUtcNow() >= due) _dtls.HandleTimeout();
+        if (_dtls.NextTimeout is { } due && _host.Time.GetUtcNow() >= due) _dtls.HandleTimeout();
         if (DataChannels is { } data)
         {
-            if (data.Association.NextTimeout is { } sctpDue && _worker.Time.GetUtcNow() >= sctpDue) data.Association.HandleTimeout();
-            _dataCounters.Fold(data, _worker.Metrics.DataChannels);
+            if (data.Association.NextTimeout is { } sctpDue && _host.Time.GetUtcNow() >= sctpDue) data.Association.HandleTimeout();
+            _dataCounters.Fold(data, _host.Metrics.DataChannels);
         }
         _listener.OnTick(this, now);
-
-        for (var i = _paths.Count - 1; i >= 0; i--)
-        {
-            var path = _paths[i];
-            if (now - path.LastConsent < _consentTimeout) continue;
-            _paths.RemoveAt(i);
-            Drop(path);
-            _worker.Metrics.ConsentExpired();
-            if (ReferenceEquals(path, _selected)) SetSelected(null);
-        }
-
-        if (_selected is null)
-        {
-            var survivor = MostRecentlyVerified();
-            if (survivor is not null) Select(survivor, PathSwitchTrigger.ConsentLapsed, now);
-            else if (!_consentLost && IsConnected)
-            {
-                _consentLost = true;
-                _listener.OnConsentLost(this);
-            }
-            return;
-        }
-
-        // A path verified after the selected one went quiet is where the client is now.
-        if (now - _selected.LastReceived >= _silentPathSwitch)
-        {
-            var newer = MostRecentlyVerified();
-            if (newer is not null && !ReferenceEquals(newer, _selected) && newer.LastConsent > _selected.LastReceived)
-                Select(newer, PathSwitchTrigger.SilentPath, now);
-        }
+        _paths.OnTick(keyed: IsConnected);
     }
 
     private bool Authenticate(StunMessageReader message)
@@ -358,18 +302,32 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         return message.VerifyMessageIntegrity(LocalIce.PasswordBytes);
     }
 
-    private void Select(IcePath path, PathSwitchTrigger trigger, long now)
+    void IIcePathListener.OnPathVerified(IcePath path)
     {
-        SetSelected(path);
+        _host.Table.MapPath(path, this);
+        path.Connection?.MarkVerified();
+    }
+
+    void IIcePathListener.OnPathDropped(IcePath path, bool consentExpired)
+    {
+        _host.Table.UnmapPath(path, this);
+        path.Connection?.Close();
+        if (consentExpired) _host.Metrics.ConsentExpired();
+    }
+
+    void IIcePathListener.OnSelectedPathChanged(IcePath? previous, IcePath? current)
+    {
+        if (previous is not null) _host.Metrics.SelectedPathClosed(ProtocolOf(previous));
+        if (current is not null) _host.Metrics.SelectedPathOpened(ProtocolOf(current));
+    }
+
+    void IIcePathListener.OnPathSelected(IcePath path, PathSwitchTrigger trigger)
+    {
         var protocol = ProtocolOf(path);
-        if (_lastProtocol is { } previous && previous != protocol) _worker.Metrics.PathProtocolSwitched(previous, protocol);
+        if (_lastProtocol is { } previous && previous != protocol) _host.Metrics.PathProtocolSwitched(previous, protocol);
         _lastProtocol = protocol;
-        if (trigger == PathSwitchTrigger.Initial)
-        {
-            _hadPath = true;
-            return;
-        }
-        _worker.Metrics.Rebind(DirectionLabel, trigger switch
+        if (trigger == PathSwitchTrigger.Initial) return;
+        _host.Metrics.Rebind(DirectionLabel, trigger switch
         {
             PathSwitchTrigger.Nominated => "nominated",
             PathSwitchTrigger.SilentPath => "silent-path",
@@ -377,64 +335,15 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
             PathSwitchTrigger.Restored => "restored",
             _ => "initial",
         });
+        var now = _host.Time.GetTimestamp();
         _recoveryStartedAt = path.FirstVerified <= now ? path.FirstVerified : now;
         _listener.OnPathChanged(this, trigger);
     }
 
-    private IcePath AddPath(SocketAddress from, IceTcpConnection? tcp, long now)
-    {
-        if (_paths.Count == MaxPaths)
-        {
-            // Forget the stalest path that is not carrying media.
-            var stalest = _paths.Where(p => !ReferenceEquals(p, _selected)).MinBy(p => p.LastConsent)!;
-            _paths.Remove(stalest);
-            Drop(stalest);
-        }
-        var copy = new SocketAddress(from.Family, from.Size);
-        from.Buffer.Span.CopyTo(copy.Buffer.Span);
-        var path = new IcePath(copy, tcp, now);
-        _paths.Add(path);
-        _worker.Table.MapPath(path, this);
-        tcp?.MarkVerified();
-        return path;
-    }
-
-    /// <summary>A path this transport gives up: no more routing to it, and an ICE-TCP connection under it is closed, since nothing else can use it.</summary>
-    private void Drop(IcePath path)
-    {
-        _worker.Table.UnmapPath(path, this);
-        path.Connection?.Close();
-    }
-
-    private void SetSelected(IcePath? path)
-    {
-        if (ReferenceEquals(path, _selected)) return;
-        if (_selected is not null) _worker.Metrics.SelectedPathClosed(ProtocolOf(_selected));
-        _selected = path;
-        if (path is not null) _worker.Metrics.SelectedPathOpened(ProtocolOf(path));
-    }
+    void IIcePathListener.OnMediaPathLost() => _listener.OnConsentLost(this);
 
     private PathProtocol ProtocolOf(IcePath path) =>
-        path.IsTcp ? PathProtocol.Tcp : _worker.IsRelayAddress(path.Address) ? PathProtocol.Relayed : PathProtocol.Udp;
-
-    private IcePath? FindPath(SocketAddress from, IceTcpConnection? tcp)
-    {
-        foreach (var path in _paths)
-        {
-            if (path.Matches(from, tcp)) return path;
-        }
-        return null;
-    }
-
-    private IcePath? MostRecentlyVerified()
-    {
-        IcePath? best = null;
-        foreach (var path in _paths)
-        {
-            if (best is null || path.LastConsent > best.LastConsent) best = path;
-        }
-        return best;
-    }
+        path.IsTcp ? PathProtocol.Tcp : _host.IsRelayAddress(path.Address) ? PathProtocol.Relayed : PathProtocol.Udp;
 
     /// <summary>
     /// Keys SRTP both ways and opens the transport for media: what a finished DTLS handshake does. Internal,
@@ -455,12 +364,12 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
         switch (state)
         {
             case DtlsState.Connected when dtls.SrtpKeys is { } keys:
-                _worker.Metrics.DtlsHandshake("ok");
+                _host.Metrics.DtlsHandshake("ok");
                 StartSrtp(keys);
                 if (ReferenceEquals(dtls, _dtls)) DataChannels?.Association.Connect();
                 break;
             case DtlsState.Failed:
-                _worker.Metrics.DtlsHandshake("failed");
+                _host.Metrics.DtlsHandshake("failed");
                 _listener.OnTransportFailed(this, dtls.FailureReason ?? "DTLS failed");
                 // One bad record (a forged one, or a client's broken first attempt) must not kill the transport for
                 // good: a fresh DTLS endpoint takes the client's next ClientHello, and SRTP already keyed carries on.
@@ -471,7 +380,7 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
 
     private DtlsTransport NewDtls()
     {
-        var dtls = new DtlsTransport(_dtlsContext, this, _remoteFingerprint, _worker.Time);
+        var dtls = new DtlsTransport(_dtlsContext, this, _remoteFingerprint, _host.Time);
         dtls.StateChanged += OnDtlsStateChanged;
         return dtls;
     }
@@ -489,18 +398,18 @@ public sealed class WebRtcTransport : IDtlsPacketSink, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        SetSelected(null);
+        // Paths first: the association's ABORT below must not go out (the client learns of the close from signaling).
+        _paths.Close();
         if (DataChannels is { } data)
         {
             data.Association.Abort("transport closed");
-            _dataCounters.Fold(data, _worker.Metrics.DataChannels);
+            _dataCounters.Fold(data, _host.Metrics.DataChannels);
         }
-        foreach (var path in _paths) Drop(path);
-        _worker.Table.Remove(this);
+        _host.Table.Remove(this);
         _dtls.Dispose();
         _inbound?.Dispose();
         _outbound?.Dispose();
-        _worker.Metrics.TransportClosed();
+        _host.Metrics.TransportClosed();
     }
 
     /// <summary>Counts established associations on the way to the owner's listener.</summary>

@@ -3,19 +3,22 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Sfu.Media.Diagnostics;
+using Sfu.Media.Dtls;
 using Sfu.Media.IceTcp;
+using Sfu.Media.Routing;
 using Sfu.Media.Transports;
 using Sfu.Media.Udp;
 
 namespace Sfu.Media.Worker;
 
 /// <summary>
-/// The media plane's one thread, in the manner of mediasoup's worker: it owns the UDP port, every transport,
-/// router, producer and consumer, and runs their packet path and timers. Nothing media-side needs a lock,
-/// and a packet is forwarded to every subscriber in the same loop turn it arrived in. Control-plane code
-/// reaches in only through <see cref="InvokeAsync{T}"/>.
+/// The media plane's one thread, in the manner of mediasoup's worker: it owns the UDP port and its routers (one per
+/// room, <see cref="CreateRouter"/>), which own every transport, producer and consumer; it runs their packet path and
+/// timers. Nothing media-side needs a lock, and a packet is forwarded to every subscriber in the same loop turn it
+/// arrived in. Control-plane code reaches in only through <see cref="InvokeAsync{T}"/>; what lives on the worker sees
+/// it only as an <see cref="IMediaHost"/>.
 /// </summary>
-public sealed partial class MediaWorker : IDisposable
+public sealed partial class MediaWorker : ITransportHost, IDisposable
 {
     private const int MaxDatagram = UdpPort.MaxReceivedDatagram;
     private const int TickIntervalMs = 20;
@@ -29,6 +32,7 @@ public sealed partial class MediaWorker : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly TransportTable _table = new();
+    private readonly HashSet<Router> _routers = [];
     private readonly SocketAddress _from;
     private readonly Thread _thread;
     private long _nextTick;
@@ -69,13 +73,26 @@ public sealed partial class MediaWorker : IDisposable
     /// <summary>The IP written into ICE candidates.</summary>
     public IPAddress AnnouncedAddress { get; }
 
-    internal TransportTable Table => _table;
+    TransportTable ITransportHost.Table => _table;
 
     /// <summary>
     /// Scratch space for building one outgoing packet (forwarded RTP, RTCP reports). One is enough: the worker
     /// builds and sends a packet before it starts the next.
     /// </summary>
-    internal byte[] SendBuffer { get; } = GC.AllocateArray<byte>(MaxDatagram + WebRtcTransport.MaxProtectionOverhead + 64, pinned: true);
+    byte[] IMediaHost.SendBuffer => _sendBuffer;
+
+    private readonly byte[] _sendBuffer = GC.AllocateArray<byte>(MaxDatagram + WebRtcTransport.MaxProtectionOverhead + 64, pinned: true);
+
+    /// <summary>A new room's router, owned by this worker until it is disposed. Worker thread only.</summary>
+    public Router CreateRouter(string id, DtlsContext dtls)
+    {
+        var router = new Router(id, this, dtls, closed => _routers.Remove(closed));
+        _routers.Add(router);
+        return router;
+    }
+
+    /// <summary>The routers open on this worker. Worker thread only.</summary>
+    public int RouterCount => _routers.Count;
 
     /// <summary>
     /// Runs <paramref name="work"/> on the worker thread and returns its result (or exception). What the work sent has
@@ -116,17 +133,17 @@ public sealed partial class MediaWorker : IDisposable
     /// Congestion feedback reports this, so that time a datagram spent waiting for a busy worker does not look like a
     /// queue on the sender's path. Worker thread only.
     /// </summary>
-    internal long ArrivalTime => _dispatchedArrival ?? _time.GetTimestamp();
+    long IMediaHost.ArrivalTime => _dispatchedArrival ?? _time.GetTimestamp();
 
     /// <summary>
     /// Queues one datagram on the media port; the loop flushes the batch at the end of its turn, or the port when the
     /// batch is full. True when queued: what the kernel then refuses is counted as a drop (DropReason.SendFailed).
     /// Worker thread only.
     /// </summary>
-    internal bool Send(ReadOnlySpan<byte> datagram, SocketAddress to) => _port.TrySend(datagram, to);
+    bool ITransportHost.Send(ReadOnlySpan<byte> datagram, SocketAddress to) => _port.TrySend(datagram, to);
 
     /// <summary>Queues one packet, framed, on an ICE-TCP connection. Worker thread only.</summary>
-    internal bool SendTcp(ReadOnlySpan<byte> packet, IceTcpConnection connection)
+    bool ITransportHost.SendTcp(ReadOnlySpan<byte> packet, IceTcpConnection connection)
     {
         if (!connection.TrySend(packet))
         {
@@ -139,7 +156,7 @@ public sealed partial class MediaWorker : IDisposable
     }
 
     /// <summary>Whether a client address is a TURN relay's (<see cref="MediaOptions.RelayAddresses"/>): how paths are counted, nothing more.</summary>
-    internal bool IsRelayAddress(SocketAddress address) =>
+    bool ITransportHost.IsRelayAddress(SocketAddress address) =>
         _relayAddresses.Count > 0 && _relayAddresses.Contains(((IPEndPoint)AnyEndPoint.Create(address)).Address);
 
     private void Run()
@@ -292,6 +309,7 @@ public sealed partial class MediaWorker : IDisposable
         _stopping = true;
         _port.Wake();
         _thread.Join(TimeSpan.FromSeconds(2));
+        foreach (var router in _routers.ToArray()) router.Dispose();
         _table.DisposeAll();
         _tcp?.Dispose();
         _port.Dispose();

@@ -8,16 +8,13 @@ using Sfu.Signaling.Rooms;
 namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
-/// One peer's media state: its publish and subscribe transports (worker-owned), what it subscribes to, and
-/// where its subscribe negotiation stands. Fields are changed only while the room's media gate is held.
+/// One peer's media session as signaling keeps it: what it subscribes to, the SSRCs it receives them with, and where its
+/// offer/answer cycles stand. Its transports, producers and consumers belong to the room's router on the media worker;
+/// this is the listener they report to. Fields are changed only while the room's media gate is held.
 /// </summary>
 internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerListener
 {
     public Peer Peer { get; } = peer;
-
-    public PublisherMedia? Publisher { get; set; }
-
-    public SubscriberMedia? Subscriber { get; set; }
 
     /// <summary>The client's ICE ufrag of its last publish offer: a new one means the client restarted ICE.</summary>
     public string? PublishRemoteUfrag { get; set; }
@@ -29,13 +26,6 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
 
     /// <summary>The SSRCs the server sends each subscribed track with to this peer; stable for the session.</summary>
     public Dictionary<string, (uint Ssrc, uint RtxSsrc)> SsrcsByTrack { get; } = new(StringComparer.Ordinal);
-
-    public Dictionary<string, Consumer> ConsumersByTrack { get; } = new(StringComparer.Ordinal);
-
-    public Dictionary<string, DataConsumer> DataConsumersByTrack { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>The peer's <c>set-track-preferences</c> per track, kept for consumers created later (a renegotiation).</summary>
-    public Dictionary<string, LayerPreferences> PreferencesByTrack { get; } = new(StringComparer.Ordinal);
 
     public SubscribeOfferState OfferState { get; set; } = SubscribeOfferState.Empty;
 

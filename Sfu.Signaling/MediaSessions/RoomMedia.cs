@@ -7,18 +7,20 @@ using Sfu.Signaling.Rooms;
 namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
-/// Publishing and subscribing in one room: turns publish offers into producers, keeps every subscriber's
-/// offer/answer cycle going as tracks come and go, and cleans up after peers that leave. Room-wide changes are
-/// serialised by one async gate; packet-path objects are created and changed on the media worker.
+/// Publishing and subscribing in one room, as signaling sees them: turns publish offers into tracks, keeps every
+/// subscriber's offer/answer cycle going as tracks come and go, and cleans up after peers that leave. The media itself
+/// lives in the room's <see cref="Router"/> on the media worker, which this class creates on first use and reaches only
+/// through commands run on the worker; which tracks exist is the room's record (<see cref="Room.FindPublisher"/>).
+/// Room-wide changes are serialised by one async gate (<see cref="ExclusiveAsync{T}"/>).
 /// </summary>
 public sealed partial class RoomMedia
 {
     private readonly Room _room;
     private readonly MediaService _media;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Router _router = new();
-    private readonly Dictionary<string, Peer> _publisherOf = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DataProducer> _dataTracks = new(StringComparer.Ordinal);
+    // Worker thread only: created by the first command that needs it, disposed when the room closes.
+    private Router? _router;
+    private bool _closed;
     // Data track events, chained in the order the worker reported them, so a close never overtakes its open.
     // Only the worker thread extends the chain.
     private Task _dataTrackEvents = Task.CompletedTask;
@@ -33,334 +35,204 @@ public sealed partial class RoomMedia
 
     private Sfu.Media.Worker.MediaWorker Worker => _media.Worker;
 
+    /// <summary>The room's router; worker thread only.</summary>
+    private Router Router
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            return _router ??= Worker.CreateRouter(_room.Id, _media.DtlsContext);
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> against the room's router on the media worker (diagnostics and tests).</summary>
+    internal Task<T> InspectAsync<T>(Func<Router, T> read) => Worker.InvokeAsync(() => read(Router));
+
     /// <summary>
     /// Answers a publish offer (first publish or renegotiation) and announces new and removed tracks. Returns the
     /// answer and every track the peer publishes after it, so the client learns the ids of its own tracks.
     /// </summary>
-    public async Task<(string Sdp, IReadOnlyList<TrackInfo> Tracks)> PublishAsync(Peer peer, SessionDescription offer)
+    public Task<(string Sdp, IReadOnlyList<TrackInfo> Tracks)> PublishAsync(Peer peer, SessionDescription offer) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var state = MediaOf(peer);
+        var remote = RemoteTransportParameters.FromBundle(offer);
+        var outcome = await Worker.InvokeAsync(() =>
         {
-            var state = MediaOf(peer);
-            var remote = RemoteTransportParameters.FromBundle(offer);
-            var outcome = await Worker.InvokeAsync(() =>
+            var publisher = Router.Publisher(peer.Id, state);
+            var transport = publisher.Transport;
+            if (state.PublishRemoteUfrag is not null && state.PublishRemoteUfrag != remote.IceUfrag) transport.RestartIce();
+            state.PublishRemoteUfrag = remote.IceUfrag;
+            transport.SetRemoteFingerprint(remote.Fingerprint);
+            var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
+            state.PublishOrigin = answer.Answer.Origin;
+            if (answer.DataChannels is { } sctp) transport.EnableDataChannels(sctp, publisher);
+
+            var added = new List<TrackInfo>();
+            foreach (var track in answer.Tracks)
             {
-                state.Publisher ??= new PublisherMedia(Worker, _media.DtlsContext, $"{peer.Id}/publish", state);
-                var transport = state.Publisher.Transport;
-                if (state.PublishRemoteUfrag is not null && state.PublishRemoteUfrag != remote.IceUfrag) transport.RestartIce();
-                state.PublishRemoteUfrag = remote.IceUfrag;
-                transport.SetRemoteFingerprint(remote.Fingerprint);
-                var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
-                state.PublishOrigin = answer.Answer.Origin;
-                if (answer.DataChannels is { } sctp) transport.EnableDataChannels(sctp, state.Publisher);
+                if (publisher.Producers.Any(p => p.Track.Mid == track.Mid)) continue;
+                added.Add(TrackInfoOf(Router.Publish(publisher, $"{peer.Id}:{track.Mid}", track)));
+            }
+            var removed = new List<string>();
+            foreach (var producer in publisher.Producers.ToArray())
+            {
+                if (answer.Tracks.Any(t => t.Mid == producer.Track.Mid)) continue;
+                Router.Unpublish(producer.Id);
+                removed.Add(producer.Id);
+            }
+            return (answer.Sdp, added, removed, published: publisher.Producers.Select(TrackInfoOf).ToList());
+        }).ConfigureAwait(false);
 
-                var added = new List<TrackInfo>();
-                foreach (var track in answer.Tracks)
-                {
-                    if (state.Publisher.Producers.Any(p => p.Track.Mid == track.Mid)) continue;
-                    var producer = state.Publisher.AddProducer($"{peer.Id}:{track.Mid}", track);
-                    _router.Add(producer);
-                    added.Add(TrackInfoOf(producer));
-                }
-                var removed = new List<string>();
-                foreach (var producer in state.Publisher.Producers.ToArray())
-                {
-                    if (answer.Tracks.Any(t => t.Mid == producer.Track.Mid)) continue;
-                    _router.Remove(producer);
-                    state.Publisher.RemoveProducer(producer);
-                    removed.Add(producer.Id);
-                }
-                return (answer.Sdp, added, removed, published: state.Publisher.Producers.Select(TrackInfoOf).ToList());
-            }).ConfigureAwait(false);
-
-            foreach (var track in outcome.added) _publisherOf[track.TrackId] = peer;
-            foreach (var trackId in outcome.removed) _publisherOf.Remove(trackId);
-            _room.UpdateTracks(peer, outcome.added, outcome.removed);
-            await UpdateSubscribersAsync(peer, outcome.added.Select(t => t.TrackId), outcome.removed).ConfigureAwait(false);
-            return (outcome.Sdp, outcome.published);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+        _room.UpdateTracks(peer, outcome.added, outcome.removed);
+        await UpdateSubscribersAsync(peer, outcome.added.Select(t => t.TrackId), outcome.removed).ConfigureAwait(false);
+        return (outcome.Sdp, (IReadOnlyList<TrackInfo>)outcome.published);
+    });
 
     /// <summary>Stops one of the peer's own tracks.</summary>
-    public async Task UnpublishAsync(Peer peer, string trackId)
+    public Task UnpublishAsync(Peer peer, string trackId) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!_publisherOf.TryGetValue(trackId, out var owner) || owner != peer)
-                throw new ProtocolException(ErrorCode.NotFound, $"you publish no track '{trackId}'");
-            var publisher = MediaOf(peer).Publisher!;
-            await Worker.InvokeAsync(() =>
-            {
-                if (_router.Find(trackId) is not { } producer) return;
-                _router.Remove(producer);
-                publisher.RemoveProducer(producer);
-            }).ConfigureAwait(false);
-            _publisherOf.Remove(trackId);
-            _room.UpdateTracks(peer, [], [trackId]);
-            await UpdateSubscribersAsync(peer, [], [trackId]).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+        if (_room.FindPublisher(trackId) != peer) throw new ProtocolException(ErrorCode.NotFound, $"you publish no track '{trackId}'");
+        await Worker.InvokeAsync(() => Router.Unpublish(trackId)).ConfigureAwait(false);
+        _room.UpdateTracks(peer, [], [trackId]);
+        await UpdateSubscribersAsync(peer, [], [trackId]).ConfigureAwait(false);
+    });
 
     /// <summary>
     /// Manual subscription control (<c>subscribe</c> / <c>unsubscribe</c>). <paramref name="accepted"/> runs once the
     /// request is known to succeed and before the new offer goes out, so the client gets its response first.
     /// </summary>
-    public async Task ChangeSubscriptionsAsync(Peer peer, IReadOnlyList<string> trackIds, bool subscribe, Action accepted)
+    public Task ChangeSubscriptionsAsync(Peer peer, IReadOnlyList<string> trackIds, bool subscribe, Action accepted) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var state = MediaOf(peer);
+        foreach (var trackId in trackIds)
         {
-            var state = MediaOf(peer);
-            foreach (var trackId in trackIds)
-            {
-                if (!_publisherOf.TryGetValue(trackId, out var owner) || owner == peer)
-                    throw new ProtocolException(ErrorCode.NotFound, $"no track '{trackId}' to {(subscribe ? "subscribe to" : "unsubscribe from")}");
-            }
-            var changed = false;
-            foreach (var trackId in trackIds) changed |= subscribe ? state.Subscriptions.Add(trackId) : state.Subscriptions.Remove(trackId);
-            accepted();
-            if (changed) await RenegotiateAsync(state).ConfigureAwait(false);
+            if (_room.FindPublisher(trackId) is not { } owner || owner == peer)
+                throw new ProtocolException(ErrorCode.NotFound, $"no track '{trackId}' to {(subscribe ? "subscribe to" : "unsubscribe from")}");
         }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+        var changed = false;
+        foreach (var trackId in trackIds) changed |= subscribe ? state.Subscriptions.Add(trackId) : state.Subscriptions.Remove(trackId);
+        accepted();
+        if (changed) await RenegotiateAsync(state).ConfigureAwait(false);
+    });
 
     /// <summary>Applies a subscriber's answer to the pending <c>subscribe-offer</c>: consumers start or stop accordingly.</summary>
-    public async Task AnswerSubscribeOfferAsync(Peer peer, string sdp, long version)
+    public Task AnswerSubscribeOfferAsync(Peer peer, string sdp, long version) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var state = MediaOf(peer);
+        if (state.PendingOffer is not { } pending || (long)pending.Version != version)
+            throw new ProtocolException(ErrorCode.BadRequest, $"no subscribe-offer with version {version} is waiting for an answer");
+        var answer = SubscribeAnswerReader.Read(pending.Offer, sdp);
+        var accepted = new List<(string, ConsumerParameters)>();
+        foreach (var assignment in pending.Assignments)
         {
-            var state = MediaOf(peer);
-            if (state.PendingOffer is not { } pending || (long)pending.Version != version)
-                throw new ProtocolException(ErrorCode.BadRequest, $"no subscribe-offer with version {version} is waiting for an answer");
-            var answer = SubscribeAnswerReader.Read(pending.Offer, sdp);
-            var subscriber = state.Subscriber!;
-            var wantedData = DataSubscriptionsOf(state);
-            await Worker.InvokeAsync(() =>
-            {
-                if (answer.Remote is { } remote) subscriber.Transport.SetRemoteFingerprint(remote.Fingerprint);
-                if (answer.DataChannels is { } sctp) subscriber.Transport.EnableDataChannels(sctp, subscriber);
-                UpdateDataConsumers(state, subscriber, subscriber.Transport.DataChannels is null ? [] : wantedData);
-                var wanted = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var assignment in pending.Assignments)
-                {
-                    var accepted = answer.Find(assignment.Mid);
-                    if (accepted is not { Accepted: true } || _router.Find(assignment.TrackId) is not { } producer) continue;
-                    wanted.Add(assignment.TrackId);
-                    var parameters = new ConsumerParameters(assignment.Mid, assignment.Ssrc, assignment.RtxSsrc,
-                        accepted.PayloadType ?? assignment.PayloadType, accepted.RtxPayloadType, accepted.Extensions);
-                    if (state.ConsumersByTrack.TryGetValue(assignment.TrackId, out var existing))
-                    {
-                        if (existing.Parameters == parameters && ReferenceEquals(existing.Producer, producer)) continue;
-                        existing.Dispose();
-                    }
-                    var created = subscriber.Consume(producer, parameters);
-                    if (state.PreferencesByTrack.TryGetValue(assignment.TrackId, out var preferences)) subscriber.SetPreferences(created, preferences);
-                    state.ConsumersByTrack[assignment.TrackId] = created;
-                }
-                foreach (var (trackId, consumer) in state.ConsumersByTrack.ToArray())
-                {
-                    if (wanted.Contains(trackId)) continue;
-                    consumer.Dispose();
-                    state.ConsumersByTrack.Remove(trackId);
-                    state.PreferencesByTrack.Remove(trackId);
-                }
-            }).ConfigureAwait(false);
-            state.OfferState = pending.State;
-            state.PendingOffer = null;
-            if (state.NeedsOffer) await RenegotiateAsync(state).ConfigureAwait(false);
+            if (answer.Find(assignment.Mid) is not { Accepted: true } track) continue;
+            accepted.Add((assignment.TrackId, new ConsumerParameters(assignment.Mid, assignment.Ssrc, assignment.RtxSsrc,
+                track.PayloadType ?? assignment.PayloadType, track.RtxPayloadType, track.Extensions)));
         }
-        finally
+        await Worker.InvokeAsync(() =>
         {
-            _gate.Release();
-        }
-    }
+            var subscriber = Router.Subscriber(peer.Id, state);
+            if (answer.Remote is { } remote) subscriber.Transport.SetRemoteFingerprint(remote.Fingerprint);
+            if (answer.DataChannels is { } sctp) subscriber.Transport.EnableDataChannels(sctp, subscriber);
+            subscriber.UpdateDataConsumers(DataSubscriptionsOf(state));
+            Router.UpdateConsumers(subscriber, accepted);
+        }).ConfigureAwait(false);
+        state.OfferState = pending.State;
+        state.PendingOffer = null;
+        if (state.NeedsOffer) await RenegotiateAsync(state).ConfigureAwait(false);
+    });
 
-    /// <summary>
-    /// On the worker: one data consumer per data track the subscriber wants, once its transport carries SCTP; the
-    /// others go (their channels close by stream reset).
-    /// </summary>
-    private static void UpdateDataConsumers(PeerMedia state, SubscriberMedia subscriber, IReadOnlyList<DataProducer> wanted)
-    {
-        foreach (var producer in wanted)
-        {
-            if (state.DataConsumersByTrack.TryGetValue(producer.Id, out var existing) && ReferenceEquals(existing.Producer, producer)) continue;
-            existing?.Dispose();
-            state.DataConsumersByTrack[producer.Id] = subscriber.ConsumeData(producer);
-        }
-        foreach (var (trackId, consumer) in state.DataConsumersByTrack.ToArray())
-        {
-            if (wanted.Any(p => p.Id == trackId)) continue;
-            consumer.Dispose();
-            state.DataConsumersByTrack.Remove(trackId);
-        }
-    }
-
+    /// <summary>On the worker: the open data tracks among the peer's subscriptions.</summary>
     private List<DataProducer> DataSubscriptionsOf(PeerMedia state) =>
-        [.. state.Subscriptions.Select(id => _dataTracks.GetValueOrDefault(id)).OfType<DataProducer>()];
+        [.. state.Subscriptions.Select(Router.FindData).OfType<DataProducer>()];
 
     /// <summary>A peer opened a data channel on its publish transport: a data track, published like any other.</summary>
-    internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
+    internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(() => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (peer.HasLeft || peer.Media is null) return;
-            _dataTracks[producer.Id] = producer;
-            _publisherOf[producer.Id] = peer;
-            _room.UpdateTracks(peer, [TrackInfo.ForData(producer.Id, producer.Parameters)], []);
-            await UpdateSubscribersAsync(peer, [producer.Id], []).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    });
+        if (peer.HasLeft || peer.Media is null) return;
+        _room.UpdateTracks(peer, [TrackInfo.ForData(producer.Id, producer.Parameters)], []);
+        await UpdateSubscribersAsync(peer, [producer.Id], []).ConfigureAwait(false);
+    }));
 
     /// <summary>The publisher closed its data channel: the track goes from the room and from every subscription.</summary>
-    internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunDataTrackEvent(async () =>
+    internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunDataTrackEvent(() => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!_dataTracks.TryGetValue(producer.Id, out var current) || !ReferenceEquals(current, producer)) return;
-            _dataTracks.Remove(producer.Id);
-            _publisherOf.Remove(producer.Id);
-            _room.UpdateTracks(peer, [], [producer.Id]);
-            await UpdateSubscribersAsync(peer, [], [producer.Id]).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    });
+        if (_room.FindPublisher(producer.Id) != peer) return;
+        _room.UpdateTracks(peer, [], [producer.Id]);
+        await UpdateSubscribersAsync(peer, [], [producer.Id]).ConfigureAwait(false);
+    }));
 
     /// <summary><c>set-track-preferences</c>: caps, pauses or resumes one track the peer receives.</summary>
-    public async Task SetTrackPreferencesAsync(Peer peer, string trackId, LayerPreferences preferences)
+    public Task SetTrackPreferencesAsync(Peer peer, string trackId, LayerPreferences preferences) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var state = MediaOf(peer);
+        var notReceived = new ProtocolException(ErrorCode.NotFound, $"you receive no track '{trackId}'");
+        if (!state.Subscriptions.Contains(trackId)) throw notReceived;
+        await Worker.InvokeAsync(() =>
         {
-            var state = MediaOf(peer);
-            if (!state.Subscriptions.Contains(trackId) || _router.Find(trackId) is not { } producer)
-                throw new ProtocolException(ErrorCode.NotFound, $"you receive no track '{trackId}'");
+            if (Router.Find(trackId) is not { } producer) throw notReceived;
             if (preferences.MaxLayer >= producer.Layers.Count)
                 throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.Layers.Count}: track '{trackId}' has {producer.Layers.Count} layer(s)");
-            state.PreferencesByTrack[trackId] = preferences;
-            await Worker.InvokeAsync(() =>
-            {
-                if (state.Subscriber is { } subscriber && state.ConsumersByTrack.TryGetValue(trackId, out var consumer))
-                    subscriber.SetPreferences(consumer, preferences);
-            }).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+            Router.Subscriber(peer.Id, state).SetPreferences(trackId, preferences);
+        }).ConfigureAwait(false);
+    });
 
     /// <summary><c>restart-ice</c> for the subscribe transport: fresh credentials, sent in a new offer after <paramref name="accepted"/>.</summary>
-    public async Task RestartSubscribeIceAsync(Peer peer, Action accepted)
+    public Task RestartSubscribeIceAsync(Peer peer, Action accepted) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var state = MediaOf(peer);
+        await Worker.InvokeAsync(() =>
         {
-            var state = MediaOf(peer);
-            if (state.Subscriber is not { } subscriber)
+            if (Router.FindSubscriber(peer.Id) is not { } subscriber)
                 throw new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
-            await Worker.InvokeAsync(() => subscriber.RestartIce()).ConfigureAwait(false);
-            accepted();
-            await RenegotiateAsync(state, force: true).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+            subscriber.RestartIce();
+        }).ConfigureAwait(false);
+        accepted();
+        await RenegotiateAsync(state, force: true).ConfigureAwait(false);
+    });
 
     /// <summary>Fault injection for tests: act on the peer's transports on the worker.</summary>
-    internal async Task SimulateAsync(Peer peer, string scenario, TimeSpan duration)
+    internal Task SimulateAsync(Peer peer, string scenario, TimeSpan duration) => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        MediaOf(peer);
+        await Worker.InvokeAsync(() =>
         {
-            var state = MediaOf(peer);
-            await Worker.InvokeAsync(() =>
+            foreach (var transport in new[] { Router.FindPublisher(peer.Id)?.Transport, Router.FindSubscriber(peer.Id)?.Transport })
             {
-                foreach (var transport in new[] { state.Publisher?.Transport, state.Subscriber?.Transport })
-                {
-                    if (transport is null) continue;
-                    if (scenario == "pause-media") transport.PauseSending(duration);
-                    else transport.ForgetPaths();
-                }
-            }).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+                if (transport is null) continue;
+                if (scenario == "pause-media") transport.PauseSending(duration);
+                else transport.ForgetPaths();
+            }
+        }).ConfigureAwait(false);
+    });
 
     /// <summary>A peer joined: with auto-subscribe it receives every track already published.</summary>
-    internal void OnPeerJoined(Peer peer) => RunInBackground(async () =>
+    internal void OnPeerJoined(Peer peer) => RunInBackground(() => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!peer.AutoSubscribe || !peer.Rights.CanSubscribe || _publisherOf.Count == 0) return;
-            if (MediaOfMember(peer) is not { } state) return;
-            foreach (var trackId in _publisherOf.Keys) state.Subscriptions.Add(trackId);
-            await RenegotiateAsync(state).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    });
+        if (!peer.AutoSubscribe || !peer.Rights.CanSubscribe) return;
+        var published = _room.TracksExcept(peer);
+        if (published.Count == 0 || MediaOfMember(peer) is not { } state) return;
+        foreach (var track in published) state.Subscriptions.Add(track.TrackId);
+        await RenegotiateAsync(state).ConfigureAwait(false);
+    }));
 
     /// <summary>A peer left: its transports close, its tracks disappear from everyone's subscriptions.</summary>
-    internal void OnPeerRemoved(Peer peer) => RunInBackground(async () =>
+    internal void OnPeerRemoved(Peer peer) => RunInBackground(() => ExclusiveAsync(async () =>
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (peer.Media is not { } state) return;
-            var removed = _publisherOf.Where(p => p.Value == peer).Select(p => p.Key).ToList();
-            foreach (var trackId in removed)
-            {
-                _publisherOf.Remove(trackId);
-                _dataTracks.Remove(trackId);
-            }
-            await Worker.InvokeAsync(() =>
-            {
-                if (state.Publisher is { } publisher)
-                {
-                    foreach (var producer in publisher.Producers) _router.Remove(producer);
-                    publisher.Dispose();
-                }
-                state.Subscriber?.Dispose();
-            }).ConfigureAwait(false);
-            peer.Media = null;
-            await UpdateSubscribersAsync(peer, [], removed).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    });
+        if (peer.Media is null) return;
+        var removed = _room.TracksOf(peer).Select(t => t.TrackId).ToList();
+        await Worker.InvokeAsync(() => _router?.ClosePeer(peer.Id)).ConfigureAwait(false);
+        peer.Media = null;
+        await UpdateSubscribersAsync(peer, [], removed).ConfigureAwait(false);
+    }));
+
+    /// <summary>The room closed: its router goes, with whatever it still owns.</summary>
+    internal void Close() => RunInBackground(() => ExclusiveAsync(() => Worker.InvokeAsync(() =>
+    {
+        _closed = true;
+        _router?.Dispose();
+        _router = null;
+    })));
 
     private async Task UpdateSubscribersAsync(Peer publisher, IEnumerable<string> added, IReadOnlyList<string> removed)
     {
@@ -389,28 +261,28 @@ public sealed partial class RoomMedia
             state.NeedsOffer = true;
             return;
         }
-        var producers = state.Subscriptions.Select(id => _router.Find(id)).OfType<Producer>().ToList();
-        var receivesData = DataSubscriptionsOf(state).Count > 0;
-        if (producers.Count == 0 && !receivesData && state.OfferState.Slots.Count == 0 && state.OfferState.Data is null && !force) return;
-        var tracks = producers.Select(p => Describe(state, p)).ToList();
-        var offer = await Worker.InvokeAsync(() =>
+        var publishers = state.Subscriptions.ToDictionary(id => id, id => _room.FindPublisher(id)?.Id ?? "unknown", StringComparer.Ordinal);
+        var offer = await Worker.InvokeAsync<SubscribeOffer?>(() =>
         {
-            state.Subscriber ??= new SubscriberMedia(Worker, _media.DtlsContext, $"{state.Peer.Id}/subscribe", state);
-            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(state.Subscriber.Transport), state.OfferState, receivesData);
+            var tracks = state.Subscriptions.Select(Router.Find).OfType<Producer>().Select(p => Describe(state, p, publishers[p.Id])).ToList();
+            var receivesData = DataSubscriptionsOf(state).Count > 0;
+            if (tracks.Count == 0 && !receivesData && state.OfferState.Slots.Count == 0 && state.OfferState.Data is null && !force) return null;
+            var subscriber = Router.Subscriber(state.Peer.Id, state);
+            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(subscriber.Transport), state.OfferState, receivesData);
         }).ConfigureAwait(false);
+        if (offer is null) return;
         state.PendingOffer = offer;
         state.NeedsOffer = false;
         state.Peer.Outbox.Emit("subscribe-offer", new System.Text.Json.Nodes.JsonObject { ["sdp"] = offer.Sdp, ["version"] = (long)offer.Version });
     }
 
-    private SubscribedTrack Describe(PeerMedia subscriber, Producer producer)
+    private static SubscribedTrack Describe(PeerMedia subscriber, Producer producer, string publisherId)
     {
         if (!subscriber.SsrcsByTrack.TryGetValue(producer.Id, out var ssrcs))
         {
             ssrcs = (RandomSsrc(), RandomSsrc());
             subscriber.SsrcsByTrack[producer.Id] = ssrcs;
         }
-        var publisherId = _publisherOf.TryGetValue(producer.Id, out var publisher) ? publisher.Id : "unknown";
         return new SubscribedTrack(producer.Id, producer.Kind, producer.Track.Codec, ssrcs.Ssrc,
             producer.Track.Codec.RtxPayloadType is null ? null : ssrcs.RtxSsrc, publisherId, publisherId, producer.Id);
     }
@@ -430,6 +302,26 @@ public sealed partial class RoomMedia
 
     /// <summary>As <see cref="MediaOf"/>, for room-wide updates: null for a peer that has left meanwhile.</summary>
     private PeerMedia? MediaOfMember(Peer peer) => peer.HasLeft ? null : peer.Media ??= new PeerMedia(peer, _logger);
+
+    /// <summary>Runs <paramref name="work"/> holding the room's media gate: one room-wide change at a time.</summary>
+    private async Task<T> ExclusiveAsync<T>(Func<Task<T>> work)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private Task ExclusiveAsync(Func<Task> work) => ExclusiveAsync(async () =>
+    {
+        await work().ConfigureAwait(false);
+        return true;
+    });
 
     private void RunInBackground(Func<Task> work) => _ = Task.Run(() => LoggingFailures(work));
 

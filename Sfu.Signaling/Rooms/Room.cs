@@ -110,6 +110,24 @@ public sealed class Room
         }
     }
 
+    /// <summary>The member that publishes <paramref name="trackId"/>; null when none does. The room is the one record of tracks.</summary>
+    internal Peer? FindPublisher(string trackId)
+    {
+        lock (_gate) return _peers.Find(p => p.Tracks.Exists(t => t.TrackId == trackId));
+    }
+
+    /// <summary>The tracks <paramref name="publisher"/> publishes (for a peer that left, those it published when it left).</summary>
+    internal List<TrackInfo> TracksOf(Peer publisher)
+    {
+        lock (_gate) return [.. publisher.Tracks];
+    }
+
+    /// <summary>Every track published by members other than <paramref name="except"/>.</summary>
+    internal List<TrackInfo> TracksExcept(Peer except)
+    {
+        lock (_gate) return [.. _peers.Where(p => p != except).SelectMany(p => p.Tracks)];
+    }
+
     /// <summary>
     /// A peer comes back (<c>resume</c>): marks it alive, unless its silence has already reached the offline rule, in
     /// which case it is removed now (<c>timeout</c>) whether or not the sweep got to it yet. Under the room's lock, so

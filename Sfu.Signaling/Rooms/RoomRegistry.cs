@@ -142,6 +142,7 @@ public sealed partial class RoomRegistry : IRoomListener, IDisposable
 
     private void OnRoomClosed(Room room, string reason)
     {
+        room.Media?.Close();
         _metrics.RoomClosed(reason);
         Log.RoomClosed(_logger, room.Id, reason);
     }

@@ -134,12 +134,13 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
                 }
                 var (aNow, bNow) = (await ReceivedAsync(a), await ReceivedAsync(b));
                 var phase = t < throttleAt ? "unlimited" : t < liftAt ? "400kbit" : "lifted";
-                var estimate = EstimateOf(room, aPeer);
-                var rates = LayerRatesOf(room, publisherPeer).ToArray();
+                var estimate = await EstimateOfAsync(room, aPeer);
+                var estimateOfB = await EstimateOfAsync(room, bPeer);
+                var rates = await LayerRatesOfAsync(room, publisherPeer);
                 var layers = string.Join('/', rates.Select(r => r / 1000));
                 var videoKbps = previous is null ? 0 : (aNow.VideoBytes - previous.VideoBytes) * 8 / Sample.TotalSeconds / 1000;
                 TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{t,5:F1}  {phase,-9}  {estimate / 1000,13}  {EstimateOf(room, bPeer) / 1000,10}  {layers,11}  {aNow.Layer,7}  {aNow.Width,7}  {videoKbps,12:F0}  {aNow.AudioPackets,12}  {aNow.AudioLost,12}  {aNow.Freezes,9}  {aNow.FreezeSeconds,10:F2}  {bNow.Layer,7}  {bNow.Width,7}  {aNow.Label}"));
+                    $"{t,5:F1}  {phase,-9}  {estimate / 1000,13}  {estimateOfB / 1000,10}  {layers,11}  {aNow.Layer,7}  {aNow.Width,7}  {videoKbps,12:F0}  {aNow.AudioPackets,12}  {aNow.AudioLost,12}  {aNow.Freezes,9}  {aNow.FreezeSeconds,10:F2}  {bNow.Layer,7}  {bNow.Width,7}  {aNow.Label}"));
                 samples.Add(new Sampled(t, estimate, rates.Length > 0 && rates[^1] > 0, aNow, bNow));
                 previous = aNow;
             }
@@ -164,7 +165,7 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         while (DateTime.UtcNow < deadline)
         {
             var (aNow, bNow) = (await ReceivedAsync(a), await ReceivedAsync(b));
-            var onTop = LayerRatesOf(room, publisherPeer).LastOrDefault() > 0 && aNow is { Layer: "1", Width: 640 } && bNow is { Layer: "1", Width: 640 };
+            var onTop = (await LayerRatesOfAsync(room, publisherPeer)).LastOrDefault() > 0 && aNow is { Layer: "1", Width: 640 } && bNow is { Layer: "1", Width: 640 };
             steadySince = onTop ? steadySince ?? DateTime.UtcNow : null;
             if (steadySince is { } since && DateTime.UtcNow - since >= TimeSpan.FromSeconds(5)) return;
             await Task.Delay(Sample);
@@ -236,16 +237,16 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         return Math.Max(longest, samples[^1].T - lastProgress.T);
     }
 
-    /// <summary>The server's estimate of A's downlink (bits/s), read from its subscribe transport.</summary>
-    private long EstimateOf(string room, string peerId) =>
-        Server.Services.GetRequiredService<SignalingService>().Rooms.Find(room)?.Peers
-            .FirstOrDefault(p => p.Id == peerId)?.Media?.Subscriber?.EstimatedBitrate ?? 0;
+    /// <summary>The server's estimate of A's downlink (bits/s), read from its subscribe transport on the media worker.</summary>
+    private Task<long> EstimateOfAsync(string room, string peerId) =>
+        Server.Services.GetRequiredService<SignalingService>().Rooms.Find(room)?.Media?.InspectAsync(router => router.FindSubscriber(peerId)?.EstimatedBitrate ?? 0)
+        ?? Task.FromResult(0L);
 
     /// <summary>What the server measures of each layer of the publisher's video (bits/s, lowest first).</summary>
-    private IEnumerable<long> LayerRatesOf(string room, string peerId) =>
-        Server.Services.GetRequiredService<SignalingService>().Rooms.Find(room)?.Peers
-            .FirstOrDefault(p => p.Id == peerId)?.Media?.Publisher?.Producers
-            .Where(p => p.Layers.Count > 1).SelectMany(p => p.Layers).Select(l => l.Bitrate) ?? [];
+    private Task<long[]> LayerRatesOfAsync(string room, string peerId) =>
+        Server.Services.GetRequiredService<SignalingService>().Rooms.Find(room)?.Media?.InspectAsync(router =>
+            router.FindPublisher(peerId)?.Producers.Where(p => p.Layers.Count > 1).SelectMany(p => p.Layers).Select(l => l.Bitrate).ToArray() ?? [])
+        ?? Task.FromResult(Array.Empty<long>());
 
     private static async Task<Received> ReceivedAsync(SdkPage page)
     {

@@ -121,7 +121,7 @@ public sealed class SimulcastForwardingTests
         await FramesAsync(5, low: true, high: true, keyframeFirst: true);
         var before = _call.TakeSubscriberRtp();
 
-        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Consumer, new LayerPreferences(Paused: true)));
+        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Producer.Id, new LayerPreferences(Paused: true)));
         _call.TakePublisherPlis();
         await FramesAsync(60, low: true, high: true, keyframeFirst: false);
         await FramesAsync(1, low: true, high: true, keyframeFirst: true);
@@ -129,7 +129,7 @@ public sealed class SimulcastForwardingTests
         Assert.That(_call.TakePublisherPlis(), Is.Empty);
         Assert.That(_call.LayerEvents[^1], Is.EqualTo((-1, true, LayerChangeReason.Cap)));
 
-        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Consumer, new LayerPreferences(MaxLayer: 0)));
+        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Producer.Id, new LayerPreferences(MaxLayer: 0)));
         await FramesAsync(2, low: true, high: true, keyframeFirst: false);
         Assert.That(_call.TakeSubscriberRtp(), Is.Empty, "resumes at a keyframe only");
         Assert.That(_call.TakePublisherPlis(), Does.Contain(LowSsrc).And.Not.Contain(HighSsrc));
@@ -147,7 +147,7 @@ public sealed class SimulcastForwardingTests
     {
         _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q");
         await FramesAsync(1, low: true, high: false, keyframeFirst: true);
-        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Consumer, new LayerPreferences(MaxTemporalLayer: 0)));
+        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Producer.Id, new LayerPreferences(MaxTemporalLayer: 0)));
 
         // L1T3: TIDs 0 2 1 2, repeated, two packets a frame.
         int[] pattern = [0, 2, 1, 2, 0, 2, 1, 2, 0];

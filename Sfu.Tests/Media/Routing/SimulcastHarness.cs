@@ -53,15 +53,16 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         _fromServerToSubscriber = new SrtpContext(subscriberKeys.Local);
         Worker.InvokeAsync(() =>
         {
-            Publisher = new PublisherMedia(Worker, Dtls, "test/publish", this);
+            Router = Worker.CreateRouter("test", Dtls);
+            Publisher = Router.Publisher("publisher", this);
             var clockRate = 90000;
             var track = new PublishedTrack("1", MediaKind.Video,
                 new NegotiatedCodec(96, codec, clockRate, null, new FormatParameters(), [], 97),
                 new RtpHeaderExtensionIds(Mid: MidId, RtpStreamId: RidId, RepairedRtpStreamId: RepairedRidId),
                 streams, rids, "stream", "video", "test");
-            Producer = Publisher.AddProducer("peer:1", track);
+            Producer = Router.Publish(Publisher, "peer:1", track);
             KeyedTransportShortcut.Connect(Publisher.Transport, _publisherPeer.Address, publisherKeys);
-            Subscriber = new SubscriberMedia(Worker, Dtls, "test/subscribe", this);
+            Subscriber = Router.Subscriber("subscriber", this);
             KeyedTransportShortcut.Connect(Subscriber.Transport, _subscriberPeer.Address, subscriberKeys);
             Consumer = Subscriber.Consume(Producer, new ConsumerParameters("0", ConsumerSsrc, 0x3333_0001, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
         }).Wait();
@@ -74,6 +75,8 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     public MediaWorker Worker { get; }
 
     public DtlsContext Dtls { get; }
+
+    public Router Router { get; private set; } = null!;
 
     public PublisherMedia Publisher { get; private set; } = null!;
 
@@ -158,11 +161,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
 
     public async ValueTask DisposeAsync()
     {
-        await Worker.InvokeAsync(() =>
-        {
-            Subscriber.Dispose();
-            Publisher.Dispose();
-        });
+        await Worker.InvokeAsync(Router.Dispose);
         Worker.Dispose();
         _publisherPeer.Dispose();
         _subscriberPeer.Dispose();

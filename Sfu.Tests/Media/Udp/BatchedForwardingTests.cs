@@ -66,8 +66,8 @@ public sealed class BatchedForwardingTests
         private readonly SrtpContext _toServer;
         private readonly byte[] _packet = new byte[1500];
         private readonly IPEndPoint _server;
+        private Router _router = null!;
         private PublisherMedia _publisherMedia = null!;
-        private readonly List<SubscriberMedia> _subscribers = [];
 
         public FanOut(int n)
         {
@@ -81,18 +81,18 @@ public sealed class BatchedForwardingTests
             _worker.InvokeAsync(() =>
             {
                 var listener = new QuietPeer();
-                _publisherMedia = new PublisherMedia(_worker, _dtls, "test/publish", listener);
+                _router = _worker.CreateRouter("test", _dtls);
+                _publisherMedia = _router.Publisher("publisher", listener);
                 var track = new PublishedTrack("1", MediaKind.Video,
                     new NegotiatedCodec(96, CodecNames.Vp8, 90000, null, new FormatParameters(), [], 97),
                     new RtpHeaderExtensionIds(Mid: 4), [new SignalledStream(PublisherSsrc, 0x1111_0002)], [], "stream", "video", "test");
-                var producer = _publisherMedia.AddProducer("video", track);
+                var producer = _router.Publish(_publisherMedia, "video", track);
                 KeyedTransportShortcut.Connect(_publisherMedia.Transport, _publisher.LocalEndPoint!.Serialize(), publisherKeys);
                 for (var i = 0; i < n; i++)
                 {
-                    var subscriber = new SubscriberMedia(_worker, _dtls, $"test/subscribe/{i}", listener);
+                    var subscriber = _router.Subscriber($"subscriber{i}", listener);
                     KeyedTransportShortcut.Connect(subscriber.Transport, Sinks[i].Address, new SrtpKeyPair(Sinks[i].Key, TestSrtpKeys.FromSeed(100 + i)));
                     subscriber.Consume(producer, new ConsumerParameters("0", 0x2222_0000u + (uint)i, 0x3333_0000u + (uint)i, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
-                    _subscribers.Add(subscriber);
                 }
             }).Wait();
         }
@@ -131,8 +131,7 @@ public sealed class BatchedForwardingTests
         {
             await _worker.InvokeAsync(() =>
             {
-                foreach (var subscriber in _subscribers) subscriber.Dispose();
-                _publisherMedia.Dispose();
+                _router.Dispose();
             });
             _worker.Dispose();
             foreach (var sink in Sinks) sink.Dispose();
