@@ -14,7 +14,7 @@ namespace Sfu.Media.Udp;
 /// send work on spans and <see cref="SocketAddress"/>es, so the packet path allocates nothing. Only the media worker's
 /// thread uses it, except <see cref="Wake"/>.
 /// </summary>
-public sealed class UdpPort : IDisposable
+public sealed class UdpPort : IDatagramPort
 {
     /// <summary>Datagrams one <c>recvmmsg</c> takes.</summary>
     public const int ReceiveBatchSize = 32;

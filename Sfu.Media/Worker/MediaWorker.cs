@@ -24,7 +24,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     private const int TickIntervalMs = 20;
     private const int MaxReceiveBatchesPerTurn = 256 / UdpPort.ReceiveBatchSize;
 
-    private readonly UdpPort _port;
+    private readonly IDatagramPort _port;
     private readonly IceTcpListener? _tcp;
     private readonly HashSet<IPAddress> _relayAddresses;
     private static readonly IPEndPoint AnyEndPoint = new(IPAddress.Any, 0);
@@ -40,15 +40,19 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     private volatile bool _stopping;
 
     public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
+        : this(options, time, metrics, logger, new UdpPort(IPAddress.Parse(Validated(options).BindAddress), options.Port, metrics))
     {
-        if (options.MaxPublishBitrate < Congestion.RemoteEstimator.MinBitrate)
-            throw new ArgumentOutOfRangeException(nameof(options), options.MaxPublishBitrate, $"Sfu:Media:MaxPublishBitrate must be at least {Congestion.RemoteEstimator.MinBitrate} bits/s");
-        Options = options;
+    }
+
+    /// <summary>A worker on <paramref name="port"/>: the UDP socket in production, an in-memory network in tests.</summary>
+    internal MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger, IDatagramPort port)
+    {
+        Options = Validated(options);
         _time = time;
         Metrics = metrics;
         _logger = logger;
-        _port = new UdpPort(IPAddress.Parse(options.BindAddress), options.Port, metrics);
-        _from = new SocketAddress(_port.AddressFamily);
+        _port = port;
+        _from = new SocketAddress(_port.LocalEndPoint.AddressFamily);
         AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
         _relayAddresses = [.. options.RelayAddresses.Select(IPAddress.Parse)];
         if (options.TcpEnabled) _tcp = IceTcpListener.Open(options, _port.LocalEndPoint, MaxDatagram, time, metrics, logger, _port.Wake);
@@ -59,6 +63,12 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     }
 
     public MediaOptions Options { get; }
+
+    // Before the port opens, so that a refused configuration leaves no socket behind.
+    private static MediaOptions Validated(MediaOptions options) =>
+        options.MaxPublishBitrate < Congestion.RemoteEstimator.MinBitrate
+            ? throw new ArgumentOutOfRangeException(nameof(options), options.MaxPublishBitrate, $"Sfu:Media:MaxPublishBitrate must be at least {Congestion.RemoteEstimator.MinBitrate} bits/s")
+            : options;
 
     public MediaMetrics Metrics { get; }
 
