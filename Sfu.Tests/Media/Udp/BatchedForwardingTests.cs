@@ -80,7 +80,7 @@ public sealed class BatchedForwardingTests
             for (var i = 0; i < n; i++) Sinks.Add(new SubscriberSink(TestSrtpKeys.FromSeed(10 + i)));
             _worker.InvokeAsync(() =>
             {
-                var listener = new QuietPeer();
+                var listener = QuietMediaPeer.Instance;
                 _router = _worker.CreateRouter("test", _dtls);
                 _publisherMedia = _router.Publisher("publisher", listener);
                 var track = new PublishedTrack("1", MediaKind.Video,
@@ -204,12 +204,5 @@ public sealed class BatchedForwardingTests
             _thread.Join(TimeSpan.FromSeconds(1));
             _fromServer.Dispose();
         }
-    }
-
-    private sealed class QuietPeer : IMediaPeerListener
-    {
-        public void OnMediaActivity() { }
-
-        public void OnMediaPathLost(TransportDirection direction) { }
     }
 }

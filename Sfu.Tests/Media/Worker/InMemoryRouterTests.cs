@@ -253,14 +253,7 @@ public sealed class InMemoryRouterTests
         return context;
     }
 
-    private static readonly IMediaPeerListener Quiet = new QuietPeer();
-
-    private sealed class QuietPeer : IMediaPeerListener
-    {
-        public void OnMediaActivity() { }
-
-        public void OnMediaPathLost(TransportDirection direction) { }
-    }
+    private static readonly IMediaPeerListener Quiet = QuietMediaPeer.Instance;
 
     /// <summary>A client on the network with its transport's ICE credentials and its side of the SRTP keys.</summary>
     private sealed class Peer(InMemoryNetwork.Client client, WebRtcTransport transport, SrtpContext srtp)
