@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Client.DataChannels;
 using Sfu.Client.Transport.Turn;
 using Sfu.Media.Dtls;
 using Sfu.Media.Srtp;
@@ -84,6 +85,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         LocalFingerprint = ClientDtls.Context(_options.SrtpProfiles).Certificate.Fingerprint;
         _dtls = new DtlsTransport(ClientDtls.Context(_options.SrtpProfiles), this);
         _dtls.StateChanged += OnDtlsStateChanged;
+        DataChannels = new ClientDataChannels(_dtls);
         if (_options.Relay is { } relay)
         {
             if (relay.Transport == TurnTransport.Tcp)
@@ -113,6 +115,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
     /// <summary>The local socket's address now (changes with <see cref="RebindAsync"/>).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)Volatile.Read(ref _socket).LocalEndPoint!;
+
+    /// <summary>The transport's data channels: SCTP over its DTLS, once an SDP negotiated a data section.</summary>
+    public ClientDataChannels DataChannels { get; }
 
     /// <summary>The TURN allocation everything goes through, when <see cref="ClientTransportOptions.Relay"/> is set.</summary>
     public TurnRelay? Relay => _relay;
@@ -412,6 +417,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         ResendUnansweredFlight(now);
         _relay?.OnHeartbeat(now);
+        DataChannels.OnHeartbeat(TimeProvider.System.GetUtcNow());
         if (_dtls.NextTimeout is { } due && due <= TimeProvider.System.GetUtcNow())
         {
             _dtls.HandleTimeout();
@@ -606,6 +612,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
                 Volatile.Write(ref _inbound, new SrtpContext(keys.Remote));
                 Volatile.Write(ref _outbound, new SrtpContext(keys.Local));
                 _connected.TrySetResult();
+                DataChannels.OnDtlsConnected();
                 Connected?.Invoke(this);
                 break;
             case DtlsState.Failed or DtlsState.Closed:
