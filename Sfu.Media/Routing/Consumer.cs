@@ -136,10 +136,13 @@ public sealed class Consumer : IDisposable
         return report;
     }
 
-    /// <summary>Moves to <paramref name="layer"/> (at its next keyframe), or pauses with -1.</summary>
+    /// <summary>
+    /// Moves to <paramref name="layer"/> (at its next keyframe), or pauses with -1. The keyframe is asked for at once
+    /// when the subscriber can receive it, else when its transport connects (<see cref="RequestKeyframe"/>).
+    /// </summary>
     internal void SetLayer(int layer)
     {
-        if (_layers.SetTarget(layer)) Producer.RequestKeyframe(layer);
+        if (_layers.SetTarget(layer) && _owner.Transport.CanSend) Producer.RequestKeyframe(layer);
     }
 
     internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
