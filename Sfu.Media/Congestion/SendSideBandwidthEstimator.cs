@@ -9,7 +9,8 @@ namespace Sfu.Media.Congestion;
 /// <see cref="OveruseDetector"/>) drives an AIMD rate (<see cref="AimdRateControl"/>), their losses a
 /// loss-based rate (<see cref="LossBasedControl"/>), and the estimate is the lower of the two, capped by any
 /// REMB the subscriber sends. Without transport-cc, receiver-report loss and REMB are all there is. Probe
-/// clusters (<see cref="ProbeController"/>) find headroom the media alone would never show. A new network
+/// clusters (<see cref="ProbeController"/>), paced at their rate (<see cref="ProbePacer"/>), find headroom the
+/// media alone would never show. A new network
 /// path is a new link: <see cref="Restart"/>. Times are µs of the sender's clock. Worker thread only.
 /// </summary>
 public sealed class SendSideBandwidthEstimator
@@ -30,6 +31,7 @@ public sealed class SendSideBandwidthEstimator
     private readonly AcknowledgedBitrate _acknowledged = new();
     private readonly ProbeResultEstimator _probeResults = new();
     private readonly ProbeController _probes;
+    private readonly ProbePacer _pacer = new();
     private long _lossBased;
     private long _remb;
     private long _rttUs = DefaultRttUs;
@@ -69,18 +71,29 @@ public sealed class SendSideBandwidthEstimator
 
     public SendHistory History { get; } = new();
 
-    /// <summary>Records a packet just sent under <see cref="SendHistory.NextSequenceNumber"/>.</summary>
-    public void OnPacketSent(int size, long nowUs, int probeCluster = 0) => History.Add(size, nowUs, probeCluster);
+    /// <summary>Records a packet just sent under <see cref="SendHistory.NextSequenceNumber"/>; while a probe cluster runs, as part of it.</summary>
+    public void OnPacketSent(int size, long nowUs) => History.Add(size, nowUs, _pacer.OnSent(size));
 
     /// <summary>What the allocator would send if the estimate allowed: more than the estimate means probe for it.</summary>
     public void SetDesiredBitrate(long bitrate) => _probes.SetDesiredBitrate(bitrate);
 
-    /// <summary>The next probe cluster to send now, if one is due; its packets go to <see cref="OnPacketSent"/> with its id.</summary>
-    public bool TryTakeProbe(long nowUs, out ProbeCluster cluster)
+    /// <summary>
+    /// Bytes of probe padding to send now (0: none). Ends a cluster whose time is up and starts the next one that is
+    /// due; call it on every send opportunity, and again after sending, until it says 0. Packets sent while a
+    /// cluster runs (<see cref="OnPacketSent"/>) count toward it, padding and media alike.
+    /// </summary>
+    /// <param name="started">A new cluster started with this call.</param>
+    public int ProbePaddingDue(long nowUs, out bool started)
     {
-        if (!_probes.TryNext(EstimatedBitrate, nowUs, out cluster)) return false;
-        _probeResults.Begin(cluster);
-        return true;
+        started = false;
+        if (_pacer.TryEnd(nowUs, out var ended, out var packets)) _probeResults.End(ended, packets);
+        if (!_pacer.IsActive && _probes.TryNext(EstimatedBitrate, nowUs, out var cluster))
+        {
+            _probeResults.Begin(cluster, nowUs);
+            _pacer.Start(cluster, nowUs);
+            started = true;
+        }
+        return _pacer.PaddingDue(nowUs);
     }
 
     public void OnTransportFeedback(in RtcpTransportFeedback feedback, long nowUs)
@@ -95,7 +108,7 @@ public sealed class SendSideBandwidthEstimator
             if (packet.Received) arrivalUs += packet.DeltaMicroseconds;
             else lost++;
             if (sent.ProbeCluster != 0
-                && _probeResults.OnFeedback(sent.ProbeCluster, packet.Received, sent.Size, arrivalUs, out var result, out var target)
+                && _probeResults.OnFeedback(sent.ProbeCluster, packet.Received, sent.Size, sent.SendTimeUs, arrivalUs, out var result, out var target)
                 && result > probeResult)
             {
                 probeResult = result;
@@ -164,6 +177,7 @@ public sealed class SendSideBandwidthEstimator
         _lossControl.Reset();
         _acknowledged.Reset();
         _probeResults.Reset();
+        _pacer.Stop();
         _lossBased = EstimatedBitrate = _settings.StartBitrate;
         _remb = 0;
         _hasTransportCc = false;
@@ -174,7 +188,7 @@ public sealed class SendSideBandwidthEstimator
 
     private void OnLoss(double fraction, long nowUs)
     {
-        _lossBased = _lossControl.Update(EstimatedBitrate, fraction, _rttUs, nowUs);
+        _lossBased = _lossControl.Update(EstimatedBitrate, fraction, _acknowledged.Bitrate, _rttUs, nowUs);
         UpdateEstimate(nowUs);
     }
 

@@ -37,6 +37,8 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     // frames' worth of packets, which most likely went to the address the client just left.
     private static readonly TimeSpan RecentWindow = TimeSpan.FromMilliseconds(300);
     private const int MaxResentPerTrack = 64;
+    // Padding packets one tick sends at most: a cluster's two-slot catch-up at the highest probe rates.
+    private const int MaxPaddingPerTick = 256;
     private static readonly TimeSpan EstimateSampleInterval = TimeSpan.FromSeconds(1);
 
     private readonly SendSideBandwidthEstimator _estimator;
@@ -93,10 +95,10 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     /// Sends an RTP packet written into the worker's send buffer; one that carries this transport's next
     /// transport-wide sequence number (<paramref name="stamped"/>) is remembered under it for the feedback.
     /// </summary>
-    internal bool SendRtp(Span<byte> buffer, int length, bool stamped, long now, int probeCluster = 0)
+    internal bool SendRtp(Span<byte> buffer, int length, bool stamped, long now)
     {
         if (!Transport.SendRtp(buffer, length)) return false;
-        if (stamped) _estimator.OnPacketSent(length, Microseconds(now), probeCluster);
+        if (stamped) _estimator.OnPacketSent(length, Microseconds(now));
         return true;
     }
 
@@ -255,7 +257,8 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         SendDueProbe(now);
     }
 
-    // Probe clusters go out as padding on the RTX stream of a video consumer; without one they wait.
+    // Probe clusters are paced over the ticks: each tick tops what was sent since the cluster began up to its
+    // schedule with padding on the RTX stream of a video consumer; without one they wait.
     private void SendDueProbe(long now)
     {
         if (!Transport.CanSend) return;
@@ -266,13 +269,19 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
             carrier = consumer;
             break;
         }
-        if (carrier is null || !_estimator.TryTakeProbe(Microseconds(now), out var cluster)) return;
-        var sent = 0;
-        for (var i = 0; i < cluster.PacketCount; i++)
+        if (carrier is null) return;
+        var nowUs = Microseconds(now);
+        var due = _estimator.ProbePaddingDue(nowUs, out var started);
+        if (started) Worker.Metrics.ProbeClusterStarted();
+        // Each packet sent counts toward the cluster, so the due amount shrinks; the bound only guards against a send
+        // that does not reach the estimator.
+        for (var i = 0; i < MaxPaddingPerTick && due > 0; i++)
         {
-            if (carrier.SendPadding(cluster.PaddingPerPacket, cluster.Id, now)) sent++;
+            var padding = Math.Clamp(due / 4 * 4, 4, ProbeCluster.MaxPacketBytes);
+            if (!carrier.SendPadding(padding, now)) break;
+            Worker.Metrics.ProbePaddingSent();
+            due = _estimator.ProbePaddingDue(nowUs, out _);
         }
-        Worker.Metrics.ProbeSent(sent);
     }
 
     private long Microseconds(long timestamp) => (long)(timestamp * _microsecondsPerTick);
