@@ -47,17 +47,17 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         }
         """;
 
-    private ThrottledLink? _link;
+    private VethNetwork? _link;
     private BrowserFixture? _inside;
 
     [SetUp]
-    [SupportedOSPlatform("linux")] // ThrottledLink.Create has the test ignored elsewhere
+    [SupportedOSPlatform("linux")] // VethNetwork.Create has the test ignored elsewhere
     public async Task CreateTheThrottledLinkAndItsBrowser()
     {
-        ThrottledLink link;
+        VethNetwork link;
         try
         {
-            _link = link = ThrottledLink.Create();
+            _link = link = VethNetwork.Create("dl", subnetOctet: 214);
         }
         catch (NetworkNamespaceUnavailableException e)
         {
