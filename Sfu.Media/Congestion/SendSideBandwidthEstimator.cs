@@ -21,6 +21,8 @@ public sealed class SendSideBandwidthEstimator
     private const long TransportCcFreshUs = 2_000_000;
     private const long DefaultRttUs = 200_000;
     private const double RttSmoothing = 0.125;
+    // How long a probe's result stands for the link's rate when an overuse follows (most likely the probe's own queue).
+    private const long ProbeResultFreshUs = 1_000_000;
 
     private readonly BandwidthEstimatorSettings _settings;
     private readonly InterArrival _interArrival = new();
@@ -33,6 +35,8 @@ public sealed class SendSideBandwidthEstimator
     private readonly ProbeController _probes;
     private readonly ProbePacer _pacer = new();
     private long _lossBased;
+    private long _lastProbeResult;
+    private long _lastProbeResultUs = long.MinValue / 2;
     private long _remb;
     private long _rttUs = DefaultRttUs;
     private long _lastTransportCcUs = long.MinValue / 2;
@@ -130,6 +134,11 @@ public sealed class SendSideBandwidthEstimator
         // Send to feedback: a round trip plus however long the receiver waited to report (up to ~100 ms).
         if (latestSendUs >= 0) _rttUs += (long)(RttSmoothing * (nowUs - latestSendUs - _rttUs));
 
+        if (probeResult > 0)
+        {
+            _lastProbeResult = probeResult;
+            _lastProbeResultUs = nowUs;
+        }
         if (probeResult > 0 && _detector.State != BandwidthUsage.Overusing)
         {
             _probes.OnProbeResult(probeResult, probeTarget);
@@ -138,7 +147,12 @@ public sealed class SendSideBandwidthEstimator
         }
         else
         {
-            _delayBased.Update(_detector.State, _acknowledged.Bitrate, _rttUs, nowUs);
+            // A probe measured the link just now: an overuse its own queue caused is cut from that measure, not from the
+            // rate acknowledged around it, which was only what the media used (behind a 400 kbit/s link each periodic
+            // probe otherwise cut the estimate to ~250 kbit/s, the edge of the low layer).
+            var throughput = _acknowledged.Bitrate;
+            if (nowUs - _lastProbeResultUs < ProbeResultFreshUs) throughput = Math.Max(throughput, _lastProbeResult);
+            _delayBased.Update(_detector.State, throughput, _rttUs, nowUs);
         }
 
         UpdateEstimate(nowUs);
@@ -178,6 +192,7 @@ public sealed class SendSideBandwidthEstimator
         _acknowledged.Reset();
         _probeResults.Reset();
         _pacer.Stop();
+        _lastProbeResultUs = long.MinValue / 2;
         _lossBased = EstimatedBitrate = _settings.StartBitrate;
         _remb = 0;
         _hasTransportCc = false;

@@ -29,6 +29,9 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private readonly BitrateAllocator _allocator;
     private readonly long _allocationInterval;
     private long _nextAllocation;
+    // The estimate the last allocation shared out; one that falls well below it is shared out again at once.
+    private long _allocatedEstimate = long.MaxValue;
+    private const double ReallocateBelowShare = 0.9;
 
     // Often enough to follow a falling estimate within a second; the allocator's own hysteresis slows moves up.
     private static readonly TimeSpan AllocationInterval = TimeSpan.FromMilliseconds(500);
@@ -154,6 +157,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private void Allocate(long now)
     {
         _nextAllocation = now + _allocationInterval;
+        _allocatedEstimate = AvailableBitrate ?? long.MaxValue;
         foreach (var consumer in _consumers) consumer.RefreshLayerFigures();
         _allocator.Allocate(AvailableBitrate, _allocations, now);
         var desired = 0L;
@@ -206,13 +210,22 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
                 case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtTransportWideCc:
                     Worker.Metrics.TransportCcReceived();
                     if (RtcpTransportFeedback.TryParse(packet, out var transportCc))
-                        _estimator.OnTransportFeedback(transportCc, Microseconds(Worker.Time.GetTimestamp()));
+                        OnTransportFeedback(transportCc);
                     else
                         Worker.Metrics.Dropped(DropReason.Malformed);
                     break;
             }
         }
         if (reader.IsMalformed) Worker.Metrics.Dropped(DropReason.Malformed);
+    }
+
+    // A falling estimate moves layers down at once rather than at the next allocation (up to half a second later):
+    // until the switch, the link's queue fills with what it can no longer carry, and the picture freezes.
+    private void OnTransportFeedback(in RtcpTransportFeedback feedback)
+    {
+        var now = Worker.Time.GetTimestamp();
+        _estimator.OnTransportFeedback(feedback, Microseconds(now));
+        if (AvailableBitrate < ReallocateBelowShare * _allocatedEstimate) Allocate(now);
     }
 
     // Loss as the subscriber's receiver reports tell it, for the blocks about what this transport sends; the

@@ -156,6 +156,14 @@ public class ProbingTests
         judged = false;
         for (var i = 0; i < 40 && !judged; i++) judged = fast.OnFeedback(6, true, 250, i * 1000L, 10_000 + (i * 100L), out bitrate, out _);
         Assert.That(bitrate, Is.EqualTo(2_000_000), "capped at the target");
+
+        // Late ticks sent the cluster at half its target, and the link carried all of it: it proved that much, no more.
+        var slow = new ProbeResultEstimator();
+        slow.Begin(ProbeCluster.For(7, 800_000, 400_000), 0);
+        slow.End(7, 20);
+        judged = false;
+        for (var i = 0; i < 20 && !judged; i++) judged = slow.OnFeedback(7, true, 250, i * 5_000L, 10_000 + (i * 5_000L), out bitrate, out _);
+        Assert.That(bitrate, Is.EqualTo(400_000), "the send rate, not 95 % of it");
     }
 
     [Test]
