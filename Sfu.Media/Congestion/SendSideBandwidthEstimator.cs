@@ -142,8 +142,15 @@ public sealed class SendSideBandwidthEstimator
         if (probeResult > 0 && _detector.State != BandwidthUsage.Overusing)
         {
             _probes.OnProbeResult(probeResult, probeTarget);
-            if (probeResult > _delayBased.Bitrate) _delayBased.SetBitrate(probeResult, nowUs);
-            _lossBased = Math.Max(_lossBased, probeResult);
+            RaiseTo(probeResult, nowUs);
+        }
+        else if (probeResult > 0)
+        {
+            // The probe's own queue makes the delay rise: the link still delivered the probe's rate, so the estimate
+            // is at least the cut from it. Ignoring the result left an estimate cut to 85 kbit/s there, behind a link
+            // that carried 400.
+            _delayBased.Update(_detector.State, Math.Max(_acknowledged.Bitrate, probeResult), _rttUs, nowUs);
+            RaiseTo((long)(AimdRateControl.Beta * probeResult), nowUs);
         }
         else
         {
@@ -199,6 +206,13 @@ public sealed class SendSideBandwidthEstimator
         _lossReported = _lossLost = 0;
         _rttUs = DefaultRttUs;
         _probes.Start(_settings.StartBitrate, nowUs);
+    }
+
+    // A probe showed the link carries this much: neither rate stays below it.
+    private void RaiseTo(long bitrate, long nowUs)
+    {
+        if (bitrate > _delayBased.Bitrate) _delayBased.SetBitrate(bitrate, nowUs);
+        _lossBased = Math.Max(_lossBased, bitrate);
     }
 
     private void OnLoss(double fraction, long nowUs)

@@ -61,7 +61,7 @@ public class RateControlTests
     }
 
     [Test]
-    public void Aimd_OneQueue_IsCutForOnce_NotInEveryReport()
+    public void Aimd_OneQueue_IsCutForOnce_NotInEveryReport_AndNeverMoreThanHalved()
     {
         var aimd = new AimdRateControl(1_000_000, 50_000, 10_000_000);
         Assert.That(aimd.Update(BandwidthUsage.Overusing, 800_000, 300_000, 0), Is.EqualTo(680_000));
@@ -69,7 +69,8 @@ public class RateControlTests
         Assert.That(aimd.Update(BandwidthUsage.Overusing, 700_000, 300_000, 50_000), Is.EqualTo(680_000));
         Assert.That(aimd.Update(BandwidthUsage.Overusing, 600_000, 300_000, 150_000), Is.EqualTo(680_000));
         Assert.That(aimd.Update(BandwidthUsage.Overusing, 600_000, 300_000, 200_000), Is.EqualTo(510_000), "a round trip (up to 200 ms) later");
-        Assert.That(aimd.Update(BandwidthUsage.Overusing, 200_000, 300_000, 250_000), Is.EqualTo(170_000), "at once when under half got through");
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 100_000, 300_000, 250_000), Is.EqualTo(510_000), "not even when little got through");
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 100_000, 300_000, 400_000), Is.EqualTo(255_000), "then at most halved at once");
     }
 
     [Test]
