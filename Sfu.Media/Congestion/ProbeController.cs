@@ -5,8 +5,8 @@ namespace Sfu.Media.Congestion;
 /// start rate and, while each probe comes back near its target, doubles on; after a drop of the estimate to
 /// under two thirds it probes once, a second later, at 85 % of where it was (a short outage or a competing
 /// burst should not cost minutes of slow climbing); and while the allocation wants more than the estimate it
-/// probes at twice the estimate (at most what is wanted) every 5 s. A mid-call probe that comes back near its
-/// target is followed at once by one at twice its result, up to what is wanted: a link that came back (a limit
+/// probes at twice the estimate (at most a quarter above what is wanted) every 5 s. A mid-call probe that comes
+/// back near its target is followed at once by one at twice its result, as far: a link that came back (a limit
 /// lifted) is found in two probes instead of two periods. Probing stops at the configured maximum.
 /// </summary>
 public sealed class ProbeController(long maxBitrate)
@@ -26,6 +26,11 @@ public sealed class ProbeController(long maxBitrate)
     // The cluster whose result decides whether to probe on (0: none).
     private long _followTarget;
     private long _desired;
+
+    // Where a mid-call probe aims: a quarter above what is wanted, because its result comes back under its target
+    // (it measures what the sender managed to send, and a loaded sender falls behind its schedule), and a result
+    // just at what is wanted would not leave the margin a move up needs.
+    private long Aim => _desired + (_desired / 4);
     private long _lastProbeUs = long.MinValue / 2;
     private long _recentMax;
     private long _recentMaxAtUs;
@@ -61,7 +66,7 @@ public sealed class ProbeController(long maxBitrate)
             _exponential = false;
             return;
         }
-        var next = _exponential ? 2 * result : Math.Min(2 * result, _desired);
+        var next = _exponential ? 2 * result : Math.Min(2 * result, Aim);
         if (next > target) Enqueue(next, follow: true);
     }
 
@@ -95,7 +100,7 @@ public sealed class ProbeController(long maxBitrate)
         if (_pendingCount == 0 && _desired > estimate && nowUs - _lastProbeUs >= PeriodicIntervalUs)
         {
             _exponential = false;
-            Enqueue(Math.Min(2 * estimate, _desired), follow: true);
+            Enqueue(Math.Min(2 * estimate, Aim), follow: true);
         }
         while (_pendingCount > 0)
         {

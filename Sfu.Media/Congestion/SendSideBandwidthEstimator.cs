@@ -70,6 +70,9 @@ public sealed class SendSideBandwidthEstimator
     /// <summary>The rate the receiver reported getting (0 until known).</summary>
     public long AcknowledgedBitrate => _acknowledged.Bitrate;
 
+    /// <summary>Whether a probe cluster is running: packets sent now count toward it.</summary>
+    public bool IsProbing => _pacer.IsActive;
+
     /// <summary>The latest delay-gradient verdict.</summary>
     public BandwidthUsage Usage => _detector.State;
 
@@ -104,6 +107,7 @@ public sealed class SendSideBandwidthEstimator
     {
         var arrivalUs = UnwrapReference(feedback.ReferenceTime);
         int reported = 0, lost = 0;
+        var probed = false;
         long latestSendUs = -1, probeResult = 0, probeTarget = 0;
         foreach (var packet in feedback.GetPackets())
         {
@@ -111,6 +115,7 @@ public sealed class SendSideBandwidthEstimator
             reported++;
             if (packet.Received) arrivalUs += packet.DeltaMicroseconds;
             else lost++;
+            probed |= sent.ProbeCluster != 0;
             if (sent.ProbeCluster != 0
                 && _probeResults.OnFeedback(sent.ProbeCluster, packet.Received, sent.Size, sent.SendTimeUs, arrivalUs, out var result, out var target)
                 && result > probeResult)
@@ -151,6 +156,11 @@ public sealed class SendSideBandwidthEstimator
             // that carried 400.
             _delayBased.Update(_detector.State, Math.Max(_acknowledged.Bitrate, probeResult), _rttUs, nowUs);
             RaiseTo((long)(AimdRateControl.Beta * probeResult), nowUs);
+        }
+        else if (probed && _detector.State == BandwidthUsage.Overusing)
+        {
+            // The queue of a probe still being measured: its result will say what the link carries, and a cut now
+            // (from the acknowledged rate, only what the media used) would undo what it finds.
         }
         else
         {

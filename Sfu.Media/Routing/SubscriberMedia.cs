@@ -48,6 +48,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private readonly double _microsecondsPerTick;
     private readonly long _estimateSampleInterval;
     private long _nextEstimateSample;
+    private bool _sendingProbePadding;
 
     public SubscriberMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
@@ -101,7 +102,11 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     internal bool SendRtp(Span<byte> buffer, int length, bool stamped, long now)
     {
         if (!Transport.SendRtp(buffer, length)) return false;
-        if (stamped) _estimator.OnPacketSent(length, Microseconds(now));
+        if (!stamped) return true;
+        _estimator.OnPacketSent(length, Microseconds(now));
+        // A running probe cluster is topped up at every media send too, not only on the tick: a loaded worker's ticks
+        // come late, and a probe sent behind its schedule measures the sender, not the link.
+        if (_estimator.IsProbing && !_sendingProbePadding) SendDueProbe(now);
         return true;
     }
 
@@ -288,6 +293,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         if (started) Worker.Metrics.ProbeClusterStarted();
         // Each packet sent counts toward the cluster, so the due amount shrinks; the bound only guards against a send
         // that does not reach the estimator.
+        _sendingProbePadding = true;
         for (var i = 0; i < MaxPaddingPerTick && due > 0; i++)
         {
             var padding = Math.Clamp(due / 4 * 4, 4, ProbeCluster.MaxPacketBytes);
@@ -295,6 +301,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
             Worker.Metrics.ProbePaddingSent();
             due = _estimator.ProbePaddingDue(nowUs, out _);
         }
+        _sendingProbePadding = false;
     }
 
     private long Microseconds(long timestamp) => (long)(timestamp * _microsecondsPerTick);

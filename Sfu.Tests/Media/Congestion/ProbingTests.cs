@@ -119,9 +119,9 @@ public class ProbingTests
         Assert.That(periodic.TargetBitrate, Is.EqualTo(700_000));
         probes.OnProbeResult(700_000, 700_000);
         Assert.That(probes.TryNext(700_000, 5_300_000, out var follow), Is.True, "not five seconds later");
-        Assert.That(follow.TargetBitrate, Is.EqualTo(910_000), "twice the result, but only what is wanted");
-        probes.OnProbeResult(910_000, 910_000);
-        Assert.That(probes.TryNext(910_000, 5_600_000, out _), Is.False);
+        Assert.That(follow.TargetBitrate, Is.EqualTo(1_137_500), "twice the result, but only a quarter above what is wanted");
+        probes.OnProbeResult(1_137_500, 1_137_500);
+        Assert.That(probes.TryNext(1_137_500, 5_600_000, out _), Is.False);
 
         // Behind a 400 kbit/s link the next periodic probe finds ~420: no follow-up.
         Assert.That(probes.TryNext(400_000, 10_600_000, out var throttled), Is.True);
