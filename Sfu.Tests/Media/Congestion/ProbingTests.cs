@@ -94,11 +94,7 @@ public class ProbingTests
     [Test]
     public void Controller_WhenMoreIsWanted_ProbesEveryFiveSeconds()
     {
-        var probes = new ProbeController(maxBitrate: 20_000_000);
-        probes.Start(300_000, 0);
-        while (probes.TryNext(300_000, 0, out _)) { }
-        probes.OnProbeResult(100_000, 1_800_000);
-        probes.SetDesiredBitrate(1_500_000);
+        var probes = MidCall(desired: 1_500_000);
 
         Assert.That(probes.TryNext(600_000, 4_000_000, out _), Is.False);
         Assert.That(probes.TryNext(600_000, 5_000_000, out var cluster), Is.True);
@@ -109,11 +105,7 @@ public class ProbingTests
     [Test]
     public void Controller_AMidCallProbeThatPasses_IsFollowedAtOnce_UpToWhatIsWanted()
     {
-        var probes = new ProbeController(maxBitrate: 20_000_000);
-        probes.Start(300_000, 0);
-        while (probes.TryNext(300_000, 0, out _)) { }
-        probes.OnProbeResult(100_000, 1_800_000);
-        probes.SetDesiredBitrate(910_000);
+        var probes = MidCall(desired: 910_000);
 
         Assert.That(probes.TryNext(350_000, 5_000_000, out var periodic), Is.True);
         Assert.That(periodic.TargetBitrate, Is.EqualTo(700_000));
@@ -176,5 +168,16 @@ public class ProbingTests
         var judged = false;
         for (var i = 10; i < 20 && !judged; i++) judged = results.OnFeedback(8, i % 2 == 0, 250, i * 2_500L, i * 2_500L, out _, out _);
         Assert.That(judged, Is.False, "a quarter lost: the link did not carry it");
+    }
+
+    /// <summary>A controller past its start-up probes (the link stopped them), whose allocator wants <paramref name="desired"/>.</summary>
+    private static ProbeController MidCall(long desired)
+    {
+        var probes = new ProbeController(maxBitrate: 20_000_000);
+        probes.Start(300_000, 0);
+        while (probes.TryNext(300_000, 0, out _)) { }
+        probes.OnProbeResult(100_000, 1_800_000);
+        probes.SetDesiredBitrate(desired);
+        return probes;
     }
 }
