@@ -247,10 +247,10 @@ public sealed class Consumer : IDisposable
 
     /// <summary>
     /// Sends one padding-only RTX packet (no payload, <paramref name="paddingBytes"/> of padding, a multiple of 4
-    /// up to 252) as part of probe cluster <paramref name="probeCluster"/>: it loads the link like media does,
-    /// but the subscriber's decoder never sees it. Only when <see cref="CanSendPadding"/>.
+    /// up to 252) for a probe: it loads the link like media does, but the subscriber's decoder never sees it.
+    /// Only when <see cref="CanSendPadding"/>.
     /// </summary>
-    internal bool SendPadding(int paddingBytes, int probeCluster, long now)
+    internal bool SendPadding(int paddingBytes, long now)
     {
         if (Parameters is not { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }) return false;
         Span<byte> buffer = _owner.Worker.SendBuffer;
@@ -264,7 +264,7 @@ public sealed class Consumer : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], rtxSsrc);
         buffer.Slice(offset, paddingBytes - 1).Clear();
         buffer[total - 1] = (byte)paddingBytes;
-        return _owner.SendRtp(buffer, total, stamped: true, now, probeCluster);
+        return _owner.SendRtp(buffer, total, stamped: true, now);
     }
 
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>

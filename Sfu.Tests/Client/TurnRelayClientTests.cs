@@ -32,14 +32,25 @@ public sealed class TurnRelayClientTests
         using var subscriber = new Subscriber(subscriberSignaling, new SubscriberOptions { Transport = RelayOnly(subscriberSignaling, transport) });
         await using var publisherSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
         await publisherSignaling.JoinAsync("turn-room", "pub");
-        using var publisher = new Publisher(new PublisherOptions { Audio = false, Transport = RelayOnly(publisherSignaling, transport) });
+        var messages = new List<string>();
+        var opened = new TaskCompletionSource();
+        subscriber.Transport.DataChannels.ChannelOpened += _ => opened.TrySetResult();
+        subscriber.Transport.DataChannels.MessageReceived += (_, message) =>
+        {
+            lock (messages) messages.Add(message.Text);
+        };
+        using var publisher = new Publisher(new PublisherOptions { Audio = false, Data = true, Transport = RelayOnly(publisherSignaling, transport) });
         await publisher.PublishAsync(publisherSignaling);
         await WaitConnectedAsync(publisher.Transport, coturn);
+        var chat = await publisher.PublishDataAsync("chat");
         await subscriber.WaitForOffersAnsweredAsync(1, Wait);
         await WaitConnectedAsync(subscriber.Transport, coturn);
+        await opened.Task.WaitAsync(Wait);
+        for (var i = 0; i < 500; i++) await chat.SendAsync($"m{i}");
 
         var videoMid = subscriber.Offer!.Media.Single(m => m.Kind == "video" && !m.IsRejected).Mid!;
         await Until(() => subscriber.FindByMid(videoMid) is { Packets: > 150 });
+        await Until(() => { lock (messages) return messages.Count == 500; });
         var video = subscriber.FindByMid(videoMid)!;
         var metrics = await MetricsSnapshot.ScrapeAsync(server);
         TestContext.Out.WriteLine(video);
@@ -56,6 +67,7 @@ public sealed class TurnRelayClientTests
             }
 
             Assert.That(video.Lost, Is.Zero, "nothing lost on loopback through coturn");
+            Assert.That(messages, Is.EqualTo(Enumerable.Range(0, 500).Select(i => $"m{i}")), "the data track's messages, in order");
             Assert.That(video.Keyframes, Is.GreaterThanOrEqualTo(1));
             Assert.That(subscriber.Transport.SrtpFailures, Is.Zero);
             Assert.That(metrics["sfu_media_transports_by_protocol{protocol=\"relayed\"}"], Is.EqualTo(2), metrics.ToString());
