@@ -132,3 +132,27 @@ write("signaling", "join-ice", lines(join, {"id": 2, "type": "restart-ice", "tra
                                      {"id": 3, "type": "candidate", "transport": "publish",
                                       "candidate": {"candidate": "candidate:1 1 udp 2122260223 192.0.2.5 54321 typ host", "sdpMid": "0"}}))
 write("signaling", "resume", lines({"id": 1, "type": "resume", "sessionId": "s-1", "resumeToken": "AAAA", "lastSeq": 3}))
+
+# turn: what coturn sends a client on TCP (Sfu.Fuzz's TurnTarget puts its own transaction id in): a 401 with realm and
+# nonce, a 438 with a new nonce, an Allocate success with XOR-RELAYED-ADDRESS, XOR-MAPPED-ADDRESS and LIFETIME, a Data
+# indication, and ChannelData of odd length with its padding, two frames to a read.
+def stun_message(message_type, *attributes):
+    body = b"".join(struct.pack(">HH", t, len(v)) + v + b"\x00" * (-len(v) % 4) for t, v in attributes)
+    return struct.pack(">HHI", message_type, len(body), 0x2112A442) + b"\x00" * 12 + body
+
+
+def xor_address(ip, port):
+    raw = bytes(int(part) for part in ip.split("."))
+    return struct.pack(">BBH", 0, 1, port ^ 0x2112) + bytes(a ^ b for a, b in zip(raw, struct.pack(">I", 0x2112A442)))
+
+
+unauthorized = stun_message(0x0113, (0x0009, struct.pack(">HBB", 0, 4, 1) + b"Unauthorized"), (0x0014, b"sfu.test"),
+                            (0x0015, b"6d5f1c2ab0a94b6e"))
+stale = stun_message(0x0113, (0x0009, struct.pack(">HBB", 0, 4, 38) + b"Stale Nonce"), (0x0015, b"0123456789abcdef"))
+allocated = stun_message(0x0103, (0x0016, xor_address("127.0.0.3", 20001)), (0x0020, xor_address("127.0.0.1", 40000)),
+                         (0x000D, struct.pack(">I", 600)), (0x0008, b"\x00" * 20))
+indication = stun_message(0x0017, (0x0012, xor_address("192.0.2.10", 40000)), (0x0013, b"\x00\x01\x00\x00hello"))
+channel_data = struct.pack(">HH", 0x4000, 5) + b"media" + b"\x00" * 3
+write("turn", "unauthorized-then-stale", b"\x06" + unauthorized + stale)
+write("turn", "allocated", b"\x00" + allocated)
+write("turn", "indication-and-channel-data", b"\x02" + indication + channel_data + channel_data)

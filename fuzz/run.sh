@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target with AFL++ and SharpFuzz, until a number of executions.
-#   fuzz/run.sh <target> [executions]      targets: stun rtp rtcp sdp dtls srtp signaling twcc ice-tcp sctp; executions default 1000000
+#   fuzz/run.sh <target> [executions]      targets: stun rtp rtcp sdp dtls srtp signaling twcc ice-tcp sctp turn; executions default 1000000
 # Installs what it needs when missing (Debian's afl++, the SharpFuzz.CommandLine dotnet tool), publishes
-# fuzz/Sfu.Fuzz, instruments Sfu.Media.dll and Sfu.Signaling.dll in the published copy, runs afl-fuzz on
+# fuzz/Sfu.Fuzz, instruments Sfu.Media.dll, Sfu.Signaling.dll and Sfu.Client.dll in the published copy, runs afl-fuzz on
 # fuzz/corpus/<target>/ and prints executions, exec/s, paths, crashes and hangs. Findings go to fuzz/out/<target>/
 # (not committed); reproduce one with: dotnet fuzz/out/bin/Sfu.Fuzz.dll <target> < fuzz/out/<target>/default/crashes/<file>
 set -euo pipefail
@@ -27,7 +27,7 @@ fi
 # A fresh publish every time: an assembly can be instrumented only once.
 rm -rf "$out/bin"
 dotnet publish "$root/fuzz/Sfu.Fuzz/Sfu.Fuzz.csproj" -c Release -o "$out/bin" -v quiet -nologo
-for assembly in Sfu.Media.dll Sfu.Signaling.dll; do
+for assembly in Sfu.Media.dll Sfu.Signaling.dll Sfu.Client.dll; do
   sharpfuzz "$out/bin/$assembly"
 done
 

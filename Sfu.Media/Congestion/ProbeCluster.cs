@@ -1,33 +1,45 @@
 namespace Sfu.Media.Congestion;
 
 /// <summary>
-/// A short burst sent faster than the estimate to see whether the link carries it: <see cref="Bytes"/> in
-/// packets of at most <see cref="MaxPacketBytes"/>, and at least <see cref="MinPackets"/> of them.
+/// A stretch of sending faster than the estimate to see whether the link carries it: <see cref="Bytes"/> sent at
+/// <see cref="TargetBitrate"/>, paced over <see cref="Duration"/> (<see cref="ProbePacer"/>), media and padding
+/// together. Paced rather than sent back to back, and long enough for its second half to meet the bottleneck's
+/// own rate: a token bucket lets a short burst through at line rate (a 3 KB bucket passes a 15 ms cluster at
+/// 800 kbit/s untouched), so a burst measures the bucket, not the link.
 /// </summary>
-/// <param name="Id">Non-zero; every packet of the cluster is recorded under it.</param>
+/// <param name="Id">Non-zero; every packet sent while the cluster runs is recorded under it.</param>
 /// <param name="TargetBitrate">The rate the cluster tests, bits/s.</param>
-/// <param name="Bytes">How much to send: <see cref="Duration"/> worth at the target rate.</param>
+/// <param name="Bytes">How much to send: <see cref="NominalDuration"/> worth at the target rate, within bounds.</param>
 public readonly record struct ProbeCluster(int Id, long TargetBitrate, int Bytes)
 {
-    /// <summary>How much sending time a cluster stands for (libwebrtc uses 15 ms too).</summary>
-    public static readonly TimeSpan Duration = TimeSpan.FromMilliseconds(15);
+    /// <summary>How long a cluster lasts when its bytes are not bounded.</summary>
+    public static readonly TimeSpan NominalDuration = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Padding an RTP packet can carry (its padding-length byte), rounded down to whole 32-bit words.</summary>
     public const int MaxPacketBytes = 252;
 
-    public const int MinPackets = 5;
+    /// <summary>At least a few packets' worth, so that a low target still gives arrivals to measure.</summary>
+    public const int MinBytes = 8 * MaxPacketBytes;
 
-    public const int MaxPackets = 64;
+    /// <summary>At most this much per cluster: at high targets the cluster is shorter instead.</summary>
+    public const int MaxBytes = 128 * MaxPacketBytes;
 
-    public static ProbeCluster For(int id, long targetBitrate)
+    /// <summary>
+    /// At most this much more than the estimate would send in the cluster's time: what a link no faster than the
+    /// estimate must queue. 8 KB is 160 ms at 400 kbit/s, within the queue of a shaped link, so a probe far above
+    /// the estimate (a recovery probe after a drop) is shortened rather than dropped with audio in it.
+    /// </summary>
+    public const int MaxExcessBytes = 8_000;
+
+    /// <summary>A cluster testing <paramref name="targetBitrate"/> on a link estimated at <paramref name="estimate"/> (bits/s).</summary>
+    public static ProbeCluster For(int id, long targetBitrate, long estimate)
     {
-        var bytes = (int)Math.Min(targetBitrate * Duration.Ticks / TimeSpan.TicksPerSecond / 8, (long)MaxPackets * MaxPacketBytes);
-        return new ProbeCluster(id, targetBitrate, Math.Max(bytes, MinPackets * MaxPacketBytes / 2));
+        var bytes = targetBitrate * NominalDuration.Ticks / TimeSpan.TicksPerSecond / 8;
+        var excess = targetBitrate - estimate;
+        if (excess > 0) bytes = Math.Min(bytes, MaxExcessBytes * targetBitrate / excess);
+        return new ProbeCluster(id, targetBitrate, (int)Math.Clamp(bytes, MinBytes, MaxBytes));
     }
 
-    /// <summary>How many packets carry <see cref="Bytes"/>: enough to respect both the packet size and the minimum count.</summary>
-    public int PacketCount => Math.Clamp((Bytes + MaxPacketBytes - 1) / MaxPacketBytes, MinPackets, MaxPackets);
-
-    /// <summary>Padding bytes in each packet (a multiple of 4, at most <see cref="MaxPacketBytes"/>).</summary>
-    public int PaddingPerPacket => Math.Clamp(Bytes / PacketCount / 4 * 4, 4, MaxPacketBytes);
+    /// <summary>How long sending <see cref="Bytes"/> at the target takes, µs.</summary>
+    public long DurationUs => Math.Max(1, Bytes * 8L * 1_000_000 / Math.Max(1, TargetBitrate));
 }

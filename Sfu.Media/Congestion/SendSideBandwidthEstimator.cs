@@ -9,7 +9,8 @@ namespace Sfu.Media.Congestion;
 /// <see cref="OveruseDetector"/>) drives an AIMD rate (<see cref="AimdRateControl"/>), their losses a
 /// loss-based rate (<see cref="LossBasedControl"/>), and the estimate is the lower of the two, capped by any
 /// REMB the subscriber sends. Without transport-cc, receiver-report loss and REMB are all there is. Probe
-/// clusters (<see cref="ProbeController"/>) find headroom the media alone would never show. A new network
+/// clusters (<see cref="ProbeController"/>), paced at their rate (<see cref="ProbePacer"/>), find headroom the
+/// media alone would never show. A new network
 /// path is a new link: <see cref="Restart"/>. Times are µs of the sender's clock. Worker thread only.
 /// </summary>
 public sealed class SendSideBandwidthEstimator
@@ -20,6 +21,8 @@ public sealed class SendSideBandwidthEstimator
     private const long TransportCcFreshUs = 2_000_000;
     private const long DefaultRttUs = 200_000;
     private const double RttSmoothing = 0.125;
+    // How long a probe's result stands for the link's rate when an overuse follows (most likely the probe's own queue).
+    private const long ProbeResultFreshUs = 1_000_000;
 
     private readonly BandwidthEstimatorSettings _settings;
     private readonly InterArrival _interArrival = new();
@@ -30,7 +33,10 @@ public sealed class SendSideBandwidthEstimator
     private readonly AcknowledgedBitrate _acknowledged = new();
     private readonly ProbeResultEstimator _probeResults = new();
     private readonly ProbeController _probes;
+    private readonly ProbePacer _pacer = new();
     private long _lossBased;
+    private long _lastProbeResult;
+    private long _lastProbeResultUs = long.MinValue / 2;
     private long _remb;
     private long _rttUs = DefaultRttUs;
     private long _lastTransportCcUs = long.MinValue / 2;
@@ -64,29 +70,44 @@ public sealed class SendSideBandwidthEstimator
     /// <summary>The rate the receiver reported getting (0 until known).</summary>
     public long AcknowledgedBitrate => _acknowledged.Bitrate;
 
+    /// <summary>Whether a probe cluster is running: packets sent now count toward it.</summary>
+    public bool IsProbing => _pacer.IsActive;
+
     /// <summary>The latest delay-gradient verdict.</summary>
     public BandwidthUsage Usage => _detector.State;
 
     public SendHistory History { get; } = new();
 
-    /// <summary>Records a packet just sent under <see cref="SendHistory.NextSequenceNumber"/>.</summary>
-    public void OnPacketSent(int size, long nowUs, int probeCluster = 0) => History.Add(size, nowUs, probeCluster);
+    /// <summary>Records a packet just sent under <see cref="SendHistory.NextSequenceNumber"/>; while a probe cluster runs, as part of it.</summary>
+    public void OnPacketSent(int size, long nowUs) => History.Add(size, nowUs, _pacer.OnSent(size));
 
     /// <summary>What the allocator would send if the estimate allowed: more than the estimate means probe for it.</summary>
     public void SetDesiredBitrate(long bitrate) => _probes.SetDesiredBitrate(bitrate);
 
-    /// <summary>The next probe cluster to send now, if one is due; its packets go to <see cref="OnPacketSent"/> with its id.</summary>
-    public bool TryTakeProbe(long nowUs, out ProbeCluster cluster)
+    /// <summary>
+    /// Bytes of probe padding to send now (0: none). Ends a cluster whose time is up and starts the next one that is
+    /// due; call it on every send opportunity, and again after sending, until it says 0. Packets sent while a
+    /// cluster runs (<see cref="OnPacketSent"/>) count toward it, padding and media alike.
+    /// </summary>
+    /// <param name="started">A new cluster started with this call.</param>
+    public int ProbePaddingDue(long nowUs, out bool started)
     {
-        if (!_probes.TryNext(EstimatedBitrate, nowUs, out cluster)) return false;
-        _probeResults.Begin(cluster);
-        return true;
+        started = false;
+        if (_pacer.TryEnd(nowUs, out var ended, out var packets)) _probeResults.End(ended, packets);
+        if (!_pacer.IsActive && _probes.TryNext(EstimatedBitrate, nowUs, out var cluster))
+        {
+            _probeResults.Begin(cluster, nowUs);
+            _pacer.Start(cluster, nowUs);
+            started = true;
+        }
+        return _pacer.PaddingDue(nowUs);
     }
 
     public void OnTransportFeedback(in RtcpTransportFeedback feedback, long nowUs)
     {
         var arrivalUs = UnwrapReference(feedback.ReferenceTime);
         int reported = 0, lost = 0;
+        var probed = false;
         long latestSendUs = -1, probeResult = 0, probeTarget = 0;
         foreach (var packet in feedback.GetPackets())
         {
@@ -94,8 +115,9 @@ public sealed class SendSideBandwidthEstimator
             reported++;
             if (packet.Received) arrivalUs += packet.DeltaMicroseconds;
             else lost++;
+            probed |= sent.ProbeCluster != 0;
             if (sent.ProbeCluster != 0
-                && _probeResults.OnFeedback(sent.ProbeCluster, packet.Received, sent.Size, arrivalUs, out var result, out var target)
+                && _probeResults.OnFeedback(sent.ProbeCluster, packet.Received, sent.Size, sent.SendTimeUs, arrivalUs, out var result, out var target)
                 && result > probeResult)
             {
                 probeResult = result;
@@ -117,15 +139,37 @@ public sealed class SendSideBandwidthEstimator
         // Send to feedback: a round trip plus however long the receiver waited to report (up to ~100 ms).
         if (latestSendUs >= 0) _rttUs += (long)(RttSmoothing * (nowUs - latestSendUs - _rttUs));
 
+        if (probeResult > 0)
+        {
+            _lastProbeResult = probeResult;
+            _lastProbeResultUs = nowUs;
+        }
         if (probeResult > 0 && _detector.State != BandwidthUsage.Overusing)
         {
             _probes.OnProbeResult(probeResult, probeTarget);
-            if (probeResult > _delayBased.Bitrate) _delayBased.SetBitrate(probeResult, nowUs);
-            _lossBased = Math.Max(_lossBased, probeResult);
+            RaiseTo(probeResult, nowUs);
+        }
+        else if (probeResult > 0)
+        {
+            // The probe's own queue makes the delay rise: the link still delivered the probe's rate, so the estimate
+            // is at least the cut from it. Ignoring the result left an estimate cut to 85 kbit/s there, behind a link
+            // that carried 400.
+            _delayBased.Update(_detector.State, Math.Max(_acknowledged.Bitrate, probeResult), _rttUs, nowUs);
+            RaiseTo((long)(AimdRateControl.Beta * probeResult), nowUs);
+        }
+        else if (probed && _detector.State == BandwidthUsage.Overusing)
+        {
+            // The queue of a probe still being measured: its result will say what the link carries, and a cut now
+            // (from the acknowledged rate, only what the media used) would undo what it finds.
         }
         else
         {
-            _delayBased.Update(_detector.State, _acknowledged.Bitrate, _rttUs, nowUs);
+            // A probe measured the link just now: an overuse its own queue caused is cut from that measure, not from the
+            // rate acknowledged around it, which was only what the media used (behind a 400 kbit/s link each periodic
+            // probe otherwise cut the estimate to ~250 kbit/s, the edge of the low layer).
+            var throughput = _acknowledged.Bitrate;
+            if (nowUs - _lastProbeResultUs < ProbeResultFreshUs) throughput = Math.Max(throughput, _lastProbeResult);
+            _delayBased.Update(_detector.State, throughput, _rttUs, nowUs);
         }
 
         UpdateEstimate(nowUs);
@@ -164,6 +208,8 @@ public sealed class SendSideBandwidthEstimator
         _lossControl.Reset();
         _acknowledged.Reset();
         _probeResults.Reset();
+        _pacer.Stop();
+        _lastProbeResultUs = long.MinValue / 2;
         _lossBased = EstimatedBitrate = _settings.StartBitrate;
         _remb = 0;
         _hasTransportCc = false;
@@ -172,9 +218,16 @@ public sealed class SendSideBandwidthEstimator
         _probes.Start(_settings.StartBitrate, nowUs);
     }
 
+    // A probe showed the link carries this much: neither rate stays below it.
+    private void RaiseTo(long bitrate, long nowUs)
+    {
+        if (bitrate > _delayBased.Bitrate) _delayBased.SetBitrate(bitrate, nowUs);
+        _lossBased = Math.Max(_lossBased, bitrate);
+    }
+
     private void OnLoss(double fraction, long nowUs)
     {
-        _lossBased = _lossControl.Update(EstimatedBitrate, fraction, _rttUs, nowUs);
+        _lossBased = _lossControl.Update(EstimatedBitrate, fraction, _acknowledged.Bitrate, _rttUs, nowUs);
         UpdateEstimate(nowUs);
     }
 

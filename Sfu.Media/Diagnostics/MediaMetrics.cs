@@ -181,11 +181,9 @@ public sealed class MediaMetrics
 
     internal void RembSent() => _rembSent++;
 
-    internal void ProbeSent(int packets)
-    {
-        _probeClustersSent++;
-        _probePacketsSent += packets;
-    }
+    internal void ProbeClusterStarted() => _probeClustersSent++;
+
+    internal void ProbePaddingSent() => _probePacketsSent++;
 
     internal void BandwidthEstimated(long bitrate) => _bandwidthEstimate.Observe(bitrate);
 

@@ -136,10 +136,13 @@ public sealed class Consumer : IDisposable
         return report;
     }
 
-    /// <summary>Moves to <paramref name="layer"/> (at its next keyframe), or pauses with -1.</summary>
+    /// <summary>
+    /// Moves to <paramref name="layer"/> (at its next keyframe), or pauses with -1. The keyframe is asked for at once
+    /// when the subscriber can receive it, else when its transport connects (<see cref="RequestKeyframe"/>).
+    /// </summary>
     internal void SetLayer(int layer)
     {
-        if (_layers.SetTarget(layer)) Producer.RequestKeyframe(layer);
+        if (_layers.SetTarget(layer) && _owner.CanSend) Producer.RequestKeyframe(layer);
     }
 
     internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
@@ -244,10 +247,10 @@ public sealed class Consumer : IDisposable
 
     /// <summary>
     /// Sends one padding-only RTX packet (no payload, <paramref name="paddingBytes"/> of padding, a multiple of 4
-    /// up to 252) as part of probe cluster <paramref name="probeCluster"/>: it loads the link like media does,
-    /// but the subscriber's decoder never sees it. Only when <see cref="CanSendPadding"/>.
+    /// up to 252) for a probe: it loads the link like media does, but the subscriber's decoder never sees it.
+    /// Only when <see cref="CanSendPadding"/>.
     /// </summary>
-    internal bool SendPadding(int paddingBytes, int probeCluster, long now)
+    internal bool SendPadding(int paddingBytes, long now)
     {
         if (Parameters is not { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }) return false;
         Span<byte> buffer = _owner.Host.SendBuffer;
@@ -261,7 +264,7 @@ public sealed class Consumer : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], rtxSsrc);
         buffer.Slice(offset, paddingBytes - 1).Clear();
         buffer[total - 1] = (byte)paddingBytes;
-        return _owner.SendRtp(buffer, total, stamped: true, now, probeCluster);
+        return _owner.SendRtp(buffer, total, stamped: true, now);
     }
 
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>

@@ -49,13 +49,18 @@ internal sealed class LayerSelector(bool waitsForKeyframes)
 
     /// <param name="layer">The layer the packet belongs to.</param>
     /// <param name="isKeyframe">It starts a keyframe.</param>
-    /// <param name="canStart">The subscriber can receive now; a keyframe it cannot receive would be wasted.</param>
+    /// <param name="canStart">
+    /// The subscriber can receive now. Until then nothing is asked for: the keyframe would arrive before the
+    /// subscriber could take it, and the publisher's throttle would hold back the request made once it can
+    /// (for up to the throttle's interval, a second by default, which was the slowest joins' wait).
+    /// </param>
     public LayerDecision Decide(int layer, bool isKeyframe, bool canStart)
     {
         if (Target == None) return LayerDecision.Drop;
         if (layer == Target && Current != Target)
         {
-            if (waitsForKeyframes && (!isKeyframe || !canStart)) return LayerDecision.DropAndRequestKeyframe;
+            if (waitsForKeyframes && !canStart) return LayerDecision.Drop;
+            if (waitsForKeyframes && !isKeyframe) return LayerDecision.DropAndRequestKeyframe;
             Current = Target;
             return LayerDecision.SwitchAndForward;
         }

@@ -28,7 +28,7 @@ internal interface IConsumerHost
     ushort NextTransportSequence { get; }
 
     /// <summary>Sends an RTP packet written into <see cref="IMediaHost.SendBuffer"/>; see <see cref="SubscriberMedia"/>.</summary>
-    bool SendRtp(Span<byte> buffer, int length, bool stamped, long now, int probeCluster = 0);
+    bool SendRtp(Span<byte> buffer, int length, bool stamped, long now);
 
     void SendSenderReport(uint ssrc, ulong ntp, uint rtp, uint packets, uint octets);
 

@@ -33,6 +33,9 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private readonly BitrateAllocator _allocator;
     private readonly long _allocationInterval;
     private long _nextAllocation;
+    // The estimate the last allocation shared out; one that falls well below it is shared out again at once.
+    private long _allocatedEstimate = long.MaxValue;
+    private const double ReallocateBelowShare = 0.9;
 
     // Often enough to follow a falling estimate within a second; the allocator's own hysteresis slows moves up.
     private static readonly TimeSpan AllocationInterval = TimeSpan.FromMilliseconds(500);
@@ -41,12 +44,15 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     // frames' worth of packets, which most likely went to the address the client just left.
     private static readonly TimeSpan RecentWindow = TimeSpan.FromMilliseconds(300);
     private const int MaxResentPerTrack = 64;
+    // Padding packets one tick sends at most: a cluster's two-slot catch-up at the highest probe rates.
+    private const int MaxPaddingPerTick = 256;
     private static readonly TimeSpan EstimateSampleInterval = TimeSpan.FromSeconds(1);
 
     private readonly SendSideBandwidthEstimator _estimator;
     private readonly double _microsecondsPerTick;
     private readonly long _estimateSampleInterval;
     private long _nextEstimateSample;
+    private bool _sendingProbePadding;
 
     internal SubscriberMedia(ITransportHost host, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
@@ -103,10 +109,14 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     /// Sends an RTP packet written into the worker's send buffer; one that carries this transport's next
     /// transport-wide sequence number (<paramref name="stamped"/>) is remembered under it for the feedback.
     /// </summary>
-    bool IConsumerHost.SendRtp(Span<byte> buffer, int length, bool stamped, long now, int probeCluster)
+    bool IConsumerHost.SendRtp(Span<byte> buffer, int length, bool stamped, long now)
     {
         if (!Transport.SendRtp(buffer, length)) return false;
-        if (stamped) _estimator.OnPacketSent(length, Microseconds(now), probeCluster);
+        if (!stamped) return true;
+        _estimator.OnPacketSent(length, Microseconds(now));
+        // A running probe cluster is topped up at every media send too, not only on the tick: a loaded worker's ticks
+        // come late, and a probe sent behind its schedule measures the sender, not the link.
+        if (_estimator.IsProbing && !_sendingProbePadding) SendDueProbe(now);
         return true;
     }
 
@@ -221,6 +231,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private void Allocate(long now)
     {
         _nextAllocation = now + _allocationInterval;
+        _allocatedEstimate = AvailableBitrate ?? long.MaxValue;
         foreach (var consumer in _consumers) consumer.RefreshLayerFigures();
         _allocator.Allocate(AvailableBitrate, _allocations, now);
         var desired = 0L;
@@ -273,13 +284,22 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
                 case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtTransportWideCc:
                     Host.Metrics.TransportCcReceived();
                     if (RtcpTransportFeedback.TryParse(packet, out var transportCc))
-                        _estimator.OnTransportFeedback(transportCc, Microseconds(Host.Time.GetTimestamp()));
+                        OnTransportFeedback(transportCc);
                     else
                         Host.Metrics.Dropped(DropReason.Malformed);
                     break;
             }
         }
         if (reader.IsMalformed) Host.Metrics.Dropped(DropReason.Malformed);
+    }
+
+    // A falling estimate moves layers down at once rather than at the next allocation (up to half a second later):
+    // until the switch, the link's queue fills with what it can no longer carry, and the picture freezes.
+    private void OnTransportFeedback(in RtcpTransportFeedback feedback)
+    {
+        var now = Host.Time.GetTimestamp();
+        _estimator.OnTransportFeedback(feedback, Microseconds(now));
+        if (AvailableBitrate < ReallocateBelowShare * _allocatedEstimate) Allocate(now);
     }
 
     // Loss as the subscriber's receiver reports tell it, for the blocks about what this transport sends; the
@@ -324,7 +344,8 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         SendDueProbe(now);
     }
 
-    // Probe clusters go out as padding on the RTX stream of a video consumer; without one they wait.
+    // Probe clusters are paced over the ticks: each tick tops what was sent since the cluster began up to its
+    // schedule with padding on the RTX stream of a video consumer; without one they wait.
     private void SendDueProbe(long now)
     {
         if (!Transport.CanSend) return;
@@ -335,13 +356,21 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
             carrier = consumer;
             break;
         }
-        if (carrier is null || !_estimator.TryTakeProbe(Microseconds(now), out var cluster)) return;
-        var sent = 0;
-        for (var i = 0; i < cluster.PacketCount; i++)
+        if (carrier is null) return;
+        var nowUs = Microseconds(now);
+        var due = _estimator.ProbePaddingDue(nowUs, out var started);
+        if (started) Host.Metrics.ProbeClusterStarted();
+        // Each packet sent counts toward the cluster, so the due amount shrinks; the bound only guards against a send
+        // that does not reach the estimator.
+        _sendingProbePadding = true;
+        for (var i = 0; i < MaxPaddingPerTick && due > 0; i++)
         {
-            if (carrier.SendPadding(cluster.PaddingPerPacket, cluster.Id, now)) sent++;
+            var padding = Math.Clamp(due / 4 * 4, 4, ProbeCluster.MaxPacketBytes);
+            if (!carrier.SendPadding(padding, now)) break;
+            Host.Metrics.ProbePaddingSent();
+            due = _estimator.ProbePaddingDue(nowUs, out _);
         }
-        Host.Metrics.ProbeSent(sent);
+        _sendingProbePadding = false;
     }
 
     private long Microseconds(long timestamp) => (long)(timestamp * _microsecondsPerTick);

@@ -1,10 +1,14 @@
 namespace Sfu.Media.Rtp;
 
 /// <summary>
-/// Decides when to send a PLI or FIR for one producer stream: at most one per interval, however many
-/// consumers ask. A request that arrives inside the interval is not lost: it stays outstanding, and
-/// <see cref="Poll"/> sends it once the interval is over. An outstanding request is also re-sent each interval
-/// until a keyframe arrives, in case the first one was lost. Not thread-safe: one owner calls it.
+/// Decides when to send a PLI or FIR for one producer stream, however many consumers ask. A request that arrives
+/// while it may not go out is not lost: it stays outstanding, and <see cref="Poll"/> sends it once it may. Two gaps
+/// apply, both measured from the last request sent. While that request is unanswered (no keyframe since), another
+/// goes out only after the interval: a repeat in case the first was lost, and the publisher's protection against a
+/// storm of requests. Once a keyframe answered it, a new request (a subscriber joining, or one that lost a packet of
+/// the keyframe) goes out after a quarter of the interval: a subscriber joining just after another then waits a
+/// quarter of a second for its first picture rather than a second, and the publisher still encodes at most four
+/// requested keyframes a second. Not thread-safe: one owner calls it.
 /// </summary>
 public sealed class KeyframeRequestThrottle
 {
@@ -12,14 +16,17 @@ public sealed class KeyframeRequestThrottle
 
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
+    private readonly TimeSpan _afterAnswer;
     private long _lastSent;
     private bool _everSent;
+    private bool _answered;
 
     public KeyframeRequestThrottle(TimeProvider time, TimeSpan? interval = null)
     {
         _time = time;
         _interval = interval ?? DefaultInterval;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_interval, TimeSpan.Zero, nameof(interval));
+        _afterAnswer = _interval / 4;
     }
 
     /// <summary>A keyframe was asked for and has not arrived yet.</summary>
@@ -38,18 +45,23 @@ public sealed class KeyframeRequestThrottle
     /// <summary>Called on a timer: true when an outstanding request is due (deferred or a retry).</summary>
     public bool Poll() => IsOutstanding && TrySend();
 
-    /// <summary>A keyframe arrived: nothing is outstanding any more.</summary>
-    public void OnKeyframeReceived() => IsOutstanding = false;
+    /// <summary>A keyframe arrived: nothing is outstanding any more, and the last request was answered.</summary>
+    public void OnKeyframeReceived()
+    {
+        IsOutstanding = false;
+        _answered = true;
+    }
 
     private bool TrySend()
     {
         long now = _time.GetTimestamp();
-        if (_everSent && _time.GetElapsedTime(_lastSent, now) < _interval)
+        if (_everSent && _time.GetElapsedTime(_lastSent, now) < (_answered ? _afterAnswer : _interval))
         {
             return false;
         }
 
         _everSent = true;
+        _answered = false;
         _lastSent = now;
         FirSequenceNumber++;
         return true;

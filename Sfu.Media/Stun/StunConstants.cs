@@ -17,10 +17,18 @@ public static class StunConstants
     public const int MaxUsernameLength = 513;
 }
 
-/// <summary>The STUN methods this server speaks; ICE needs only Binding.</summary>
+/// <summary>
+/// The STUN methods this project speaks: ICE needs only Binding; the client's TURN relay (RFC 8656 section 17) the rest.
+/// </summary>
 public enum StunMethod : ushort
 {
     Binding = 0x001,
+    Allocate = 0x003,
+    Refresh = 0x004,
+    Send = 0x006,
+    Data = 0x007,
+    CreatePermission = 0x008,
+    ChannelBind = 0x009,
 }
 
 public enum StunClass : byte
@@ -31,7 +39,7 @@ public enum StunClass : byte
     ErrorResponse = 3,
 }
 
-/// <summary>Attribute types this project reads or writes (RFC 8489 section 18.3, RFC 8445 section 16.1).</summary>
+/// <summary>Attribute types this project reads or writes (RFC 8489 section 18.3, RFC 8445 section 16.1, RFC 8656 section 18).</summary>
 public enum StunAttributeType : ushort
 {
     MappedAddress = 0x0001,
@@ -39,8 +47,14 @@ public enum StunAttributeType : ushort
     MessageIntegrity = 0x0008,
     ErrorCode = 0x0009,
     UnknownAttributes = 0x000A,
+    ChannelNumber = 0x000C,
+    Lifetime = 0x000D,
+    XorPeerAddress = 0x0012,
+    Data = 0x0013,
     Realm = 0x0014,
     Nonce = 0x0015,
+    XorRelayedAddress = 0x0016,
+    RequestedTransport = 0x0019,
     MessageIntegritySha256 = 0x001C,
     XorMappedAddress = 0x0020,
     Priority = 0x0024,

@@ -183,8 +183,68 @@ public readonly ref struct StunMessageReader
             return false;
         }
 
-        ReadOnlySpan<byte> v = Value(_xorMappedAddress);
-        int length = (v[1], v.Length) switch { (1, 8) => 4, (2, 20) => 16, _ => 0 };
+        return TryDecodeXorAddress(Value(_xorMappedAddress), address, out addressLength, out port);
+    }
+
+    /// <summary>
+    /// The value of the first attribute of <paramref name="type"/> before MESSAGE-INTEGRITY (what integrity covers), found
+    /// by walking the message: for attributes the reader does not index, such as TURN's (RFC 8656 section 18).
+    /// </summary>
+    public bool TryGetAttribute(StunAttributeType type, out ReadOnlySpan<byte> value)
+    {
+        foreach (StunAttribute attribute in GetAttributes())
+        {
+            if (attribute.Type == (ushort)StunAttributeType.MessageIntegrity)
+            {
+                break;
+            }
+
+            if (attribute.Type == (ushort)type)
+            {
+                value = attribute.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Any XOR-encoded address attribute (XOR-MAPPED-ADDRESS, TURN's XOR-RELAYED-ADDRESS and XOR-PEER-ADDRESS) as an
+    /// <see cref="IPEndPoint"/>; false when absent or of an impossible size. Allocates, meant for clients.
+    /// </summary>
+    public bool TryGetXorAddress(StunAttributeType type, out IPEndPoint? endPoint)
+    {
+        endPoint = null;
+        Span<byte> address = stackalloc byte[16];
+        if (!TryGetAttribute(type, out ReadOnlySpan<byte> value) || !TryDecodeXorAddress(value, address, out int length, out int port))
+        {
+            return false;
+        }
+
+        endPoint = new IPEndPoint(new IPAddress(address[..length]), port);
+        return true;
+    }
+
+    /// <summary>A four-byte attribute value (LIFETIME, CHANNEL-NUMBER's first half...); false when absent or of another size.</summary>
+    public bool TryGetUInt32(StunAttributeType type, out uint value)
+    {
+        value = 0;
+        if (!TryGetAttribute(type, out ReadOnlySpan<byte> raw) || raw.Length != 4)
+        {
+            return false;
+        }
+
+        value = BinaryPrimitives.ReadUInt32BigEndian(raw);
+        return true;
+    }
+
+    private bool TryDecodeXorAddress(ReadOnlySpan<byte> v, Span<byte> address, out int addressLength, out int port)
+    {
+        addressLength = 0;
+        port = 0;
+        int length = (v.Length >= 2 ? v[1] : 0, v.Length) switch { (1, 8) => 4, (2, 20) => 16, _ => 0 };
         if (length == 0 || address.Length < length)
         {
             return false;
@@ -203,18 +263,7 @@ public readonly ref struct StunMessageReader
     }
 
     /// <summary>XOR-MAPPED-ADDRESS as an <see cref="IPEndPoint"/>; allocates, meant for clients and tests.</summary>
-    public bool TryGetXorMappedAddress(out IPEndPoint? endPoint)
-    {
-        endPoint = null;
-        Span<byte> address = stackalloc byte[16];
-        if (!TryGetXorMappedAddress(address, out int length, out int port))
-        {
-            return false;
-        }
-
-        endPoint = new IPEndPoint(new IPAddress(address[..length]), port);
-        return true;
-    }
+    public bool TryGetXorMappedAddress(out IPEndPoint? endPoint) => TryGetXorAddress(StunAttributeType.XorMappedAddress, out endPoint);
 
     /// <summary>
     /// Checks MESSAGE-INTEGRITY: HMAC-SHA1, keyed with <paramref name="key"/> (for ICE's short-term

@@ -93,10 +93,32 @@ public ref struct StunMessageWriter
     }
 
     /// <summary>XOR-MAPPED-ADDRESS from a raw address (4 or 16 bytes, network order) and port.</summary>
-    public bool AddXorMappedAddress(scoped ReadOnlySpan<byte> address, int port)
+    public bool AddXorMappedAddress(scoped ReadOnlySpan<byte> address, int port) =>
+        AddXorAddress(StunAttributeType.XorMappedAddress, address, port);
+
+    /// <summary>Any XOR-encoded address attribute (TURN's XOR-PEER-ADDRESS, for one) from an end point.</summary>
+    public bool AddXorAddress(StunAttributeType type, IPEndPoint endPoint)
+    {
+        Span<byte> address = stackalloc byte[16];
+        return endPoint.Address.TryWriteBytes(address, out int written) && AddXorAddress(type, address[..written], endPoint.Port);
+    }
+
+    /// <summary>A four-byte attribute value in network order (TURN's LIFETIME, REQUESTED-TRANSPORT, CHANNEL-NUMBER).</summary>
+    public bool AddUInt32(StunAttributeType type, uint value)
+    {
+        if (!TryReserve((ushort)type, 4, out Span<byte> dest))
+        {
+            return false;
+        }
+
+        BinaryPrimitives.WriteUInt32BigEndian(dest, value);
+        return true;
+    }
+
+    private bool AddXorAddress(StunAttributeType type, scoped ReadOnlySpan<byte> address, int port)
     {
         if (address.Length is not (4 or 16) || (uint)port > ushort.MaxValue
-            || !TryReserve((ushort)StunAttributeType.XorMappedAddress, 4 + address.Length, out Span<byte> dest))
+            || !TryReserve((ushort)type, 4 + address.Length, out Span<byte> dest))
         {
             return false;
         }
@@ -130,12 +152,7 @@ public ref struct StunMessageWriter
         };
     }
 
-    public bool AddXorMappedAddress(IPEndPoint endPoint)
-    {
-        Span<byte> address = stackalloc byte[16];
-        return endPoint.Address.TryWriteBytes(address, out int written)
-            && AddXorMappedAddress(address[..written], endPoint.Port);
-    }
+    public bool AddXorMappedAddress(IPEndPoint endPoint) => AddXorAddress(StunAttributeType.XorMappedAddress, endPoint);
 
     /// <summary>
     /// MESSAGE-INTEGRITY over everything written so far (with the length already counting this attribute).

@@ -33,6 +33,8 @@ internal sealed partial class WebSocketGateway : IDisposable
     private readonly RoomPlacement? _placement;
     private readonly SignalingRelay? _relay;
     private long _nextId;
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _closingAll;
 
     public WebSocketGateway(
         SignalingService signaling,
@@ -55,8 +57,6 @@ internal sealed partial class WebSocketGateway : IDisposable
         _perAddress = new SocketsPerAddress(_options.MaxSocketsPerIp);
         _heartbeat = time.CreateTimer(_ => EnforceDeadlines(), null, HeartbeatInterval, HeartbeatInterval);
     }
-
-    public int OpenCount => _open.Count;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -148,6 +148,7 @@ internal sealed partial class WebSocketGateway : IDisposable
             await writer;
             _open.TryRemove(connection, out _);
             _metrics.SocketClosed();
+            if (_closingAll && _open.IsEmpty) _allClosed.TrySetResult();
         }
     }
 
@@ -180,10 +181,16 @@ internal sealed partial class WebSocketGateway : IDisposable
 
     public void Dispose() => _heartbeat.Dispose();
 
-    /// <summary>Closes every socket with 1001 so that clients reconnect (possibly elsewhere) and resume.</summary>
-    public void CloseAll()
+    /// <summary>
+    /// Closes every socket with 1001 so that clients reconnect (possibly elsewhere) and resume, and completes when the
+    /// last one has finished its close handshake (or <paramref name="cancellationToken"/> gives up waiting).
+    /// </summary>
+    public async Task CloseAllAsync(CancellationToken cancellationToken)
     {
+        _closingAll = true;
         foreach (var connection in _open.Keys) connection.Close(CloseCodes.ShuttingDown, "server shutting down");
+        if (_open.IsEmpty) _allClosed.TrySetResult();
+        await _allClosed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed class BrowserBlockedUdpTests : BrowserTestBase
         }
         """;
 
-    private UdpBlockingNetwork _network = null!;
+    private VethNetwork _network = null!;
     private BrowserFixture? _inside;
 
     [OneTimeSetUp]
@@ -49,7 +49,7 @@ public sealed class BrowserBlockedUdpTests : BrowserTestBase
     {
         try
         {
-            _network = UdpBlockingNetwork.Create();
+            _network = VethNetwork.Create("reach", subnetOctet: 219);
         }
         catch (NetworkNamespaceUnavailableException e)
         {

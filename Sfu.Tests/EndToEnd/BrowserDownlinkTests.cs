@@ -47,17 +47,17 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         }
         """;
 
-    private ThrottledLink? _link;
+    private VethNetwork? _link;
     private BrowserFixture? _inside;
 
     [SetUp]
-    [SupportedOSPlatform("linux")] // ThrottledLink.Create has the test ignored elsewhere
+    [SupportedOSPlatform("linux")] // VethNetwork.Create has the test ignored elsewhere
     public async Task CreateTheThrottledLinkAndItsBrowser()
     {
-        ThrottledLink link;
+        VethNetwork link;
         try
         {
-            _link = link = ThrottledLink.Create();
+            _link = link = VethNetwork.Create("dl", subnetOctet: 214);
         }
         catch (NetworkNamespaceUnavailableException e)
         {
@@ -77,12 +77,13 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         _link = null;
     }
 
-    // Not met yet on the 2-core machine of 2026-12-02 (docs/BENCHMARKS.md, "A downlink that shrinks mid-call"): a
-    // periodic probe passes the token bucket's burst and promises more than the link carries, the move up that follows
-    // congests it (audio loss, an estimate cut deep enough to pause), and after one such move A's decoder stayed on the
-    // small picture for 7 s. Run it alone, by name, to measure.
+    // Met in 1 of the 5 runs of 2026-12-02 10:00 UTC on the shared 2-core machine (load average 30-70), not reliably
+    // (docs/BENCHMARKS.md, "A downlink that shrinks mid-call"): at that load the browsers themselves stall for seconds
+    // (B, on loopback and never throttled, stood still for up to 3.5 s), the publisher's keyframe for the low layer
+    // came 2 s after the move down while the top layer kept filling the 400 kbit/s link (A's audio fell short), and
+    // a stall before the limit moved A down before the premise held. Run it alone, by name, to measure.
     [Test]
-    [Explicit("a measurement whose figures are not all met yet; see docs/BENCHMARKS.md")]
+    [Explicit("met, but not reliably on a heavily loaded machine; see docs/BENCHMARKS.md")]
     public async Task DownlinkDropsTo400kbits_ThatSubscriberGoesToTheLowLayerWithoutLongFreezes_AndBackUp_TheOtherStaysOnTop()
     {
         var link = _link!;

@@ -26,14 +26,39 @@ public sealed class DeploymentFilesTests
     }
 
     [Test]
+    public void Kubernetes_ExposesTheMediaPortOnUdpAndTcp_WithTheSameNumber()
+    {
+        // ICE-TCP listens on the media port's number unless Sfu:Media:TcpPort says otherwise, which the manifest does not.
+        var manifest = File.ReadAllText(RepositoryFiles.PathOf("deploy", "k8s", "sfu.yaml"));
+        var udp = Regex.Match(manifest, @"name: media, containerPort: (\d+), protocol: UDP");
+        var tcp = Regex.Match(manifest, @"name: media-tcp, containerPort: (\d+), protocol: TCP");
+        Assert.Multiple(() =>
+        {
+            Assert.That(udp.Success && tcp.Success, Is.True, "both media ports are declared");
+            Assert.That(tcp.Groups[1].Value, Is.EqualTo(udp.Groups[1].Value));
+            Assert.That(manifest, Does.Not.Contain("Sfu__Media__TcpPort"));
+        });
+    }
+
+    [Test]
+    public async Task GrafanaDashboard_MediaSeries_AreWhatTheServerExposes()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.HttpBase };
+        var exposition = await http.GetStringAsync("/metrics");
+        var exposed = Regex.Matches(exposition, @"^# TYPE (\S+) ", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
+        var queried = Expressions().SelectMany(e => Regex.Matches(e, @"\bsfu_media_[a-z_]+")).Select(m => Regex.Replace(m.Value, "_bucket$", "")).Distinct().ToList();
+
+        Assert.That(queried, Does.Contain("sfu_media_transports_by_protocol").And.Contain("sfu_media_datachannel_messages_total"));
+        Assert.That(queried.Where(name => !exposed.Contains(name)), Is.Empty, "dashboard series the server does not expose");
+    }
+
+    [Test]
     public void GrafanaDashboard_EveryQueryFiltersOnTheInstanceVariable()
     {
         using var dashboard = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.PathOf("deploy", "grafana", "sfu-dashboard.json")));
         var variables = dashboard.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString());
-        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
-            .SelectMany(p => p.GetProperty("targets").EnumerateArray())
-            .Select(t => t.GetProperty("expr").GetString()!)
-            .ToList();
+        var expressions = Expressions();
         // Every series a query reads, with its selector.
         var selectors = expressions.SelectMany(e => Regex.Matches(e, @"\b(?:sfu|dotnet)_[a-z_]+(\{[^}]*\})?")).ToList();
 
@@ -43,5 +68,14 @@ public sealed class DeploymentFilesTests
             Assert.That(selectors, Is.Not.Empty);
             foreach (var selector in selectors) Assert.That(selector.Groups[1].Value, Does.Contain("instance=~\"$instance\""), selector.Value);
         });
+    }
+
+    private static List<string> Expressions()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(RepositoryFiles.PathOf("deploy", "grafana", "sfu-dashboard.json")));
+        return dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray())
+            .Select(t => t.GetProperty("expr").GetString()!)
+            .ToList();
     }
 }

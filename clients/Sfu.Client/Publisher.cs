@@ -2,10 +2,12 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
+using Sfu.Client.DataChannels;
 using Sfu.Client.Media;
 using Sfu.Client.Negotiation;
 using Sfu.Client.Signaling;
 using Sfu.Client.Transport;
+using Sfu.Media.DataChannels;
 using Sfu.Media.Rtcp;
 using Sfu.Media.Rtp;
 using Sfu.Media.Sdp;
@@ -17,6 +19,9 @@ public sealed class PublisherOptions
     public bool Audio { get; init; } = true;
 
     public bool Video { get; init; } = true;
+
+    /// <summary>Offer a data channel section, for data tracks (<see cref="Publisher.PublishDataAsync"/>).</summary>
+    public bool Data { get; init; }
 
     public int VideoBitrate { get; init; } = 1_500_000;
 
@@ -152,14 +157,36 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     }
 
     /// <summary>The publish offer (also <see cref="Offer"/>), for a server reached through other signaling.</summary>
-    public SessionDescription CreateOffer() => Offer = ClientSdp.PublishOffer(Transport, Streams);
+    public SessionDescription CreateOffer() => Offer = ClientSdp.PublishOffer(Transport, Streams, _options.Data);
 
     /// <summary>Applies the server's answer to <see cref="CreateOffer"/>'s offer and starts ICE.</summary>
     /// <param name="sendTo">Send to this address instead of the server's candidate (a relay).</param>
     public void Accept(SessionDescription answer, IPEndPoint? sendTo = null)
     {
         Answer = answer;
+        if (ClientSdp.DataChannelsOf(answer) is { } dataChannels)
+        {
+            Transport.DataChannels.Enable(dataChannels);
+        }
+
         Transport.Start(RemoteTransport.FromSdp(answer), sendTo);
+    }
+
+    /// <summary>
+    /// Publishes a data track: opens data channel <paramref name="label"/> on the publish transport once its SCTP
+    /// association is up (PROTOCOL.md, "Data tracks"); what it sends reaches every peer that receives the track. Needs
+    /// <see cref="PublisherOptions.Data"/>. Without retransmission or lifetime limits the channel is reliable.
+    /// </summary>
+    public async Task<ClientDataChannel> PublishDataAsync(string label, bool ordered = true, int? maxRetransmits = null, int? maxPacketLifeTimeMs = null, TimeSpan? timeout = null)
+    {
+        if (!_options.Data)
+        {
+            throw new InvalidOperationException("the publisher offered no data section: set PublisherOptions.Data");
+        }
+
+        await Transport.DataChannels.WaitEstablishedAsync(timeout ?? TimeSpan.FromSeconds(10));
+        return Transport.DataChannels.Open(new DataChannelParameters(label, "", ordered, maxRetransmits, maxPacketLifeTimeMs))
+            ?? throw new InvalidOperationException("the SCTP association refused to open the channel");
     }
 
     /// <summary>Starts the synthetic media pump (idempotent).</summary>

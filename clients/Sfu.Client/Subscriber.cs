@@ -137,6 +137,12 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         if (offer.Media.Any(m => !m.IsRejected))
         {
             var remote = RemoteTransport.FromSdp(offer);
+            if (ClientSdp.DataChannelsOf(offer) is { } dataChannels)
+            {
+                // The server opens a channel per data track once the association is up: Transport.DataChannels tells.
+                Transport.DataChannels.Enable(dataChannels);
+            }
+
             if (!_started)
             {
                 Transport.Start(remote, _options.SendTo);

@@ -19,6 +19,7 @@ public static class FuzzTargets
         ["twcc"] = () => new TwccTarget(),
         ["ice-tcp"] = () => new IceTcpTarget(),
         ["sctp"] = () => new SctpTarget(),
+        ["turn"] = () => new TurnTarget(),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;

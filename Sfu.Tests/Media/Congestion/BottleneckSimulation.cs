@@ -7,7 +7,7 @@ namespace Sfu.Tests.Media.Congestion;
 /// A sender, a bottleneck link and a receiver, on simulated time (1 ms steps): the sender sends 30 frames a
 /// second at the estimator's rate (capped by what it wants to send) as bursts of up to 1200-byte packets, and
 /// whatever probe clusters the estimator asks for; the link serialises packets at its capacity behind a
-/// drop-tail queue, adds propagation delay and optionally random loss; the receiver reports arrivals in
+/// drop-tail queue (optionally behind a token bucket's burst), adds propagation delay and optionally random loss; the receiver reports arrivals in
 /// transport-cc feedback every 50 ms, which reaches the estimator after the propagation delay back.
 /// </summary>
 internal sealed class BottleneckSimulation
@@ -25,6 +25,8 @@ internal sealed class BottleneckSimulation
     private ushort _firstSequence;
     private int _nextToReport;
     private long _linkFreeUs;
+    private long _tokens;
+    private long _tokensAtUs;
     private long _nextFrameUs;
     private long _nextTickUs;
     private long _nextFeedbackUs = FeedbackIntervalUs;
@@ -50,6 +52,12 @@ internal sealed class BottleneckSimulation
     public int QueueBytes { get; set; } = 40_000;
 
     public double RandomLoss { get; set; }
+
+    /// <summary>
+    /// The bottleneck's token bucket, in bytes (0: a plain serialising link). An idle link saves up this much, and a
+    /// burst no larger passes at the sender's pace, as through <c>tc ... tbf burst</c>.
+    /// </summary>
+    public long BurstBytes { get; set; }
 
     /// <summary>What the sender's media would use if the estimate allowed (also told to the estimator, for probing).</summary>
     public long DesiredBitrate { get; set; } = 10_000_000;
@@ -77,10 +85,11 @@ internal sealed class BottleneckSimulation
             if (NowUs >= _nextTickUs)
             {
                 _nextTickUs += TickUs;
-                while (Estimator.TryTakeProbe(NowUs, out var cluster))
+                // Paced probes: padding tops each tick up to the running cluster's schedule.
+                for (var due = Estimator.ProbePaddingDue(NowUs, out _); due > 0; due = Estimator.ProbePaddingDue(NowUs, out _))
                 {
-                    for (var i = 0; i < cluster.PacketCount; i++) Send(cluster.PaddingPerPacket + ProbeHeaderBytes, cluster.Id);
-                    ProbePacketsSent += cluster.PacketCount;
+                    Send(Math.Min(due, ProbeCluster.MaxPacketBytes) + ProbeHeaderBytes);
+                    ProbePacketsSent++;
                 }
             }
             if (NowUs >= _nextFeedbackUs)
@@ -115,22 +124,36 @@ internal sealed class BottleneckSimulation
         while (bytes > 0)
         {
             var size = Math.Min(bytes, MaxPacketBytes);
-            Send(size, probeCluster: 0);
+            Send(size);
             bytes -= size;
         }
     }
 
-    private void Send(int size, int probeCluster)
+    private void Send(int size)
     {
-        Estimator.OnPacketSent(size, NowUs, probeCluster);
+        Estimator.OnPacketSent(size, NowUs);
         var queuedBytes = Math.Max(0, _linkFreeUs - NowUs) * Capacity / 8 / 1_000_000;
         if (queuedBytes + size > QueueBytes || _random.NextDouble() < RandomLoss)
         {
             _arrivals.Add(null);
             return;
         }
-        _linkFreeUs = Math.Max(_linkFreeUs, NowUs) + (size * 8L * 1_000_000 / Capacity);
-        _arrivals.Add(_linkFreeUs + PropagationUs);
+        long departUs;
+        if (_linkFreeUs > NowUs)
+        {
+            // Behind a backlog the bucket is empty: each packet waits for its own tokens.
+            departUs = _linkFreeUs + (size * 8L * 1_000_000 / Capacity);
+        }
+        else
+        {
+            var tokens = Math.Min(BurstBytes, _tokens + ((NowUs - _tokensAtUs) * Capacity / 8 / 1_000_000));
+            departUs = tokens >= size ? NowUs : NowUs + ((size - tokens) * 8L * 1_000_000 / Capacity);
+            _tokens = tokens >= size ? tokens - size : 0;
+        }
+        if (departUs > NowUs) _tokens = 0;
+        _tokensAtUs = departUs;
+        _linkFreeUs = departUs;
+        _arrivals.Add(departUs + PropagationUs);
     }
 
     // Reports everything up to the newest packet that has arrived by now; earlier ones not there are lost.

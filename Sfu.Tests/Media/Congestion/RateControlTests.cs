@@ -43,11 +43,34 @@ public class RateControlTests
     public void LossBased_IncreasesHoldsAndDecreasesByLossBand()
     {
         var loss = new LossBasedControl(50_000, 10_000_000);
-        loss.Update(1_000_000, 0, 100_000, 0);
-        Assert.That(loss.Update(1_000_000, 0.01, 100_000, 1_000_000), Is.EqualTo(1_081_000));
-        Assert.That(loss.Update(1_000_000, 0.05, 100_000, 2_000_000), Is.EqualTo(1_000_000));
-        Assert.That(loss.Update(1_000_000, 0.2, 100_000, 3_000_000), Is.EqualTo(900_000));
-        Assert.That(loss.Update(900_000, 0.2, 100_000, 3_100_000), Is.EqualTo(900_000), "one cut per round trip + 300 ms");
+        loss.Update(1_000_000, 0, 0, 100_000, 0);
+        Assert.That(loss.Update(1_000_000, 0.01, 0, 100_000, 1_000_000), Is.EqualTo(1_081_000));
+        Assert.That(loss.Update(1_000_000, 0.05, 0, 100_000, 2_000_000), Is.EqualTo(1_000_000));
+        Assert.That(loss.Update(1_000_000, 0.2, 0, 100_000, 3_000_000), Is.EqualTo(900_000));
+        Assert.That(loss.Update(900_000, 0.2, 0, 100_000, 3_100_000), Is.EqualTo(900_000), "one cut per round trip + 300 ms");
+    }
+
+    [Test]
+    public void LossBased_NeverCutsBelowWhatTheReceiverGot()
+    {
+        // A shaped link that drops most of a burst: 60 % loss, while it delivered 400 kbit/s.
+        var loss = new LossBasedControl(50_000, 10_000_000);
+        Assert.That(loss.Update(500_000, 0.6, 400_000, 100_000, 1_000_000), Is.EqualTo(400_000), "not 350 kbit/s");
+        Assert.That(loss.Update(400_000, 0.6, 450_000, 100_000, 2_000_000), Is.EqualTo(400_000), "a floor, never an increase");
+        Assert.That(loss.Update(400_000, 0.6, 100_000, 100_000, 3_000_000), Is.EqualTo(280_000), "the plain cut when little got through");
+    }
+
+    [Test]
+    public void Aimd_OneQueue_IsCutForOnce_NotInEveryReport_AndNeverMoreThanHalved()
+    {
+        var aimd = new AimdRateControl(1_000_000, 50_000, 10_000_000);
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 800_000, 300_000, 0), Is.EqualTo(680_000));
+        // Reports 50 ms apart keep saying overuse while the queue drains, with less acknowledged each time.
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 700_000, 300_000, 50_000), Is.EqualTo(680_000));
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 600_000, 300_000, 150_000), Is.EqualTo(680_000));
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 600_000, 300_000, 200_000), Is.EqualTo(510_000), "a round trip (up to 200 ms) later");
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 100_000, 300_000, 250_000), Is.EqualTo(510_000), "not even when little got through");
+        Assert.That(aimd.Update(BandwidthUsage.Overusing, 100_000, 300_000, 400_000), Is.EqualTo(255_000), "then at most halved at once");
     }
 
     [Test]

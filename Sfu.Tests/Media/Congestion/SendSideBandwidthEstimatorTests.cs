@@ -74,6 +74,24 @@ public class SendSideBandwidthEstimatorTests
     }
 
     [Test]
+    public void ShapedLink_ProbesDoNotPromiseMoreThanItCarries_AndTheEstimateDoesNotCollapse()
+    {
+        // A 400 kbit/s token bucket with a 3000-byte burst and a 200 ms queue (tc tbf ... burst 3000 latency 200ms),
+        // a sender that would take 910 kbit/s (a top layer plus its move-up margin), so it probes every few seconds.
+        var sim = new BottleneckSimulation(capacity: 2_000_000) { DesiredBitrate = 910_000 };
+        sim.Run(TimeSpan.FromSeconds(10));
+        sim.Capacity = 400_000;
+        sim.BurstBytes = 3_000;
+        sim.QueueBytes = 10_000;
+        sim.Run(TimeSpan.FromSeconds(30));
+
+        var (low, high) = (sim.Estimates.Where(e => e.TimeUs >= 13_000_000).Min(e => e.Bitrate), sim.MaxEstimate(13, 40));
+        TestContext.Out.WriteLine($"3-30 s into the limit: estimate {low / 1000}-{high / 1000} kbit/s, mean {sim.MeanEstimate(13, 40) / 1000:F0}");
+        Assert.That(high, Is.LessThan(600_000), "no probe found room for the 910 kbit/s wanted");
+        Assert.That(low, Is.GreaterThan(200_000), "never far under the link");
+    }
+
+    [Test]
     public void Restart_StartsFromTheStartRate_ProbesAtOnce_AndLearnsTheNewLink()
     {
         var sim = new BottleneckSimulation(capacity: 3_000_000);

@@ -17,15 +17,8 @@ public sealed class DataTrackRelayTests : ServerTest
     [Test]
     public async Task ChannelsOpenedByAPublisher_ReachASubscriber_OrderedInOrderAndUnorderedDelivered()
     {
-        var (subscriberSocket, _) = await Server.JoinAsync("r", "sub");
-        await using var _ = subscriberSocket;
-        var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
-        await using var __ = publisherSocket;
-        using var publisher = await DataChannelTestPeer.PublishAsync(publisherSocket);
-
-        var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
-        var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
-        await publisher.Link.PumpUntilAsync(() => chat.Acknowledged && fast.Acknowledged, "both OPENs are acknowledged");
+        await using var relay = await ChatAndFastToOneSubscriberAsync();
+        var (subscriberSocket, publisher, chat, fast, subscriber) = (relay.SubscriberSocket, relay.Publisher, relay.Chat, relay.Fast, relay.Subscriber);
 
         var tracks = new List<JsonElement>
         {
@@ -43,11 +36,6 @@ public sealed class DataTrackRelayTests : ServerTest
             Assert.That(fastTrack.GetProperty("maxRetransmits").GetInt32(), Is.EqualTo(0));
         });
 
-        // One offer per change; the second (with both tracks) follows the answer to the first.
-        var first = await AnswerNextOfferAsync(subscriberSocket);
-        using var subscriber = await DataChannelTestPeer.ConnectAsync(first);
-        await AnswerNextOfferAsync(subscriberSocket);
-        await subscriber.Link.PumpUntilAsync(() => subscriber.Client.Opened.Count == 2, "the server opens both channels");
         var opened = subscriber.Client.Opened.ToDictionary(c => c.Label);
         Assert.Multiple(() =>
         {
@@ -82,17 +70,8 @@ public sealed class DataTrackRelayTests : ServerTest
     [Test]
     public async Task ASubscriberThatReadsNothing_FillsItsByteBoundedQueue_ThenReliableMessagesAreRefusedAndUnreliableDropped_AndCounted()
     {
-        var (subscriberSocket, _) = await Server.JoinAsync("r", "sub");
-        await using var _ = subscriberSocket;
-        var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
-        await using var __ = publisherSocket;
-        using var publisher = await DataChannelTestPeer.PublishAsync(publisherSocket);
-        var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
-        var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
-        await publisher.Link.PumpUntilAsync(() => chat.Acknowledged && fast.Acknowledged, "both OPENs are acknowledged");
-        using var subscriber = await DataChannelTestPeer.ConnectAsync(await AnswerNextOfferAsync(subscriberSocket));
-        await AnswerNextOfferAsync(subscriberSocket);
-        await subscriber.Link.PumpUntilAsync(() => subscriber.Client.Opened.Count == 2, "the server opens both channels");
+        await using var relay = await ChatAndFastToOneSubscriberAsync();
+        var (publisher, chat, fast) = (relay.Publisher, relay.Chat, relay.Fast);
 
         // From now on the subscriber reads nothing, so acknowledges nothing: its queue on the server only grows.
         var payload = new byte[16 * 1024];
@@ -116,6 +95,39 @@ public sealed class DataTrackRelayTests : ServerTest
             Assert.That(refused, Is.GreaterThan(0), "reliable messages are refused, by that name");
             Assert.That(dropped, Is.GreaterThan(0), "unreliable messages are dropped, by that name");
         });
+    }
+
+    /// <summary>
+    /// The set-up both tests share: a subscriber and a publisher join room "r"; the publisher opens "chat" (reliable,
+    /// ordered) and "fast" (unordered, no retransmissions), and the subscriber, connected on its subscribe transport,
+    /// has both server-opened channels. The track-published events are left unread for the test.
+    /// </summary>
+    private async Task<RelaySetup> ChatAndFastToOneSubscriberAsync()
+    {
+        var (subscriberSocket, _) = await Server.JoinAsync("r", "sub");
+        var (publisherSocket, _) = await Server.JoinAsync("r", "pub");
+        var publisher = await DataChannelTestPeer.PublishAsync(publisherSocket);
+        var chat = publisher.Channels.Open(new DataChannelParameters("chat"))!;
+        var fast = publisher.Channels.Open(new DataChannelParameters("fast", Ordered: false, MaxRetransmits: 0))!;
+        await publisher.Link.PumpUntilAsync(() => chat.Acknowledged && fast.Acknowledged, "both OPENs are acknowledged");
+
+        // One offer per change; the second (with both tracks) follows the answer to the first.
+        var subscriber = await DataChannelTestPeer.ConnectAsync(await AnswerNextOfferAsync(subscriberSocket));
+        await AnswerNextOfferAsync(subscriberSocket);
+        await subscriber.Link.PumpUntilAsync(() => subscriber.Client.Opened.Count == 2, "the server opens both channels");
+        return new RelaySetup(subscriberSocket, publisherSocket, publisher, chat, fast, subscriber);
+    }
+
+    private sealed record RelaySetup(TestClient SubscriberSocket, TestClient PublisherSocket, DataChannelTestPeer Publisher, DataChannel Chat, DataChannel Fast, DataChannelTestPeer Subscriber)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Subscriber.Dispose();
+            Publisher.Dispose();
+            await PublisherSocket.DisposeAsync();
+            await SubscriberSocket.DisposeAsync();
+        }
     }
 
     private static List<string> Received(DataChannelTestPeer peer, string label) =>

@@ -66,7 +66,8 @@ public sealed class BandwidthEstimationTests
         await call.UntilMetricAsync(ProbeClusters, probesBefore + 1);
     }
 
-    private const int ProbeClusterMinPackets = Sfu.Media.Congestion.ProbeCluster.MinPackets;
+    // The smallest cluster's worth of full padding packets; the start-up clusters carry far more than media does.
+    private const int ProbeClusterMinPackets = Sfu.Media.Congestion.ProbeCluster.MinBytes / Sfu.Media.Congestion.ProbeCluster.MaxPacketBytes;
 
     private static async Task UntilAsync(RebindingCall call, Func<MetricsSnapshot, bool> condition, string what)
     {

@@ -40,14 +40,16 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     private readonly SrtpContext _fromServerToSubscriber;
     private readonly byte[] _send = new byte[1500];
 
-    private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams)
+    private readonly SrtpKeyPair _subscriberKeys;
+
+    private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams, bool subscriberConnected = true)
     {
         Clock = new ManualClock();
         Metrics = new MediaMetrics(Prometheus.Metrics.NewCustomRegistry());
         Worker = new MediaWorker(new MediaOptions { Port = 0, BindAddress = "127.0.0.1" }, Clock, Metrics, NullLogger<MediaWorker>.Instance);
         Dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
         var publisherKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(1), TestSrtpKeys.FromSeed(2));
-        var subscriberKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(3), TestSrtpKeys.FromSeed(4));
+        var subscriberKeys = _subscriberKeys = new SrtpKeyPair(TestSrtpKeys.FromSeed(3), TestSrtpKeys.FromSeed(4));
         _toServer = new SrtpContext(publisherKeys.Remote);
         _fromServerToPublisher = new SrtpContext(publisherKeys.Local);
         _fromServerToSubscriber = new SrtpContext(subscriberKeys.Local);
@@ -63,7 +65,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             Producer = Router.Publish(Publisher, "peer:1", track);
             KeyedTransportShortcut.Connect(Publisher.Transport, _publisherPeer.Address, publisherKeys);
             Subscriber = Router.Subscriber("subscriber", this);
-            KeyedTransportShortcut.Connect(Subscriber.Transport, _subscriberPeer.Address, subscriberKeys);
+            if (subscriberConnected) ConnectSubscriber();
             Consumer = Subscriber.Consume(Producer, new ConsumerParameters("0", ConsumerSsrc, 0x3333_0001, 100, 101, new RtpHeaderExtensionIds(Mid: 1)));
         }).Wait();
     }
@@ -92,6 +94,12 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     public static SimulcastHarness WithRids(string codec, params string[] rids) => new(codec, rids, []);
 
     public static SimulcastHarness WithSsrcGroup(string codec, params SignalledStream[] streams) => new(codec, [], streams);
+
+    /// <summary>A track without simulcast whose subscriber is still connecting: <see cref="ConnectSubscriber"/> finishes it.</summary>
+    public static SimulcastHarness WithSubscriberConnectingLater(string codec) => new(codec, [], [], subscriberConnected: false);
+
+    /// <summary>On the worker: the subscriber's transport selects its path and is keyed, as a finished ICE and DTLS would.</summary>
+    public void ConnectSubscriber() => KeyedTransportShortcut.Connect(Subscriber.Transport, _subscriberPeer.Address, _subscriberKeys);
 
     /// <summary>Runs <paramref name="step"/> on the worker thread, so nothing the worker does on its own interleaves.</summary>
     public Task OnWorkerAsync(Action step) => Worker.InvokeAsync(step);

@@ -59,17 +59,54 @@ public class KeyframeRequestThrottleTests
     }
 
     [Test]
-    public void Request_SuppressedAfterKeyframe_IsDeferredNotLost()
+    public void Request_AfterTheLastWasAnswered_IsDeferredToAQuarterOfTheInterval_NotLost()
     {
         var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
         throttle.Request();
-        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        _clock.Advance(TimeSpan.FromMilliseconds(40));
         throttle.OnKeyframeReceived();
-        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        _clock.Advance(TimeSpan.FromMilliseconds(60));
 
-        Assert.That(throttle.Request(), Is.False, "a new subscriber 200 ms after the last PLI waits");
-        _clock.Advance(TimeSpan.FromMilliseconds(800));
-        Assert.That(throttle.Poll(), Is.True, "and gets its keyframe request when the interval ends");
+        Assert.That(throttle.Request(), Is.False, "a new subscriber 100 ms after the last PLI waits");
+        _clock.Advance(TimeSpan.FromMilliseconds(149));
+        Assert.That(throttle.Poll(), Is.False);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(throttle.Poll(), Is.True, "and gets its keyframe request 250 ms after the last, not a second");
+    }
+
+    [Test]
+    public void Request_WhileTheLastIsUnanswered_WaitsTheWholeInterval()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        throttle.Request();
+        _clock.Advance(TimeSpan.FromMilliseconds(300));
+
+        Assert.That(throttle.Request(), Is.False);
+        _clock.Advance(TimeSpan.FromMilliseconds(699));
+        Assert.That(throttle.Poll(), Is.False);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(throttle.Poll(), Is.True);
+    }
+
+    [Test]
+    public void Storm_OfRequestsEachAnsweredQuickly_GetsAtMostFourKeyframesASecond()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        var sent = 0;
+        long answerAt = -1;
+        // Every subscriber asks every 10 ms for 2 s; the publisher answers each request sent 40 ms later.
+        for (var ms = 0; ms < 2000; ms += 10)
+        {
+            if (ms == answerAt) throttle.OnKeyframeReceived();
+            if (throttle.Request())
+            {
+                sent++;
+                answerAt = ms + 40;
+            }
+            _clock.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.That(sent, Is.EqualTo(8));
     }
 
     [Test]

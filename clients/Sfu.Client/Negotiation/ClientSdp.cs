@@ -1,3 +1,5 @@
+using System.Globalization;
+using Sfu.Client.DataChannels;
 using Sfu.Client.Transport;
 using Sfu.Media.Sdp;
 
@@ -22,8 +24,10 @@ public static class ClientSdp
 
     public const string AudioMid = "0";
     public const string VideoMid = "1";
+    public const string DataMid = "2";
 
-    public static SessionDescription PublishOffer(ClientTransport transport, PublishStreams streams)
+    /// <param name="data">Add a data channel section (RFC 8841), as a browser does once a data channel exists.</param>
+    public static SessionDescription PublishOffer(ClientTransport transport, PublishStreams streams, bool data = false)
     {
         var offer = new SessionDescription { Origin = SdpOrigins.New(), MsidSemantic = new MsidSemantic("WMS", [streams.StreamId]) };
         var mids = new List<string>();
@@ -67,6 +71,12 @@ public static class ClientSdp
             mids.Add(VideoMid);
         }
 
+        if (data)
+        {
+            offer.Media.Add(DataSection(DataMid, transport, DtlsSetup.ActPass));
+            mids.Add(DataMid);
+        }
+
         offer.Groups.Add(new SdpGroup(SdpGroup.Bundle, mids));
         return offer;
     }
@@ -85,6 +95,12 @@ public static class ClientSdp
                 var closed = new MediaDescription(offered.Kind, 0, offered.Proto) { Mid = offered.Mid, Direction = MediaDirection.Inactive, Connection = "IN IP4 0.0.0.0" };
                 closed.Formats.AddRange(offered.Formats);
                 answer.Media.Add(closed);
+                continue;
+            }
+
+            if (SctpDescription.IsDataChannel(offered))
+            {
+                answer.Media.Add(DataSection(offered.Mid!, transport, DtlsSetup.Active));
                 continue;
             }
 
@@ -118,6 +134,33 @@ public static class ClientSdp
             RtcpMux = true,
             RtcpReducedSize = true,
         };
+
+    /// <summary>
+    /// The negotiated data channel parameters of a description's first live data section (the server's answer to a
+    /// publish offer, or its subscribe offer); null when it has none.
+    /// </summary>
+    public static SctpDescription? DataChannelsOf(SessionDescription description)
+    {
+        var section = description.Media.Find(m => !m.IsRejected && SctpDescription.IsDataChannel(m));
+        return section is null ? null : SctpDescription.From(section);
+    }
+
+    private static MediaDescription DataSection(string mid, ClientTransport transport, DtlsSetup setup)
+    {
+        var media = new MediaDescription(MediaDescription.ApplicationKind, 9, SctpDescription.Proto)
+        {
+            Connection = "IN IP4 0.0.0.0",
+            Mid = mid,
+            IceUfrag = transport.LocalIce.Ufrag,
+            IcePwd = transport.LocalIce.Password,
+            Fingerprint = transport.LocalFingerprint,
+            Setup = setup,
+        };
+        media.Formats.Add(SctpDescription.Format);
+        media.OtherAttributes.Add(new SdpAttribute("sctp-port", SctpDescription.DefaultPort.ToString(CultureInfo.InvariantCulture)));
+        media.OtherAttributes.Add(new SdpAttribute("max-message-size", ClientDataChannels.ClientMaxMessageSize.ToString(CultureInfo.InvariantCulture)));
+        return media;
+    }
 
     private static void AddCommonExtensions(MediaDescription media)
     {

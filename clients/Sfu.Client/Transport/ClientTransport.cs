@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Client.DataChannels;
+using Sfu.Client.Transport.Turn;
 using Sfu.Media.Dtls;
 using Sfu.Media.Srtp;
 using Sfu.Media.Stun;
@@ -16,6 +18,9 @@ namespace Sfu.Client.Transport;
 /// <para>For tests it can do what a browser does not let you choose: move to a new socket mid-call
 /// (<see cref="RebindAsync"/>, a NAT rebinding as the server sees it), leave USE-CANDIDATE out, stop
 /// checking, and send arbitrary datagrams from its socket.</para>
+/// <para>With <see cref="ClientTransportOptions.Relay"/> everything goes through a TURN allocation instead (relay only, as
+/// a browser with <c>iceTransportPolicy: "relay"</c>): over the transport's UDP socket or a TCP connection to the TURN
+/// server, and the SFU sees the relayed address as the client's.</para>
 /// <para>Threads: one async receive loop per socket; the shared <see cref="ClientHeartbeat"/> for timers;
 /// sends come from any thread and take no lock (per-thread buffers, SRTP contexts lock themselves).</para>
 /// </remarks>
@@ -37,6 +42,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _checkInterval;
     private readonly long _consentInterval;
+    private readonly TurnRelay? _relay;
+    private readonly TurnTcpConnection? _turnTcp;
+    private readonly SocketAddress? _turnServer;
     private Socket _socket;
     private SocketAddress _remote;
     private CancellationTokenSource _receiving = new();
@@ -77,6 +85,20 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         LocalFingerprint = ClientDtls.Context(_options.SrtpProfiles).Certificate.Fingerprint;
         _dtls = new DtlsTransport(ClientDtls.Context(_options.SrtpProfiles), this);
         _dtls.StateChanged += OnDtlsStateChanged;
+        DataChannels = new ClientDataChannels(_dtls);
+        if (_options.Relay is { } relay)
+        {
+            if (relay.Transport == TurnTransport.Tcp)
+            {
+                _turnTcp = new TurnTcpConnection(_options.LocalEndPoint.Address);
+                _relay = new TurnRelay(relay, _turnTcp.Send, OnRelayedDatagram);
+            }
+            else
+            {
+                _turnServer = relay.Server.Serialize();
+                _relay = new TurnRelay(relay, frame => SendRawTo(frame, _turnServer), OnRelayedDatagram);
+            }
+        }
     }
 
     /// <summary>Raised once SRTP keys exist (DTLS connected and the server's fingerprint matched).</summary>
@@ -93,6 +115,12 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
     /// <summary>The local socket's address now (changes with <see cref="RebindAsync"/>).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)Volatile.Read(ref _socket).LocalEndPoint!;
+
+    /// <summary>The transport's data channels: SCTP over its DTLS, once an SDP negotiated a data section.</summary>
+    public ClientDataChannels DataChannels { get; }
+
+    /// <summary>The TURN allocation everything goes through, when <see cref="ClientTransportOptions.Relay"/> is set.</summary>
+    public TurnRelay? Relay => _relay;
 
     /// <summary>Where checks, DTLS and media go: the server's candidate unless overridden (e.g. a relay).</summary>
     public IPEndPoint? RemoteEndPoint { get; private set; }
@@ -172,6 +200,15 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         _dtls.SetRemoteFingerprint(remote.Fingerprint);
         _ = ReceiveLoopAsync(_socket, _receiving.Token);
+        if (_turnTcp is not null)
+        {
+            _ = _turnTcp.RunAsync(_relay!, _options.Relay!.Server, RemoteEndPoint!);
+        }
+        else
+        {
+            _relay?.Start(RemoteEndPoint!);
+        }
+
         ClientHeartbeat.Register(this);
         SendCheck();
     }
@@ -203,6 +240,11 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// </summary>
     public Task<IPEndPoint> RebindAsync(IPEndPoint? newLocalEndPoint = null)
     {
+        if (_relay is not null)
+        {
+            throw new InvalidOperationException("a relayed transport does not rebind: its TURN allocation belongs to its socket");
+        }
+
         var fresh = Bind(newLocalEndPoint ?? new IPEndPoint(LocalEndPoint.Address, 0), _options.CreateSocket);
         var receiving = new CancellationTokenSource();
         var old = Interlocked.Exchange(ref _socket, fresh);
@@ -283,9 +325,14 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         return true;
     }
 
-    /// <summary>Sends a datagram as is, from the transport's socket to the server (or its override).</summary>
+    /// <summary>Sends a datagram as is, from the transport's socket to the server (or its override), or through the TURN relay.</summary>
     public bool SendRaw(ReadOnlySpan<byte> datagram)
     {
+        if (_relay is not null)
+        {
+            return _relay.SendToPeer(datagram);
+        }
+
         try
         {
             return Volatile.Read(ref _socket).SendTo(datagram, SocketFlags.None, _remote) == datagram.Length;
@@ -352,6 +399,8 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         ClientHeartbeat.Unregister(this);
         _dtls.Dispose();
+        _relay?.Close();
+        _turnTcp?.Dispose();
         _receiving.Cancel();
         Volatile.Read(ref _socket).Dispose();
         Volatile.Read(ref _outbound)?.Dispose();
@@ -367,6 +416,8 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
 
         ResendUnansweredFlight(now);
+        _relay?.OnHeartbeat(now);
+        DataChannels.OnHeartbeat(TimeProvider.System.GetUtcNow());
         if (_dtls.NextTimeout is { } due && due <= TimeProvider.System.GetUtcNow())
         {
             _dtls.HandleTimeout();
@@ -405,7 +456,14 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
             try
             {
-                OnDatagram(buffer.AsSpan(0, length), from);
+                if (_relay is null)
+                {
+                    OnDatagram(buffer.AsSpan(0, length), from);
+                }
+                else if (_turnServer is not null && from.Equals(_turnServer))
+                {
+                    _relay.OnFrame(buffer.AsSpan(0, length));
+                }
             }
             catch (Exception) when (!stopping.IsCancellationRequested)
             {
@@ -456,7 +514,15 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         if (answerLength > 0)
         {
             Interlocked.Increment(ref _requestsAnswered);
-            SendRawTo(answer[..answerLength], from);
+            if (_relay is null)
+            {
+                SendRawTo(answer[..answerLength], from);
+            }
+            else
+            {
+                SendRaw(answer[..answerLength]);
+            }
+
             return;
         }
 
@@ -475,6 +541,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
             _dtls.Start();
         }
     }
+
+    /// <summary>A datagram from the server that came through the TURN relay: it is from the server's candidate.</summary>
+    private void OnRelayedDatagram(Span<byte> datagram) => OnDatagram(datagram, _remote);
 
     private void OnSrtp(Span<byte> datagram)
     {
@@ -543,6 +612,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
                 Volatile.Write(ref _inbound, new SrtpContext(keys.Remote));
                 Volatile.Write(ref _outbound, new SrtpContext(keys.Local));
                 _connected.TrySetResult();
+                DataChannels.OnDtlsConnected();
                 Connected?.Invoke(this);
                 break;
             case DtlsState.Failed or DtlsState.Closed:

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Client.Transport.Turn;
 
 namespace Sfu.Client.Transport;
 
@@ -14,6 +15,12 @@ public sealed class ClientTransportOptions
     /// the network namespace it was created in, so a test can put the client inside one by creating it there.
     /// </summary>
     public Func<AddressFamily, Socket>? CreateSocket { get; init; }
+
+    /// <summary>
+    /// Relay only: send and receive everything through an allocation on this TURN server (over UDP from the transport's
+    /// socket, or over TCP), never directly. Null: direct to the server's candidate. See <see cref="TurnRelayOptions.FromIceServers"/>.
+    /// </summary>
+    public TurnRelayOptions? Relay { get; init; }
 
     /// <summary>Pace of checks until the first one succeeds (RFC 8445's Ta is 50 ms).</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);

@@ -12,6 +12,7 @@ static class JoinTimes
 {
     private static readonly TimeSpan KeyframeWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(1200);
+    private static readonly TimeSpan SlowJoin = TimeSpan.FromMilliseconds(250);
 
     /// <returns>Milliseconds to the first whole key frame, and (for the log) to the first video packet of any kind.</returns>
     public static async Task<List<double>> RunAsync(Room room, int joins, Action<string> log, CancellationToken cancel)
@@ -20,7 +21,11 @@ static class JoinTimes
         var firstPackets = new List<double>();
         for (int i = 0; i < joins; i++)
         {
+            var publisher = room.Publisher!.Publisher;
+            long requestsBefore = publisher.PlisReceived + publisher.FirsReceived, keyframesBefore = publisher.KeyframesSent;
             var peer = await room.AddSubscriberAsync(cancel);
+            var connectedAt = Stopwatch.GetTimestamp();
+            long requestsAtConnect = publisher.PlisReceived + publisher.FirsReceived, keyframesAtConnect = publisher.KeyframesSent;
             try
             {
                 var deadline = Stopwatch.GetTimestamp() + (long)(KeyframeWait.TotalSeconds * Stopwatch.Frequency);
@@ -31,7 +36,16 @@ static class JoinTimes
                     await Task.Delay(1, cancel);
                 }
 
-                milliseconds.Add((at - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
+                var joinMs = (at - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency;
+                milliseconds.Add(joinMs);
+                if (joinMs > SlowJoin.TotalMilliseconds)
+                {
+                    // Where a slow join waited: before or after its transport connected, and for which key frame request.
+                    var connectedMs = (connectedAt - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency;
+                    long requestsAfter = publisher.PlisReceived + publisher.FirsReceived - requestsAtConnect, keyframesAfter = publisher.KeyframesSent - keyframesAtConnect;
+                    log(Report.Invariant($"  join {i + 1}: {joinMs:F1} ms, transport connected at {connectedMs:F1} ms; publisher got {requestsAtConnect - requestsBefore} key frame requests and sent {keyframesAtConnect - keyframesBefore} key frames before that, {requestsAfter} and {keyframesAfter} after"));
+                }
+
                 firstPackets.Add((Room.Video(peer.Subscriber)!.FirstAt - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
             }
             finally

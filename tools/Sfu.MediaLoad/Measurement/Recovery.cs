@@ -13,8 +13,9 @@ static class Recovery
 {
     private static readonly TimeSpan KeyframeWait = TimeSpan.FromSeconds(5);
 
-    // Keyframe requests to one publisher stream are throttled to one per second (KeyframeRequestIntervalMs): pause
-    // longer than that between repetitions, so each one's request goes out at once as it would for a lone rebind.
+    // Keyframe requests to one publisher stream are throttled (KeyframeRequestIntervalMs, a second while one is
+    // unanswered): pause longer than that between repetitions, so each one's request goes out at once as it would
+    // for a lone rebind.
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(1200);
 
     public static async Task<object> RunAsync(Room room, SfuDriver server, int reps, bool audio, CancellationToken cancel)
