@@ -9,7 +9,8 @@ namespace Sfu.Tests.EndToEnd;
 /// network namespace with a wifi and a 4g link to the server's namespace, both up, <see cref="PhoneNetworks"/>).
 /// Mid-call wifi goes down and the route moves to 4g, so both pages' media moves to their 4g candidates. Once
 /// Chromium sends on the new path, the subscriber's video must carry on at the publisher's frame rate within about
-/// a second, with nobody seeing anyone leave. Skipped, with the reason, where the machine cannot create namespaces.
+/// a second, with nobody seeing anyone leave. The same move in the middle of a data channel transfer must lose and
+/// reorder nothing. Skipped, with the reason, where the machine cannot create namespaces.
 /// </summary>
 /// <remarks>
 /// How long Chromium takes to leave a dead path is its own business, and on Linux it is 2.5-3.5 s: it learns of
