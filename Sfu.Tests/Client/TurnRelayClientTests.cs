@@ -27,11 +27,9 @@ public sealed class TurnRelayClientTests
         using var coturn = await CoturnServer.StartAsync(CoturnAddress, Secret);
         await using var server = await StartServerAsync(coturn);
 
-        await using var subscriberSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
-        await subscriberSignaling.JoinAsync("turn-room", "sub");
+        await using var subscriberSignaling = await JoinAsync(server, "turn-room", "sub");
         using var subscriber = new Subscriber(subscriberSignaling, new SubscriberOptions { Transport = RelayOnly(subscriberSignaling, transport) });
-        await using var publisherSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
-        await publisherSignaling.JoinAsync("turn-room", "pub");
+        await using var publisherSignaling = await JoinAsync(server, "turn-room", "pub");
         var messages = new List<string>();
         var opened = new TaskCompletionSource();
         subscriber.Transport.DataChannels.ChannelOpened += _ => opened.TrySetResult();
@@ -80,11 +78,9 @@ public sealed class TurnRelayClientTests
     {
         using var coturn = await CoturnServer.StartAsync(CoturnAddress, Secret);
         await using var server = await StartServerAsync(coturn);
-        await using var subscriberSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
-        await subscriberSignaling.JoinAsync("refresh-room", "sub");
+        await using var subscriberSignaling = await JoinAsync(server, "refresh-room", "sub");
         using var subscriber = new Subscriber(subscriberSignaling);
-        await using var publisherSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
-        await publisherSignaling.JoinAsync("refresh-room", "pub");
+        await using var publisherSignaling = await JoinAsync(server, "refresh-room", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false, Transport = RelayOnly(publisherSignaling, TurnTransport.Udp) });
         await publisher.PublishAsync(publisherSignaling);
         await WaitConnectedAsync(publisher.Transport, coturn);
@@ -108,12 +104,42 @@ public sealed class TurnRelayClientTests
     }
 
     [Test]
+    public async Task WithAFallback_ADirectPathThatAnswersNothing_MovesToTheRelay_AndOneThatAnswers_NeverDoes()
+    {
+        using var coturn = await CoturnServer.StartAsync(CoturnAddress, Secret);
+        await using var server = await StartServerAsync(coturn);
+        await using var signaling = await JoinAsync(server, "fallback-room", "blocked");
+        await using var directSignaling = await JoinAsync(server, "fallback-room", "direct");
+        // The way to the server's candidate is a socket that reads and answers nothing, as if UDP to it were dropped.
+        using var blackHole = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var fallback = TimeSpan.FromSeconds(1);
+        ClientTransportOptions WithFallback(SignalingClient s) => new() { Relay = RelayOnly(s, TurnTransport.Udp).Relay, RelayFallbackAfter = fallback };
+        using var blocked = new Publisher(new PublisherOptions { Audio = false, Transport = WithFallback(signaling) });
+        using var direct = new Publisher(new PublisherOptions { Audio = false, Transport = WithFallback(directSignaling) });
+
+        await blocked.PublishAsync(signaling, sendTo: (IPEndPoint)blackHole.Client.LocalEndPoint!);
+        await direct.PublishAsync(directSignaling);
+        await WaitConnectedAsync(blocked.Transport, coturn);
+        await direct.Transport.WaitConnectedAsync(Wait);
+        await Until(() => blocked.Transport.RtpSent > 30 && direct.Transport.RtpSent > 30);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(blocked.Transport.IsRelaying, Is.True);
+            Assert.That(blocked.Transport.ChecksSent, Is.GreaterThan(5), "it tried the direct path first");
+            Assert.That(blocked.Transport.MappedEndPoint, Is.EqualTo(blocked.Transport.Relay!.RelayedEndPoint), "then the SFU saw it through coturn");
+            Assert.That(direct.Transport.IsRelaying, Is.False);
+            Assert.That(direct.Transport.Relay!.State, Is.EqualTo(TurnRelayState.New), "no allocation when the direct path answers");
+            Assert.That(direct.Transport.MappedEndPoint, Is.EqualTo(direct.Transport.LocalEndPoint));
+        });
+    }
+
+    [Test]
     public async Task WrongCredentials_FailTheRelay_WithCoturnsAnswer()
     {
         using var coturn = await CoturnServer.StartAsync(CoturnAddress, Secret);
         await using var server = await StartServerAsync(coturn);
-        await using var signaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
-        await signaling.JoinAsync("bad-room", "pub");
+        await using var signaling = await JoinAsync(server, "bad-room", "pub");
         var options = TurnRelayOptions.FromIceServers(signaling.IceServers, TurnTransport.Udp)!;
         using var publisher = new Publisher(new PublisherOptions { Transport = new ClientTransportOptions { Relay = options with { Password = "not-the-password" } } });
         await publisher.PublishAsync(signaling);
@@ -130,6 +156,13 @@ public sealed class TurnRelayClientTests
     private static Task<SfuTestServer> StartServerAsync(CoturnServer coturn) => SfuTestServer.StartAsync(null,
         $"Sfu:Turn:Urls:0=turn:{coturn.Address}:{coturn.Port}", $"Sfu:Turn:Urls:1={coturn.TcpUrl}", $"Sfu:Turn:Secret={Secret}",
         $"Sfu:Media:RelayAddresses:0={coturn.Address}");
+
+    private static async Task<SignalingClient> JoinAsync(SfuTestServer server, string room, string name)
+    {
+        var signaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
+        await signaling.JoinAsync(room, name);
+        return signaling;
+    }
 
     private static ClientTransportOptions RelayOnly(SignalingClient signaling, TurnTransport transport) => new()
     {

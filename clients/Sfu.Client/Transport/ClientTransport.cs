@@ -45,6 +45,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private readonly TurnRelay? _relay;
     private readonly TurnTcpConnection? _turnTcp;
     private readonly SocketAddress? _turnServer;
+    private IPEndPoint? _relayPeer;
+    private long _relayFallbackAt = long.MaxValue;
+    private int _relaying;
     private Socket _socket;
     private SocketAddress _remote;
     private CancellationTokenSource _receiving = new();
@@ -121,6 +124,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
     /// <summary>The TURN allocation everything goes through, when <see cref="ClientTransportOptions.Relay"/> is set.</summary>
     public TurnRelay? Relay => _relay;
+
+    /// <summary>Whether everything goes through <see cref="Relay"/>: relay only from the start, or since the fallback.</summary>
+    public bool IsRelaying => Volatile.Read(ref _relaying) == 1;
 
     /// <summary>Where checks, DTLS and media go: the server's candidate unless overridden (e.g. a relay).</summary>
     public IPEndPoint? RemoteEndPoint { get; private set; }
@@ -200,13 +206,14 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         _dtls.SetRemoteFingerprint(remote.Fingerprint);
         _ = ReceiveLoopAsync(_socket, _receiving.Token);
-        if (_turnTcp is not null)
+        _relayPeer = remote.Candidate;
+        if (_relay is not null && _options.RelayFallbackAfter is { } fallback)
         {
-            _ = _turnTcp.RunAsync(_relay!, _options.Relay!.Server, RemoteEndPoint!);
+            Volatile.Write(ref _relayFallbackAt, TimeProvider.System.GetTimestamp() + (long)(fallback.TotalSeconds * TimeProvider.System.TimestampFrequency));
         }
-        else
+        else if (_relay is not null)
         {
-            _relay?.Start(RemoteEndPoint!);
+            StartRelaying();
         }
 
         ClientHeartbeat.Register(this);
@@ -240,7 +247,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// </summary>
     public Task<IPEndPoint> RebindAsync(IPEndPoint? newLocalEndPoint = null)
     {
-        if (_relay is not null)
+        if (IsRelaying)
         {
             throw new InvalidOperationException("a relayed transport does not rebind: its TURN allocation belongs to its socket");
         }
@@ -328,9 +335,9 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// <summary>Sends a datagram as is, from the transport's socket to the server (or its override), or through the TURN relay.</summary>
     public bool SendRaw(ReadOnlySpan<byte> datagram)
     {
-        if (_relay is not null)
+        if (Volatile.Read(ref _relaying) == 1)
         {
-            return _relay.SendToPeer(datagram);
+            return _relay!.SendToPeer(datagram);
         }
 
         try
@@ -416,6 +423,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
 
         ResendUnansweredFlight(now);
+        if (_relay is not null && !IsIceConnected && now >= Volatile.Read(ref _relayFallbackAt))
+        {
+            // Nothing answered on the direct path in time: what a browser's ICE does with its relay candidate, in turn.
+            Volatile.Write(ref _relayFallbackAt, long.MaxValue);
+            StartRelaying();
+        }
+
         _relay?.OnHeartbeat(now);
         DataChannels.OnHeartbeat(TimeProvider.System.GetUtcNow());
         if (_dtls.NextTimeout is { } due && due <= TimeProvider.System.GetUtcNow())
@@ -456,13 +470,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
             try
             {
-                if (_relay is null)
+                if (Volatile.Read(ref _relaying) == 0)
                 {
                     OnDatagram(buffer.AsSpan(0, length), from);
                 }
                 else if (_turnServer is not null && from.Equals(_turnServer))
                 {
-                    _relay.OnFrame(buffer.AsSpan(0, length));
+                    _relay!.OnFrame(buffer.AsSpan(0, length));
                 }
             }
             catch (Exception) when (!stopping.IsCancellationRequested)
@@ -514,7 +528,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         if (answerLength > 0)
         {
             Interlocked.Increment(ref _requestsAnswered);
-            if (_relay is null)
+            if (!IsRelaying)
             {
                 SendRawTo(answer[..answerLength], from);
             }
@@ -539,6 +553,24 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
             // Like a browser, DTLS waits for a working ICE pair, and checks slow down to the consent pace.
             Volatile.Write(ref _nextCheckAt, TimeProvider.System.GetTimestamp() + _consentInterval);
             _dtls.Start();
+        }
+    }
+
+    /// <summary>From now on everything goes through the relay, to the server's candidate: allocation first.</summary>
+    private void StartRelaying()
+    {
+        if (Interlocked.Exchange(ref _relaying, 1) == 1)
+        {
+            return;
+        }
+
+        if (_turnTcp is not null)
+        {
+            _ = _turnTcp.RunAsync(_relay!, _options.Relay!.Server, _relayPeer!);
+        }
+        else
+        {
+            _relay!.Start(_relayPeer!);
         }
     }
 

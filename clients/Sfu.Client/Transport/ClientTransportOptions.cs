@@ -22,6 +22,12 @@ public sealed class ClientTransportOptions
     /// </summary>
     public TurnRelayOptions? Relay { get; init; }
 
+    /// <summary>
+    /// With <see cref="Relay"/>: try the server's candidate directly first, and move everything to the relay only when no
+    /// check succeeded after this long (UDP blocked on the way to the server). Null: relay only from the start.
+    /// </summary>
+    public TimeSpan? RelayFallbackAfter { get; init; }
+
     /// <summary>Pace of checks until the first one succeeds (RFC 8445's Ta is 50 ms).</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
