@@ -7,7 +7,7 @@ namespace Sfu.Media.Udp;
 /// sensible value. An age below zero or above <see cref="MaxAgeNanoseconds"/> means the wall clock was stepped between
 /// the two readings; the datagram then counts as arriving now.
 /// </summary>
-internal static class ArrivalClock
+public static class ArrivalClock
 {
     /// <summary>Longer than any datagram waits in the socket's 4 MiB buffer; more means the wall clock jumped.</summary>
     public const long MaxAgeNanoseconds = 1_000_000_000;

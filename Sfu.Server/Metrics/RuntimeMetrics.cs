@@ -33,6 +33,10 @@ internal static class RuntimeMetrics
         var queue = factory.CreateGauge("dotnet_thread_pool_queue_length", "Work items queued to the thread pool, not started yet.");
         var workItems = factory.CreateCounter("dotnet_thread_pool_work_item_count_total", "Work items the thread pool has completed.");
         var contentions = factory.CreateCounter("dotnet_monitor_lock_contentions_total", "Times a thread waited for a lock held by another.");
+        // Compiling (and recompiling hot methods at a higher tier) is process CPU: a load measurement that starts on a
+        // fresh process reads it as the cost of its packets unless it can tell the two apart.
+        var jitTime = factory.CreateCounter("dotnet_jit_compilation_time_seconds_total", "Time the JIT compiler spent compiling methods, on every thread.");
+        var jitMethods = factory.CreateCounter("dotnet_jit_compiled_methods_total", "Methods the JIT compiler compiled, recompilations included.");
 
         registry.AddBeforeCollectCallback(() =>
         {
@@ -52,6 +56,8 @@ internal static class RuntimeMetrics
             queue.Set(ThreadPool.PendingWorkItemCount);
             workItems.IncTo(ThreadPool.CompletedWorkItemCount);
             contentions.IncTo(Monitor.LockContentionCount);
+            jitTime.IncTo(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
+            jitMethods.IncTo(System.Runtime.JitInfo.GetCompiledMethodCount());
         });
     }
 }

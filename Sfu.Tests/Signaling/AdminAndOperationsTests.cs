@@ -151,6 +151,17 @@ public sealed class AdminAndOperationsTests
     }
 
     [Test]
+    public async Task Metrics_IncludeTheJitsCompilationFigures()
+    {
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics["dotnet_jit_compiled_methods_total"], Is.GreaterThan(100), "the server's own startup compiled its methods");
+            Assert.That(metrics["dotnet_jit_compilation_time_seconds_total"], Is.GreaterThan(0));
+        });
+    }
+
+    [Test]
     public async Task Health_And_Readiness_AreOk()
     {
         using var anonymous = new HttpClient { BaseAddress = _server.HttpBase };

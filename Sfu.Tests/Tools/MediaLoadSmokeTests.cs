@@ -35,6 +35,7 @@ public sealed class MediaLoadSmokeTests
             Assert.That(window.GetProperty("receivedPerSecond").GetDouble(), Is.GreaterThan(3 * 100), "3 subscribers of ~170 video packets/s");
             Assert.That(window.GetProperty("serverForwardedPerSecond").GetDouble(), Is.GreaterThan(3 * 100));
             Assert.That(window.GetProperty("serverCpuMicrosecondsPerPacket").GetDouble(), Is.GreaterThan(0));
+            Assert.That(window.GetProperty("serverJitPercentOfWindow").GetDouble(), Is.GreaterThanOrEqualTo(0), "read from the server's metrics");
             Assert.That(window.GetProperty("latency").GetProperty("packets").GetInt64(), Is.GreaterThan(3 * 100), "every video packet carries its send time");
             Assert.That(window.GetProperty("latency").GetProperty("p50Ms").GetDouble(), Is.GreaterThan(0).And.LessThan(1000));
             Assert.That(joins.GetProperty("joinMs").GetProperty("count").GetInt32(), Is.EqualTo(3));

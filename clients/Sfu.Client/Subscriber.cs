@@ -282,7 +282,7 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
             if (SendTimestamp.TryRead(rtp.Payload, out long sentAt))
             {
-                _latency.Record((now - sentAt) * 1_000_000 / Stopwatch.Frequency);
+                _latency.Record((transport.DatagramReceivedAt() - sentAt) * 1_000_000 / Stopwatch.Frequency);
             }
         }
     }

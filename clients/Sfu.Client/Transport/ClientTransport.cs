@@ -75,6 +75,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private long _rtpReceived;
     private long _rtcpReceived;
     private long _srtpFailures;
+    private Socket? _deliveringSocket;
 
     public ClientTransport(ClientTransportOptions? options = null)
     {
@@ -175,6 +176,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     public long RtpSent => Interlocked.Read(ref _rtpSent);
 
     public long RtcpSent => Interlocked.Read(ref _rtcpSent);
+
+    /// <summary>
+    /// When the kernel received the datagram being delivered to <see cref="Listener"/>, a Stopwatch timestamp: for a
+    /// listener's callback only (one system call). What a one-way latency is measured against, leaving out the time
+    /// the datagram then waited for this process.
+    /// </summary>
+    public long DatagramReceivedAt() => _deliveringSocket is { } socket ? KernelArrival.LastReceived(socket) : System.Diagnostics.Stopwatch.GetTimestamp();
 
     public long RtpReceived => Interlocked.Read(ref _rtpReceived);
 
@@ -444,6 +452,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         socket.ReceiveBufferSize = 1 << 20;
         socket.SendBufferSize = 1 << 20;
         socket.Bind(local);
+        KernelArrival.Enable(socket);
         return socket;
     }
 
@@ -470,6 +479,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
             try
             {
+                _deliveringSocket = socket;
                 if (Volatile.Read(ref _relaying) == 0)
                 {
                     OnDatagram(buffer.AsSpan(0, length), from);

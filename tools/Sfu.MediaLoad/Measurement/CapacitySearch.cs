@@ -60,7 +60,7 @@ static class CapacitySearch
         }
 
         log(step.Window is { } w
-            ? Report.Invariant($"  N={n,-5} {(step.Passed ? "no loss" : "LOSS   ")} lost {w.LostTotal} of {w.ExpectedTotal} ({w.LossPercent:F3} %) in {w.Seconds:F1} s, publisher sent {w.PublisherVideoPackets / w.Seconds:F0} video packets/s, {w.ReceivedPerSecond:F0} packets/s received, server CPU {Report.Format(w.ServerCpuPercent, "F1")} %, tool CPU {w.ToolCpuPercent:F1} %")
+            ? Report.Invariant($"  N={n,-5} {(step.Passed ? "no loss" : "LOSS   ")} lost {w.LostTotal} of {w.ExpectedTotal} ({w.LossPercent:F3} %) in {w.Seconds:F1} s, publisher sent {w.PublisherVideoPackets / w.Seconds:F0} video packets/s, {w.ReceivedPerSecond:F0} packets/s received, server CPU {Report.Format(w.ServerCpuPercent, "F1")} % (JIT {Report.Format(w.ServerJitPercent, "F1")} %), tool CPU {w.ToolCpuPercent:F1} %")
             : $"  N={n,-5} failed: {step.Failure}");
         return step;
     }

@@ -10,6 +10,7 @@ static class ComparisonTable
             ($"forwarded packets/s, N={a.Load?.Subscribers ?? b.Load?.Subscribers}", a.Load?.ReceivedPerSecond, b.Load?.ReceivedPerSecond, "F0"),
             ("server CPU, % of one core", a.Load?.ServerCpuPercent, b.Load?.ServerCpuPercent, "F1"),
             ("server CPU per forwarded packet, µs", a.Load?.ServerCpuMicrosecondsPerPacket, b.Load?.ServerCpuMicrosecondsPerPacket, "F2"),
+            ("server JIT compiling, % of the window", a.Load?.ServerJitPercent, b.Load?.ServerJitPercent, "F1"),
             ("loss, %", a.Load?.LossPercent, b.Load?.LossPercent, "F3"),
             ("latency p50, ms", Percentile(a.Load, 0.5), Percentile(b.Load, 0.5), "F3"),
             ("latency p99, ms", Percentile(a.Load, 0.99), Percentile(b.Load, 0.99), "F3"),

@@ -17,6 +17,7 @@ sealed record WindowResult(
     double? ServerForwardedPerSecond,
     double? ServerCpuPercent,
     double? ServerCpuMicrosecondsPerPacket,
+    double? ServerJitPercent, // of the window's wall time the server's JIT spent compiling
     double? WorkerAllocatedBytesPerPacket,
     double ToolCpuPercent,
     long LostMin,
@@ -58,10 +59,11 @@ static class LoadWindow
         var serverCpu = after.ServerCpu - before.ServerCpu;
         double? forwarded = after.Counters is { } a && before.Counters is { } b ? a.Forwarded - b.Forwarded : null;
         double? allocated = after.Counters is { } c && before.Counters is { } d && forwarded > 0 ? (c.WorkerAllocatedBytes - d.WorkerAllocatedBytes) / forwarded : null;
+        double? jitPercent = after.Counters is { } e && before.Counters is { } f ? (e.JitSeconds - f.JitSeconds) / seconds * 100 : null;
         return new WindowResult(
             room.Server.Name, subscribers.Length, seconds, after.PublisherVideoPackets - before.PublisherVideoPackets,
             received / seconds, forwarded / seconds,
-            serverCpu?.TotalSeconds / seconds * 100, serverCpu?.TotalMicroseconds / Math.Max(1, received), allocated,
+            serverCpu?.TotalSeconds / seconds * 100, serverCpu?.TotalMicroseconds / Math.Max(1, received), jitPercent, allocated,
             (after.ToolCpu - before.ToolCpu).TotalSeconds / seconds * 100,
             lost.Length == 0 ? 0 : lost.Min(), lost.Length == 0 ? 0 : lost.Average(), lost.Length == 0 ? 0 : lost.Max(), lost.Sum(), expected, latency);
     }

@@ -49,6 +49,10 @@ static class Report
         Console.WriteLine(w.ServerCpuPercent is null
             ? "server CPU                unknown (no process id)"
             : Invariant($"server CPU                {w.ServerCpuPercent:F1} % of one core; {w.ServerCpuMicrosecondsPerPacket:F2} µs per received packet"));
+        // A window with JIT work in it measured the process warming up, not only its packets: say how much. Wall time
+        // the compiler was busy, so on a machine whose cores are shared it overstates the CPU it took.
+        if (w.ServerJitPercent is { } jit)
+            Console.WriteLine(Invariant($"  JIT compiling           {jit:F1} % of the window{(jit >= 1 ? ": the server was still warming up, measure again" : "")}"));
         Console.WriteLine(Invariant($"load tool CPU             {w.ToolCpuPercent:F1} % of one core"));
         if (w.WorkerAllocatedBytesPerPacket is { } allocated)
             Console.WriteLine(Invariant($"worker allocated/packet   {allocated:F3} bytes"));
@@ -60,7 +64,7 @@ static class Report
         w.Server, w.Subscribers, windowSeconds = w.Seconds, w.PublisherVideoPackets, receivedPerSecond = w.ReceivedPerSecond,
         serverForwardedPerSecond = w.ServerForwardedPerSecond,
         lostPerSubscriber = new { min = w.LostMin, avg = w.LostAverage, max = w.LostMax }, lostTotal = w.LostTotal, w.ExpectedTotal, w.LossPercent,
-        serverCpuPercentOfOneCore = w.ServerCpuPercent, serverCpuMicrosecondsPerPacket = w.ServerCpuMicrosecondsPerPacket,
+        serverCpuPercentOfOneCore = w.ServerCpuPercent, serverCpuMicrosecondsPerPacket = w.ServerCpuMicrosecondsPerPacket, serverJitPercentOfWindow = w.ServerJitPercent,
         workerAllocatedBytesPerPacket = w.WorkerAllocatedBytesPerPacket, loadToolCpuPercentOfOneCore = w.ToolCpuPercent,
         latency = LatencyJson(w.Latency),
     };

@@ -25,8 +25,8 @@ interface IServerDriver : IAsyncDisposable
     Task<ServerCounters?> CountersAsync(CancellationToken cancel);
 }
 
-/// <summary>What the server says it forwarded and what its media worker allocated, so far.</summary>
-sealed record ServerCounters(double Forwarded, double WorkerAllocatedBytes);
+/// <summary>What the server says it forwarded, what its media worker allocated and how long its JIT compiled, so far.</summary>
+sealed record ServerCounters(double Forwarded, double WorkerAllocatedBytes, double JitSeconds);
 
 /// <summary>A publisher and the signaling that keeps it in its room; disposing leaves the room.</summary>
 sealed class PublisherPeer(Publisher publisher, IAsyncDisposable signaling) : IAsyncDisposable

@@ -63,7 +63,8 @@ sealed partial class SfuDriver(Uri url, int? processId) : IServerDriver
     public async Task<ServerCounters?> CountersAsync(CancellationToken cancel)
     {
         var text = await _http.GetStringAsync("/metrics", cancel);
-        return new ServerCounters(ReadMetric(text, "sfu_media_rtp_forwarded_total"), ReadMetric(text, "sfu_media_worker_allocated_bytes_total"));
+        return new ServerCounters(ReadMetric(text, "sfu_media_rtp_forwarded_total"), ReadMetric(text, "sfu_media_worker_allocated_bytes_total"),
+            ReadMetric(text, "dotnet_jit_compilation_time_seconds_total"));
     }
 
     /// <summary>The sum and count of the server's recovery-time histogram (seconds).</summary>
