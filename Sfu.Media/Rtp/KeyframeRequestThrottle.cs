@@ -41,6 +41,20 @@ public sealed class KeyframeRequestThrottle
     /// <summary>A keyframe arrived: nothing is outstanding any more.</summary>
     public void OnKeyframeReceived() => IsOutstanding = false;
 
+    /// <summary>
+    /// The stream arrives again after a silence that began at <paramref name="silentSince"/> (a
+    /// <see cref="TimeProvider"/> timestamp). True when a request sent during the silence is still outstanding: it
+    /// should go out again now, whatever the interval. A publisher that changes network goes on sending on the dead
+    /// path until it has moved, so the keyframe it made for that request was lost with it, and the next retry could
+    /// be most of an interval away.
+    /// </summary>
+    public bool ResendAfterSilence(long silentSince)
+    {
+        if (!IsOutstanding || !_everSent || _lastSent < silentSince) return false;
+        Send(_time.GetTimestamp());
+        return true;
+    }
+
     private bool TrySend()
     {
         long now = _time.GetTimestamp();
@@ -49,9 +63,14 @@ public sealed class KeyframeRequestThrottle
             return false;
         }
 
+        Send(now);
+        return true;
+    }
+
+    private void Send(long now)
+    {
         _everSent = true;
         _lastSent = now;
         FirSequenceNumber++;
-        return true;
     }
 }
