@@ -26,6 +26,10 @@ public sealed class Consumer : IDisposable
     private const int HistorySize = 1024;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
+    // A layer counts as stopped once another has arrived this much later than its last packet: six frames at 20 fps,
+    // far more than the gap between two frames of a live layer, whose packets leave the publisher with the others'.
+    private static readonly TimeSpan StallGap = TimeSpan.FromMilliseconds(300);
+
     private readonly SubscriberMedia _owner;
     private readonly SequenceNumberRewriter _rewriter;
     private readonly byte[] _mid;
@@ -42,6 +46,7 @@ public sealed class Consumer : IDisposable
     private readonly long[] _sentAt = new long[HistorySize];
     private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
+    private readonly long _stallGap;
     private readonly LayerSelector _layers;
     private ushort _rtxSequence;
     private uint _packetsSent;
@@ -67,6 +72,7 @@ public sealed class Consumer : IDisposable
         _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
+        _stallGap = (long)(StallGap.TotalSeconds * time.TimestampFrequency);
         _retransmissions = new RetransmissionThrottle(HistorySize, time.TimestampFrequency);
         Allocation = new LayerAllocation(producer);
         producer.AddConsumer(this);
@@ -118,10 +124,11 @@ public sealed class Consumer : IDisposable
     /// True once per change of what the subscriber gets: another layer reached (at its keyframe), or paused or
     /// resumed. Only simulcast tracks have layers to report; any track can be paused.
     /// </summary>
-    internal bool TakeLayerChange(out int layer, out bool paused)
+    internal bool TakeLayerChange(out int layer, out bool paused, out LayerChangeReason reason)
     {
         layer = _layers.Current;
         paused = _layers.IsPaused;
+        reason = _layers.FellBack ? LayerChangeReason.LayerLost : Allocation.Reason;
         if (paused)
         {
             if (_reportedPaused) return false;
@@ -269,10 +276,13 @@ public sealed class Consumer : IDisposable
     {
         var layer = _layers.IsSwitching ? _layers.Target : _layers.Current;
         if (layer >= 0) Producer.RequestKeyframe(layer);
+        // A stand-in layer is what the subscriber decodes; the target it waits for has stopped.
+        if (_layers.FellBack) Producer.RequestKeyframe(_layers.Current);
     }
 
     internal void OnTick(long now)
     {
+        UpdateStall();
         if (now < _nextReport || _packetsSent == 0 || _layers.Current < 0
             || Producer.Layers[_layers.Current].LastSenderReport is not { } report) return;
         _nextReport = now + _reportInterval;
@@ -280,6 +290,38 @@ public sealed class Consumer : IDisposable
         var offset = _lastSentTimestamp - _lastSourceTimestamp;
         _owner.SendSenderReport(Parameters.Ssrc, report.Ntp, report.Rtp + offset, _packetsSent, _octetsSent);
     }
+
+    /// <summary>
+    /// Notices that the picture stopped because the layer forwarded (if any) and the one awaited both stopped arriving
+    /// while a lower one goes on: Chromium drops its top layer when its own estimate falls, as on a new network. The
+    /// allocator moves off a layer only after a second of silence; until then the keyframe of any lower layer that
+    /// arrives restarts the picture (<see cref="LayerSelector.Stalled"/>), and each of them is asked for one.
+    /// </summary>
+    private void UpdateStall()
+    {
+        var target = _layers.Target;
+        var layers = Producer.Layers;
+        if (Producer.VideoCodec is null || layers.Count < 2 || target == LayerSelector.None)
+        {
+            _layers.Stalled = false;
+            return;
+        }
+        var freshest = long.MinValue;
+        for (var i = 0; i < layers.Count; i++)
+        {
+            if (layers[i].Meter.HasPackets && layers[i].Meter.LastPacket > freshest) freshest = layers[i].Meter.LastPacket;
+        }
+        _layers.Stalled = Stopped(_layers.Current, freshest) && Stopped(target, freshest);
+        if (!_layers.Stalled) return;
+        for (var i = 0; i < target; i++)
+        {
+            if (!Stopped(i, freshest)) Producer.RequestKeyframe(i);
+        }
+    }
+
+    // A layer that never arrived has not stopped: the allocator moves off it once a lower one arrives (a start).
+    private bool Stopped(int layer, long freshest) =>
+        layer == LayerSelector.None || (Producer.Layers[layer].Meter.HasPackets && freshest - Producer.Layers[layer].Meter.LastPacket >= _stallGap);
 
     /// <summary>
     /// Writes the subscriber's version of <paramref name="source"/>: fixed header with this consumer's

@@ -251,6 +251,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private void RestartEstimate(long now)
     {
         _estimator.Restart(Microseconds(now));
+        BitrateAllocator.OnNewLink(_allocations);
         Worker.Metrics.EstimateRestarted();
         SendDueProbe(now);
     }
@@ -293,8 +294,8 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         foreach (var consumer in _consumers)
         {
             consumer.OnTick(now);
-            if (consumer.TakeLayerChange(out var layer, out var paused))
-                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, paused, consumer.Allocation.Reason);
+            if (consumer.TakeLayerChange(out var layer, out var paused, out var reason))
+                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, paused, reason);
         }
         if (now >= _nextAllocation) Allocate(now);
         SendDueProbe(now);
