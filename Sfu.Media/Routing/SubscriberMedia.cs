@@ -44,6 +44,12 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private readonly long _estimateSampleInterval;
     private long _nextEstimateSample;
 
+    // After a restart, the start-up probes wait for the first transport-cc feedback from the new link. A client
+    // that changes network goes on sending (feedback too) on its dead path for a moment after the server switched:
+    // probes sent then had their feedback lost, and the estimate crept up from its start for seconds until the
+    // next periodic probe.
+    private bool _probesAwaitFeedback;
+
     public SubscriberMedia(MediaWorker worker, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
         Worker = worker;
@@ -204,7 +210,10 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
                 case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.FmtTransportWideCc:
                     Worker.Metrics.TransportCcReceived();
                     if (RtcpTransportFeedback.TryParse(packet, out var transportCc))
+                    {
                         _estimator.OnTransportFeedback(transportCc, Microseconds(Worker.Time.GetTimestamp()));
+                        _probesAwaitFeedback = false;
+                    }
                     else
                         Worker.Metrics.Dropped(DropReason.Malformed);
                     break;
@@ -253,13 +262,13 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         _estimator.Restart(Microseconds(now));
         BitrateAllocator.OnNewLink(_allocations);
         Worker.Metrics.EstimateRestarted();
-        SendDueProbe(now);
+        _probesAwaitFeedback = true;
     }
 
     // Probe clusters go out as padding on the RTX stream of a video consumer; without one they wait.
     private void SendDueProbe(long now)
     {
-        if (!Transport.CanSend) return;
+        if (!Transport.CanSend || _probesAwaitFeedback) return;
         Consumer? carrier = null;
         foreach (var consumer in _bySsrc.Values)
         {
