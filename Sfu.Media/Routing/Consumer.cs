@@ -151,6 +151,9 @@ public sealed class Consumer : IDisposable
 
     internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
     {
+        // A lower layer's keyframe may be the first packet after its silence: whether it can stand in is decided
+        // now, not at the next tick (keyframes are rare, so this costs nothing per packet).
+        if (isKeyframe && layer.Index < _layers.Target && layer.Index != _layers.Current) UpdateStall();
         switch (_layers.Decide(layer.Index, isKeyframe, _owner.Transport.CanSend))
         {
             case LayerDecision.Drop:

@@ -175,6 +175,23 @@ public sealed class SimulcastForwardingTests
     }
 
     [Test]
+    public async Task LowerLayersKeyframe_ArrivingAsTheTopLayersSilencePassesTheGap_RestartsThePictureAtOnce()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(10, low: true, high: true, keyframeFirst: true);
+        var before = _call.TakeSubscriberRtp();
+
+        // Both layers away (an outage); the low one comes back first, with a keyframe, before any tick has run.
+        await IdleAsync(TimeSpan.FromMilliseconds(600));
+        await _call.OnWorkerAsync(() => _call.Receive(LowSsrc, "q", _lowSequence++, _lowTimestamp, keyframe: true, startOfFrame: true, marker: true));
+
+        var sent = _call.TakeSubscriberRtp();
+        Assert.That(sent, Has.Count.EqualTo(1), "the keyframe of the low layer, the first packet after the silence");
+        Assert.That(sent[0].Sequence, Is.EqualTo((ushort)(before[^1].Sequence + 1)));
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(0));
+    }
+
+    [Test]
     public async Task LayerBackAfterAnOutage_AsksAgainAtOnceForTheKeyframeRequestedDuringIt()
     {
         _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
