@@ -44,6 +44,10 @@ public sealed class Consumer : IDisposable
     private readonly uint[] _sentTimestamp = new uint[HistorySize];
     private readonly bool[] _sentValid = new bool[HistorySize];
     private readonly long[] _sentAt = new long[HistorySize];
+    // VP8 only: the picture numbering offsets each sent packet was written with, so a retransmission matches it.
+    private readonly Vp8PictureIdRewriter? _pictureIds;
+    private readonly ushort[] _sentPictureOffset = new ushort[HistorySize];
+    private readonly byte[] _sentTl0Offset = new byte[HistorySize];
     private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
     private readonly long _stallGap;
@@ -70,6 +74,7 @@ public sealed class Consumer : IDisposable
         _stampsTransportSequence = parameters.Extensions.TransportWideCc is >= 1 and <= 14;
         _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
         _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
+        if (producer.VideoCodec == RtpVideoCodec.Vp8) _pictureIds = new Vp8PictureIdRewriter();
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _stallGap = (long)(StallGap.TotalSeconds * time.TimestampFrequency);
@@ -164,6 +169,7 @@ public sealed class Consumer : IDisposable
             case LayerDecision.SwitchAndForward:
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
+                _pictureIds?.RequestSwitch();
                 break;
             case LayerDecision.Forward when AboveTemporalCap(source):
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
@@ -182,7 +188,13 @@ public sealed class Consumer : IDisposable
 
         var buffer = _owner.Worker.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
-        if (length < 0 || !_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
+        if (length < 0) return;
+        if (_pictureIds is not null)
+        {
+            var payloadLength = source.Packet.Length - source.HeaderLength;
+            (_sentPictureOffset[slot], _sentTl0Offset[slot]) = _pictureIds.Rewrite(buffer.AsSpan(length - payloadLength, payloadLength));
+        }
+        if (!_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
         _packetsSent++;
         _lastSourceTimestamp = source.Timestamp;
         _lastSentTimestamp = timestamp;
@@ -220,9 +232,15 @@ public sealed class Consumer : IDisposable
             if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
 
             var buffer = _owner.Worker.SendBuffer;
+            var rtx = Parameters is { RtxPayloadType: not null, RtxSsrc: not null };
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
                 ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
                 : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
+            if (length > 0 && _pictureIds is not null)
+            {
+                var payloadLength = rtx ? original.Payload.Length : original.Packet.Length - original.HeaderLength;
+                Vp8PictureIdRewriter.Apply(buffer.AsSpan(length - payloadLength, payloadLength), _sentPictureOffset[slot], _sentTl0Offset[slot]);
+            }
             if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Worker.Metrics.Retransmitted();
         }
     }
