@@ -62,6 +62,17 @@ public sealed class BitrateAllocator(long timestampFrequency)
     /// (plus the margin when the step goes above what it has now). Rounds go on until no one can move. Returns
     /// the budget left.
     /// </summary>
+    /// <summary>
+    /// The transport moved to a new link (a path switch, an ICE restart) and its estimate starts again. A consumer
+    /// that the old link's estimate paused is not held paused on the new one: once its layers arrive and the fresh
+    /// estimate pays for its lowest one, it resumes there at the next allocation, without the upgrade hold (a
+    /// picture matters more than a steady layer). Climbing further waits for the hold as usual.
+    /// </summary>
+    public static void OnNewLink(IReadOnlyList<LayerAllocation> consumers)
+    {
+        for (var i = 0; i < consumers.Count; i++) consumers[i].OnNewLink = true;
+    }
+
     private static long RaiseInTurns(IReadOnlyList<LayerAllocation> consumers, long budget)
     {
         bool raised;
@@ -123,6 +134,15 @@ public sealed class BitrateAllocator(long timestampFrequency)
             return;
         }
         var current = consumer.Layer;
+        if (consumer.OnNewLink)
+        {
+            consumer.OnNewLink = false;
+            if (current == LayerAllocation.Paused && proposal != LayerAllocation.Paused)
+            {
+                Settle(consumer, NextAllowed(consumer, LayerAllocation.Paused), LayerChangeReason.Bandwidth);
+                return;
+            }
+        }
         if (proposal <= current || (current >= 0 && !consumer.Layers[current].IsActive))
         {
             Settle(consumer, proposal, ReasonForMove(consumer, proposal));

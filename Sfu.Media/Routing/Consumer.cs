@@ -26,6 +26,10 @@ public sealed class Consumer : IDisposable
     private const int HistorySize = 1024;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
+    // A layer counts as stopped once another has arrived this much later than its last packet: six frames at 20 fps,
+    // far more than the gap between two frames of a live layer, whose packets leave the publisher with the others'.
+    private static readonly TimeSpan StallGap = TimeSpan.FromMilliseconds(300);
+
     private readonly IConsumerHost _owner;
     private readonly SequenceNumberRewriter _rewriter;
     private readonly byte[] _mid;
@@ -40,8 +44,13 @@ public sealed class Consumer : IDisposable
     private readonly uint[] _sentTimestamp = new uint[HistorySize];
     private readonly bool[] _sentValid = new bool[HistorySize];
     private readonly long[] _sentAt = new long[HistorySize];
+    // VP8 only: the picture numbering offsets each sent packet was written with, so a retransmission matches it.
+    private readonly Vp8PictureIdRewriter? _pictureIds;
+    private readonly ushort[] _sentPictureOffset = new ushort[HistorySize];
+    private readonly byte[] _sentTl0Offset = new byte[HistorySize];
     private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
+    private readonly long _stallGap;
     private readonly LayerSelector _layers;
     private ushort _rtxSequence;
     private uint _packetsSent;
@@ -65,8 +74,10 @@ public sealed class Consumer : IDisposable
         _stampsTransportSequence = parameters.Extensions.TransportWideCc is >= 1 and <= 14;
         _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
         _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
+        if (producer.VideoCodec == RtpVideoCodec.Vp8) _pictureIds = new Vp8PictureIdRewriter();
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
+        _stallGap = (long)(StallGap.TotalSeconds * time.TimestampFrequency);
         _retransmissions = new RetransmissionThrottle(HistorySize, time.TimestampFrequency);
         Allocation = new LayerAllocation(producer);
         producer.AddConsumer(this);
@@ -118,10 +129,11 @@ public sealed class Consumer : IDisposable
     /// True once per change of what the subscriber gets: another layer reached (at its keyframe), or paused or
     /// resumed. Only simulcast tracks have layers to report; any track can be paused.
     /// </summary>
-    internal bool TakeLayerChange(out int layer, out bool paused)
+    internal bool TakeLayerChange(out int layer, out bool paused, out LayerChangeReason reason)
     {
         layer = _layers.Current;
         paused = _layers.IsPaused;
+        reason = _layers.FellBack ? LayerChangeReason.LayerLost : Allocation.Reason;
         if (paused)
         {
             if (_reportedPaused) return false;
@@ -147,6 +159,9 @@ public sealed class Consumer : IDisposable
 
     internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
     {
+        // A lower layer's keyframe may be the first packet after its silence: whether it can stand in is decided
+        // now, not at the next tick (keyframes are rare, so this costs nothing per packet).
+        if (isKeyframe && layer.Index < _layers.Target && layer.Index != _layers.Current) UpdateStall();
         switch (_layers.Decide(layer.Index, isKeyframe, _owner.CanSend))
         {
             case LayerDecision.Drop:
@@ -157,6 +172,7 @@ public sealed class Consumer : IDisposable
             case LayerDecision.SwitchAndForward:
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
+                _pictureIds?.RequestSwitch();
                 break;
             case LayerDecision.Forward when AboveTemporalCap(source):
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
@@ -175,7 +191,13 @@ public sealed class Consumer : IDisposable
 
         var buffer = _owner.Host.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
-        if (length < 0 || !_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
+        if (length < 0) return;
+        if (_pictureIds is not null)
+        {
+            var payloadLength = source.Packet.Length - source.HeaderLength;
+            (_sentPictureOffset[slot], _sentTl0Offset[slot]) = _pictureIds.Rewrite(buffer.AsSpan(length - payloadLength, payloadLength));
+        }
+        if (!_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
         _packetsSent++;
         _lastSourceTimestamp = source.Timestamp;
         _lastSentTimestamp = timestamp;
@@ -213,9 +235,15 @@ public sealed class Consumer : IDisposable
             if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
 
             var buffer = _owner.Host.SendBuffer;
+            var rtx = Parameters is { RtxPayloadType: not null, RtxSsrc: not null };
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
                 ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
                 : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
+            if (length > 0 && _pictureIds is not null)
+            {
+                var payloadLength = rtx ? original.Payload.Length : original.Packet.Length - original.HeaderLength;
+                Vp8PictureIdRewriter.Apply(buffer.AsSpan(length - payloadLength, payloadLength), _sentPictureOffset[slot], _sentTl0Offset[slot]);
+            }
             if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Host.Metrics.Retransmitted();
         }
     }
@@ -272,10 +300,13 @@ public sealed class Consumer : IDisposable
     {
         var layer = _layers.IsSwitching ? _layers.Target : _layers.Current;
         if (layer >= 0) Producer.RequestKeyframe(layer);
+        // A stand-in layer is what the subscriber decodes; the target it waits for has stopped.
+        if (_layers.FellBack) Producer.RequestKeyframe(_layers.Current);
     }
 
     internal void OnTick(long now)
     {
+        UpdateStall();
         if (now < _nextReport || _packetsSent == 0 || _layers.Current < 0
             || Producer.Layers[_layers.Current].LastSenderReport is not { } report) return;
         _nextReport = now + _reportInterval;
@@ -283,6 +314,38 @@ public sealed class Consumer : IDisposable
         var offset = _lastSentTimestamp - _lastSourceTimestamp;
         _owner.SendSenderReport(Parameters.Ssrc, report.Ntp, report.Rtp + offset, _packetsSent, _octetsSent);
     }
+
+    /// <summary>
+    /// Notices that the picture stopped because the layer forwarded (if any) and the one awaited both stopped arriving
+    /// while a lower one goes on: Chromium drops its top layer when its own estimate falls, as on a new network. The
+    /// allocator moves off a layer only after a second of silence; until then the keyframe of any lower layer that
+    /// arrives restarts the picture (<see cref="LayerSelector.Stalled"/>), and each of them is asked for one.
+    /// </summary>
+    private void UpdateStall()
+    {
+        var target = _layers.Target;
+        var layers = Producer.Layers;
+        if (Producer.VideoCodec is null || layers.Count < 2 || target == LayerSelector.None)
+        {
+            _layers.Stalled = false;
+            return;
+        }
+        var freshest = long.MinValue;
+        for (var i = 0; i < layers.Count; i++)
+        {
+            if (layers[i].Meter.HasPackets && layers[i].Meter.LastPacket > freshest) freshest = layers[i].Meter.LastPacket;
+        }
+        _layers.Stalled = Stopped(_layers.Current, freshest) && Stopped(target, freshest);
+        if (!_layers.Stalled) return;
+        for (var i = 0; i < target; i++)
+        {
+            if (!Stopped(i, freshest)) Producer.RequestKeyframe(i);
+        }
+    }
+
+    // A layer that never arrived has not stopped: the allocator moves off it once a lower one arrives (a start).
+    private bool Stopped(int layer, long freshest) =>
+        layer == LayerSelector.None || (Producer.Layers[layer].Meter.HasPackets && freshest - Producer.Layers[layer].Meter.LastPacket >= _stallGap);
 
     /// <summary>
     /// Writes the subscriber's version of <paramref name="source"/>: fixed header with this consumer's

@@ -56,6 +56,9 @@ public sealed class LayerAllocation
 
     internal bool PreferencesChanged { get; private set; }
 
+    /// <summary>Its transport is on a new link and the allocator has not decided for it there yet (layers arriving).</summary>
+    internal bool OnNewLink { get; set; }
+
     public void SetPreferences(LayerPreferences preferences)
     {
         if (preferences == Preferences) return;

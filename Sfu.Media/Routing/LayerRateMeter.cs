@@ -29,6 +29,11 @@ internal sealed class LayerRateMeter(long timestampFrequency)
     /// <summary>A packet arrived within the last second.</summary>
     public bool IsActive { get; private set; }
 
+    /// <summary>When the last packet arrived (timestamp units); meaningful once <see cref="HasPackets"/>.</summary>
+    public long LastPacket => _lastPacket;
+
+    public bool HasPackets => _started;
+
     public void OnPacket(int length, bool endOfFrame, long now)
     {
         if (!_started)

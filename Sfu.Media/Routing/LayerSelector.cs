@@ -20,7 +20,8 @@ internal enum LayerDecision : byte
 /// a keyframe of the target layer arrives, then moves to it, so the subscriber's decoder never gets a picture
 /// that refers to frames it never saw. Paused, it forwards nothing and asks for nothing; resumed, it starts again
 /// at a keyframe. A stream whose keyframes cannot be seen (audio, unknown codecs) switches at its next packet.
-/// Worker thread only.
+/// While the layers it forwards and waits for have both stopped (<see cref="Stalled"/>), a keyframe of any lower
+/// layer restarts the picture there, until the target's own keyframe comes. Worker thread only.
 /// </summary>
 /// <param name="waitsForKeyframes">Switches wait for a keyframe of the target layer.</param>
 internal sealed class LayerSelector(bool waitsForKeyframes)
@@ -38,11 +39,21 @@ internal sealed class LayerSelector(bool waitsForKeyframes)
     /// <summary>Whether the target's keyframe is still awaited (a switch, a start or a resume is pending).</summary>
     public bool IsSwitching => Target != None && Current != Target;
 
+    /// <summary>
+    /// The current layer (if any) and the target have stopped arriving while a lower one still arrives: any lower
+    /// layer's keyframe may take over. The owner sets it; it says nothing about a stream without keyframes.
+    /// </summary>
+    public bool Stalled { get; set; }
+
+    /// <summary>The current layer was taken as a stand-in while the target's stalled, not chosen.</summary>
+    public bool FellBack { get; private set; }
+
     /// <summary>Sets the wanted layer (<see cref="None"/> pauses). True when a keyframe of it must be asked for.</summary>
     public bool SetTarget(int layer)
     {
         if (layer == Target) return false;
         Target = layer;
+        FellBack = false;
         if (layer == None) Current = None;
         return waitsForKeyframes && IsSwitching;
     }
@@ -62,6 +73,14 @@ internal sealed class LayerSelector(bool waitsForKeyframes)
             if (waitsForKeyframes && !canStart) return LayerDecision.Drop;
             if (waitsForKeyframes && !isKeyframe) return LayerDecision.DropAndRequestKeyframe;
             Current = Target;
+            FellBack = false;
+            return LayerDecision.SwitchAndForward;
+        }
+        if (Stalled && waitsForKeyframes && isKeyframe && canStart && layer < Target && layer != Current)
+        {
+            Current = layer;
+            Stalled = false;
+            FellBack = true;
             return LayerDecision.SwitchAndForward;
         }
         return layer == Current ? LayerDecision.Forward : LayerDecision.Drop;

@@ -14,10 +14,15 @@ public sealed class Producer : IDisposable
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
+    // A layer silent this long was interrupted (the publisher changing network, or an outage), not between frames:
+    // Chrome sends even its lowest simulcast layer several times a second.
+    private static readonly TimeSpan InterruptionGap = TimeSpan.FromMilliseconds(500);
+
     private readonly IProducerHost _owner;
     private readonly List<Consumer> _consumers = [];
     private readonly ProducerLayer[] _layers;
     private readonly long _reportInterval;
+    private readonly long _interruptionGap;
     private long _nextReport;
 
     internal Producer(string id, PublishedTrack track, IProducerHost owner, TimeProvider time)
@@ -35,6 +40,7 @@ public sealed class Producer : IDisposable
             _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, time, keyframeInterval);
         }
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
+        _interruptionGap = (long)(InterruptionGap.TotalSeconds * time.TimestampFrequency);
     }
 
     public string Id { get; }
@@ -55,6 +61,7 @@ public sealed class Producer : IDisposable
 
     internal void ReceiveRtp(ProducerLayer layer, RtpPacket packet, long now)
     {
+        var silentSince = layer.Meter.HasPackets && now - layer.Meter.LastPacket >= _interruptionGap ? layer.Meter.LastPacket : -1;
         layer.Reception.Update(packet.SequenceNumber);
         layer.Meter.OnPacket(packet.Packet.Length, packet.Marker, now);
         var isKeyframe = false;
@@ -72,6 +79,8 @@ public sealed class Producer : IDisposable
                 }
             }
         }
+        // Back after an interruption, without a keyframe: what was asked for meanwhile was lost with the old path.
+        if (silentSince >= 0 && layer.Keyframes is { } keyframes && keyframes.ResendAfterSilence(silentSince)) _owner.SendKeyframeRequest(packet.Ssrc);
         foreach (var consumer in _consumers) consumer.Forward(layer, packet, isKeyframe, now);
     }
 

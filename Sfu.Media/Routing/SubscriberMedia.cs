@@ -54,6 +54,12 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private long _nextEstimateSample;
     private bool _sendingProbePadding;
 
+    // After a restart, the start-up probes wait for the first transport-cc feedback from the new link. A client
+    // that changes network goes on sending (feedback too) on its dead path for a moment after the server switched:
+    // probes sent then had their feedback lost, and the estimate crept up from its start for seconds until the
+    // next periodic probe.
+    private bool _probesAwaitFeedback;
+
     internal SubscriberMedia(ITransportHost host, DtlsContext dtlsContext, string id, IMediaPeerListener peer)
     {
         Host = host;
@@ -299,6 +305,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     {
         var now = Host.Time.GetTimestamp();
         _estimator.OnTransportFeedback(feedback, Microseconds(now));
+        _probesAwaitFeedback = false;
         if (AvailableBitrate < ReallocateBelowShare * _allocatedEstimate) Allocate(now);
     }
 
@@ -340,15 +347,16 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     private void RestartEstimate(long now)
     {
         _estimator.Restart(Microseconds(now));
+        BitrateAllocator.OnNewLink(_allocations);
         Host.Metrics.EstimateRestarted();
-        SendDueProbe(now);
+        _probesAwaitFeedback = true;
     }
 
     // Probe clusters are paced over the ticks: each tick tops what was sent since the cluster began up to its
     // schedule with padding on the RTX stream of a video consumer; without one they wait.
     private void SendDueProbe(long now)
     {
-        if (!Transport.CanSend) return;
+        if (!Transport.CanSend || _probesAwaitFeedback) return;
         Consumer? carrier = null;
         foreach (var consumer in _bySsrc.Values)
         {
@@ -391,8 +399,8 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         foreach (var consumer in _consumers)
         {
             consumer.OnTick(now);
-            if (consumer.TakeLayerChange(out var layer, out var paused))
-                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, paused, consumer.Allocation.Reason);
+            if (consumer.TakeLayerChange(out var layer, out var paused, out var reason))
+                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, paused, reason);
         }
         if (now >= _nextAllocation) Allocate(now);
         SendDueProbe(now);

@@ -52,6 +52,20 @@ public sealed class KeyframeRequestThrottle
         _answered = true;
     }
 
+    /// <summary>
+    /// The stream arrives again after a silence that began at <paramref name="silentSince"/> (a
+    /// <see cref="TimeProvider"/> timestamp). True when a request sent during the silence is still outstanding: it
+    /// should go out again now, whatever the interval. A publisher that changes network goes on sending on the dead
+    /// path until it has moved, so the keyframe it made for that request was lost with it, and the next retry could
+    /// be most of an interval away.
+    /// </summary>
+    public bool ResendAfterSilence(long silentSince)
+    {
+        if (!IsOutstanding || !_everSent || _lastSent < silentSince) return false;
+        Send(_time.GetTimestamp());
+        return true;
+    }
+
     private bool TrySend()
     {
         long now = _time.GetTimestamp();
@@ -60,10 +74,15 @@ public sealed class KeyframeRequestThrottle
             return false;
         }
 
+        Send(now);
+        return true;
+    }
+
+    private void Send(long now)
+    {
         _everSent = true;
         _answered = false;
         _lastSent = now;
         FirSequenceNumber++;
-        return true;
     }
 }

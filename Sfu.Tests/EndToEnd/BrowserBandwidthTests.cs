@@ -27,14 +27,13 @@ public sealed class BrowserBandwidthTests : BrowserTestBase
         """;
 
     // The publisher's outbound video and browser estimate, or the subscriber's inbound video bytes.
-    private const string StatsScript = """
+    private const string StatsScript = $$"""
         async (which) => {
+          {{SdkPage.SelectedPathFunction}}
           const pc = which === 'publish' ? window.demo.client.publishConnection : window.demo.client.subscribeConnection;
           if (!pc) return null;
           const stats = [...(await pc.getStats()).values()];
-          const byId = new Map(stats.map(s => [s.id, s]));
-          const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
-          const pair = transport ? byId.get(transport.selectedCandidatePairId) : null;
+          const { pair } = selectedPath(stats);
           const out = stats.find(s => s.type === 'outbound-rtp' && s.kind === 'video') ?? {};
           const inbound = stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'video');
           return {

@@ -19,16 +19,13 @@ public sealed class BrowserBlockedUdpTests : BrowserTestBase
 
     // The selected candidate pair of one connection (protocol and type of both ends, the relay's protocol), and its
     // inbound video: frames decoded and their size.
-    private const string PathScript = """
+    private const string PathScript = $$"""
         async (which) => {
+          {{SdkPage.SelectedPathFunction}}
           const pc = which === 'publish' ? window.demo.client.publishConnection : window.demo.client.subscribeConnection;
           if (!pc) return null;
           const stats = [...(await pc.getStats()).values()];
-          const byId = new Map(stats.map(s => [s.id, s]));
-          const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
-          const pair = transport ? byId.get(transport.selectedCandidatePairId) : null;
-          const local = pair ? byId.get(pair.localCandidateId) : null;
-          const remote = pair ? byId.get(pair.remoteCandidateId) : null;
+          const { local, remote } = selectedPath(stats);
           const video = stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'video');
           return {
             ice: pc.iceConnectionState,

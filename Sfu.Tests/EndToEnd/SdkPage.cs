@@ -11,6 +11,20 @@ public sealed class SdkPage(string label, IPage page)
 {
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// JavaScript that defines <c>selectedPath(stats)</c>, for the top of a getStats script: given a connection's
+    /// reports as an array, the candidate pair its transport selected and that pair's two candidates,
+    /// <c>{ pair, local, remote }</c>, each null while there is none.
+    /// </summary>
+    public const string SelectedPathFunction = """
+        const selectedPath = (stats) => {
+          const byId = new Map(stats.map(s => [s.id, s]));
+          const transport = stats.find(s => s.type === 'transport' && s.selectedCandidatePairId);
+          const pair = transport ? byId.get(transport.selectedCandidatePairId) ?? null : null;
+          return { pair, local: pair ? byId.get(pair.localCandidateId) ?? null : null, remote: pair ? byId.get(pair.remoteCandidateId) ?? null : null };
+        };
+        """;
+
     public string Label { get; } = label;
 
     public IPage Page { get; } = page;

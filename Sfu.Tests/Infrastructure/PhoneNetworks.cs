@@ -37,8 +37,8 @@ public sealed class PhoneNetworks : IDisposable
         Phone = phone;
         _cellularUpFromStart = cellularUpFromStart;
         // Per-process names and subnets, so a leftover of a killed run cannot clash with this one.
-        _rootWifi = $"sfuw{id % 100_000}";
-        _rootCellular = $"sfu4g{id % 100_000}";
+        _rootWifi = $"mvwifi{id % 100_000}";
+        _rootCellular = $"mv4g{id % 100_000}";
         var third = 10 + (2 * (id % 100));
         _wifiNet = $"10.213.{third}";
         _cellularNet = $"10.213.{third + 1}";
@@ -64,7 +64,7 @@ public sealed class PhoneNetworks : IDisposable
     public static PhoneNetworks Create(bool cellularUpFromStart = true)
     {
         var id = Environment.ProcessId;
-        var networks = new PhoneNetworks(NetworkNamespace.Create($"sfu-test-{id}"), id, cellularUpFromStart);
+        var networks = new PhoneNetworks(NetworkNamespace.Create($"mv-phone-{id}"), id, cellularUpFromStart);
         try
         {
             networks.CreateLinks();

@@ -49,7 +49,7 @@ public sealed class BandwidthEstimationTests
     }
 
     [Test]
-    public async Task SubscriberMovesToANewAddress_EstimateRestarts_AndProbesAtOnce()
+    public async Task SubscriberMovesToANewAddress_EstimateRestarts_AndProbesOnceFeedbackComesFromThere()
     {
         await using var server = await SfuTestServer.StartAsync();
         var watcher = new FeedbackSender();

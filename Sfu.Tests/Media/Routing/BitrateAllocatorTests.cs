@@ -131,6 +131,33 @@ public class BitrateAllocatorTests
     }
 
     [Test]
+    public void APausedConsumer_OnANewLink_ResumesOnItsLowestLayerAtOnce_AndClimbsAfterTheHold()
+    {
+        var audio = Audio();
+        var video = Simulcast();
+        _allocator.Allocate(60_000, [audio, video], 0);
+        Assert.That(video.Layer, Is.EqualTo(LayerAllocation.Paused), "the old link's estimate fell");
+
+        // A path switch while the publisher is away too (nothing arrives): it waits for its layers.
+        BitrateAllocator.OnNewLink([audio, video]);
+        var arriving = video.Layers.ToArray();
+        for (var i = 0; i < video.Layers.Length; i++) video.Layers[i] = video.Layers[i] with { IsActive = false };
+        _allocator.Allocate(300_000, [audio, video], Second);
+        Assert.That(video.Layer, Is.EqualTo(LayerAllocation.Paused));
+
+        // They arrive: the fresh 300 kbit/s start pays for the lowest layer, given at once.
+        arriving.CopyTo(video.Layers, 0);
+        _allocator.Allocate(300_000, [audio, video], 2 * Second);
+        Assert.That((video.Layer, video.Reason), Is.EqualTo((0, LayerChangeReason.Bandwidth)));
+
+        // Then the estimate climbs: the next layer waits for its hold as usual.
+        _allocator.Allocate(1_000_000, [audio, video], 3 * Second);
+        Assert.That(video.Layer, Is.EqualTo(0), "held");
+        _allocator.Allocate(1_000_000, [audio, video], 5 * Second);
+        Assert.That(video.Layer, Is.EqualTo(1));
+    }
+
+    [Test]
     public void ALowestLayerThatDoesNotQuiteFit_IsKeptForThePauseHold_SoAShortDipFreezesNothing()
     {
         var audio = Audio();

@@ -143,6 +143,76 @@ public sealed class SimulcastForwardingTests
     }
 
     [Test]
+    public async Task TopLayerThatStops_TheLowerLayersNextKeyframeTakesOver_BeforeTheAllocatorMovesOff()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(10, low: true, high: true, keyframeFirst: true);
+        var before = _call.TakeSubscriberRtp();
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(1));
+        _call.TakePublisherPlis();
+
+        // The publisher drops its high layer (Chromium does when its estimate falls on a new network). Nine frames
+        // later (297 ms) that is still a gap between frames; at the tenth (330 ms) it has stopped.
+        await FramesAsync(9, low: true, high: false, keyframeFirst: false);
+        Assert.That(_call.TakePublisherPlis(), Is.Empty);
+        await FramesAsync(1, low: true, high: false, keyframeFirst: false);
+        Assert.That(_call.TakePublisherPlis(), Is.EqualTo(new[] { LowSsrc }), "the layer that still arrives is asked for a keyframe");
+        Assert.That(_call.TakeSubscriberRtp(), Is.Empty, "nothing of the low layer before its keyframe");
+
+        await FramesAsync(1, low: true, high: false, keyframeFirst: true);
+        var standIn = _call.TakeSubscriberRtp();
+        Assert.That(standIn, Has.Count.EqualTo(1), "the low layer's keyframe restarts the picture");
+        Assert.That(standIn[0].Sequence, Is.EqualTo((ushort)(before[^1].Sequence + 1)));
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(0));
+        Assert.That(_call.Consumer.TargetLayer, Is.EqualTo(1), "0.36 s: the allocator still counts the high layer as arriving");
+        await IdleAsync(TimeSpan.FromMilliseconds(40));
+        Assert.That(_call.LayerEvents[^1], Is.EqualTo((0, false, LayerChangeReason.LayerLost)));
+
+        // The high layer comes back before the allocator gave up on it: its keyframe takes over again.
+        await FramesAsync(1, low: true, high: true, keyframeFirst: true);
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(1));
+        Assert.That(SequencesAreContinuous([.. standIn, .. _call.TakeSubscriberRtp()]));
+    }
+
+    [Test]
+    public async Task LowerLayersKeyframe_ArrivingAsTheTopLayersSilencePassesTheGap_RestartsThePictureAtOnce()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(10, low: true, high: true, keyframeFirst: true);
+        var before = _call.TakeSubscriberRtp();
+
+        // Both layers away (an outage); the low one comes back first, with a keyframe, before any tick has run.
+        await IdleAsync(TimeSpan.FromMilliseconds(600));
+        await _call.OnWorkerAsync(() => _call.Receive(LowSsrc, "q", _lowSequence++, _lowTimestamp, keyframe: true, startOfFrame: true, marker: true));
+
+        var sent = _call.TakeSubscriberRtp();
+        Assert.That(sent, Has.Count.EqualTo(1), "the keyframe of the low layer, the first packet after the silence");
+        Assert.That(sent[0].Sequence, Is.EqualTo((ushort)(before[^1].Sequence + 1)));
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task LayerBackAfterAnOutage_AsksAgainAtOnceForTheKeyframeRequestedDuringIt()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(5, low: true, high: true, keyframeFirst: true);
+
+        // The publisher's network goes away; after 1.5 s a keyframe is asked for, towards the path it left.
+        await IdleAsync(TimeSpan.FromMilliseconds(1500));
+        _call.TakePublisherPlis();
+        await _call.OnWorkerAsync(() => _call.Producer.RequestKeyframe(1));
+        Assert.That(_call.TakePublisherPlis(), Is.EqualTo(new[] { HighSsrc }));
+        await IdleAsync(TimeSpan.FromMilliseconds(300));
+        Assert.That(_call.TakePublisherPlis(), Is.Empty, "no retry within the interval");
+
+        // Back on its new network, it sends a delta frame: it never got that request.
+        await FramesAsync(1, low: false, high: true, keyframeFirst: false);
+        Assert.That(_call.TakePublisherPlis(), Is.EqualTo(new[] { HighSsrc }), "asked again at once, 0.3 s into the interval");
+        await FramesAsync(1, low: false, high: true, keyframeFirst: false);
+        Assert.That(_call.TakePublisherPlis(), Is.Empty, "once per return");
+    }
+
+    [Test]
     public async Task Vp8TemporalCap_LeavesOutHigherTemporalLayers_WithoutGapsInTheSubscribersNumbers()
     {
         _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q");
@@ -181,6 +251,16 @@ public sealed class SimulcastForwardingTests
             _lowTimestamp += 33 * 90;
             _highTimestamp += 33 * 90;
             _call.Clock.Advance(FrameInterval);
+            _call.Tick();
+        }
+    });
+
+    /// <summary>Time passes with nothing arriving; the worker's timers run every 20 ms, as its loop runs them.</summary>
+    private Task IdleAsync(TimeSpan duration) => _call.OnWorkerAsync(() =>
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += TimeSpan.FromMilliseconds(20))
+        {
+            _call.Clock.Advance(TimeSpan.FromMilliseconds(20));
             _call.Tick();
         }
     });

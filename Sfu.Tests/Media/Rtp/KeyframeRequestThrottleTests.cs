@@ -110,6 +110,45 @@ public class KeyframeRequestThrottleTests
     }
 
     [Test]
+    public void ResendAfterSilence_ARequestSentDuringTheSilence_GoesOutAgainAtOnce()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        var lastPacket = _clock.GetTimestamp();
+        _clock.Advance(TimeSpan.FromMilliseconds(1500));
+        Assert.That(throttle.Request(), Is.True, "asked while the publisher was away");
+        _clock.Advance(TimeSpan.FromMilliseconds(300));
+
+        Assert.That(throttle.ResendAfterSilence(lastPacket), Is.True, "300 ms into the interval");
+        Assert.That(throttle.FirSequenceNumber, Is.EqualTo(2));
+        Assert.That(throttle.Poll(), Is.False, "the interval starts again from the resend");
+    }
+
+    [Test]
+    public void ResendAfterSilence_ARequestSentBeforeTheSilence_WaitsForItsRetry()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        Assert.That(throttle.Request(), Is.True);
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        var lastPacket = _clock.GetTimestamp();
+        _clock.Advance(TimeSpan.FromMilliseconds(600));
+
+        Assert.That(throttle.ResendAfterSilence(lastPacket), Is.False, "the publisher had it while it was still sending");
+    }
+
+    [Test]
+    public void ResendAfterSilence_NothingOutstanding_SendsNothing()
+    {
+        var throttle = new KeyframeRequestThrottle(_clock, TimeSpan.FromSeconds(1));
+        var lastPacket = _clock.GetTimestamp();
+        _clock.Advance(TimeSpan.FromMilliseconds(500));
+        throttle.Request();
+        throttle.OnKeyframeReceived();
+        _clock.Advance(TimeSpan.FromMilliseconds(500));
+
+        Assert.That(throttle.ResendAfterSilence(lastPacket), Is.False);
+    }
+
+    [Test]
     public void DefaultInterval_IsOneSecond()
     {
         var throttle = new KeyframeRequestThrottle(_clock);
