@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Sfu.Client.DataChannels;
+using Sfu.Client.Transport.IceTcp;
 using Sfu.Client.Transport.Turn;
 using Sfu.Media.Dtls;
 using Sfu.Media.Srtp;
@@ -21,8 +22,13 @@ namespace Sfu.Client.Transport;
 /// <para>With <see cref="ClientTransportOptions.Relay"/> everything goes through a TURN allocation instead (relay only, as
 /// a browser with <c>iceTransportPolicy: "relay"</c>): over the transport's UDP socket or a TCP connection to the TURN
 /// server, and the SFU sees the relayed address as the client's.</para>
+/// <para>With <see cref="ClientTransportOptions.IceTcp"/> everything goes over one TCP connection to the server's passive
+/// ICE-TCP candidate, in RFC 4571 frames (<see cref="ClientIceTcpConnection"/>). When it closes the path is dead
+/// (<see cref="PathDied"/>); <see cref="RebindAsync"/> opens a new connection, which the server takes as a new path of
+/// the same transport.</para>
 /// <para>Threads: one async receive loop per socket; the shared <see cref="ClientHeartbeat"/> for timers;
-/// sends come from any thread and take no lock (per-thread buffers, SRTP contexts lock themselves).</para>
+/// sends come from any thread and take no lock (per-thread buffers, SRTP contexts lock themselves) but an ICE-TCP
+/// connection's, which keeps frames whole on its stream.</para>
 /// </remarks>
 public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 {
@@ -45,7 +51,10 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     private readonly TurnRelay? _relay;
     private readonly TurnTcpConnection? _turnTcp;
     private readonly SocketAddress? _turnServer;
-    private IPEndPoint? _relayPeer;
+    private ClientIceTcpConnection? _iceTcp;
+    private string? _deadPath;
+    // The server's UDP candidate: the TURN relay's peer, and where MoveToUdp goes.
+    private IPEndPoint? _udpCandidate;
     private long _relayFallbackAt = long.MaxValue;
     private int _relaying;
     private Socket _socket;
@@ -80,6 +89,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     public ClientTransport(ClientTransportOptions? options = null)
     {
         _options = options ?? new ClientTransportOptions();
+        if (_options.IceTcp && _options.Relay is not null)
+        {
+            throw new ArgumentException("ICE-TCP and a TURN relay are two ways round blocked UDP: set one of them", nameof(options));
+        }
+
+        _options.IceTcpShaping?.Validate();
+
         _socket = Bind(_options.LocalEndPoint, _options.CreateSocket);
         _remote = new SocketAddress(_socket.AddressFamily);
         _ice = new IceAgent(IceCredentials.Generate());
@@ -90,6 +106,11 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         _dtls = new DtlsTransport(ClientDtls.Context(_options.SrtpProfiles), this);
         _dtls.StateChanged += OnDtlsStateChanged;
         DataChannels = new ClientDataChannels(_dtls);
+        if (_options.IceTcp)
+        {
+            _iceTcp = new ClientIceTcpConnection(new IPEndPoint(_options.LocalEndPoint.Address, 0), _options.IceTcpShaping);
+        }
+
         if (_options.Relay is { } relay)
         {
             if (relay.Transport == TurnTransport.Tcp)
@@ -108,6 +129,13 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// <summary>Raised once SRTP keys exist (DTLS connected and the server's fingerprint matched).</summary>
     public event Action<ClientTransport>? Connected;
 
+    /// <summary>
+    /// Raised, with the reason, when the ICE-TCP connection closed or could not be opened: the path is dead, the peer is
+    /// still in its room. <see cref="RebindAsync"/> opens a new one, <see cref="MoveToUdp"/> goes to UDP instead. From the
+    /// connection's receive loop.
+    /// </summary>
+    public event Action<ClientTransport, string>? PathDied;
+
     /// <summary>Gets decrypted RTP and RTCP. Set it before <see cref="Start"/>.</summary>
     public IClientMediaListener? Listener { get; set; }
 
@@ -117,8 +145,14 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// <summary>This end's DTLS certificate fingerprint, for the local SDP.</summary>
     public DtlsFingerprint LocalFingerprint { get; }
 
-    /// <summary>The local socket's address now (changes with <see cref="RebindAsync"/>).</summary>
-    public IPEndPoint LocalEndPoint => (IPEndPoint)Volatile.Read(ref _socket).LocalEndPoint!;
+    /// <summary>The local socket's address now, the ICE-TCP connection's in TCP mode (changes with <see cref="RebindAsync"/>).</summary>
+    public IPEndPoint LocalEndPoint => Volatile.Read(ref _iceTcp)?.LocalEndPoint ?? (IPEndPoint)Volatile.Read(ref _socket).LocalEndPoint!;
+
+    /// <summary>The TCP connection everything goes over, with <see cref="ClientTransportOptions.IceTcp"/>; the newest one.</summary>
+    public ClientIceTcpConnection? IceTcp => Volatile.Read(ref _iceTcp);
+
+    /// <summary>Why the current path died (see <see cref="PathDied"/>); null while it lives.</summary>
+    public string? DeadPathReason => Volatile.Read(ref _deadPath);
 
     /// <summary>The transport's data channels: SCTP over its DTLS, once an SDP negotiated a data section.</summary>
     public ClientDataChannels DataChannels { get; }
@@ -206,15 +240,25 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
                 throw new InvalidOperationException("already started; use RestartIce for new credentials");
             }
 
+            var destination = sendTo ?? (_iceTcp is null ? remote.Candidate : remote.TcpCandidate)
+                ?? throw new InvalidOperationException("ICE-TCP, but the server offered no tcptype passive candidate (disabled there)");
             _started = true;
             _ice.SetCredentials(_ice.Local, remote.Ice);
-            RemoteEndPoint = sendTo ?? remote.Candidate;
+            RemoteEndPoint = destination;
             _remote = RemoteEndPoint.Serialize();
         }
 
         _dtls.SetRemoteFingerprint(remote.Fingerprint);
-        _ = ReceiveLoopAsync(_socket, _receiving.Token);
-        _relayPeer = remote.Candidate;
+        if (_iceTcp is { } tcp)
+        {
+            StartIceTcp(tcp);
+        }
+        else
+        {
+            _ = ReceiveLoopAsync(_socket, _receiving.Token);
+        }
+
+        _udpCandidate = remote.Candidate;
         if (_relay is not null && _options.RelayFallbackAfter is { } fallback)
         {
             Volatile.Write(ref _relayFallbackAt, TimeProvider.System.GetTimestamp() + (long)(fallback.TotalSeconds * TimeProvider.System.TimestampFrequency));
@@ -251,13 +295,27 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
     /// <summary>
     /// Moves to a new socket (by default on the same address, a new port): exactly a NAT rebinding from the
     /// server's side. The old socket is closed, so anything the server still sends there is lost; a check
-    /// goes out from the new socket at once (with USE-CANDIDATE if <see cref="UseCandidate"/>).
+    /// goes out from the new socket at once (with USE-CANDIDATE if <see cref="UseCandidate"/>). In ICE-TCP mode: a new
+    /// TCP connection to the server (the old one closed), the check going out as soon as it is connected.
     /// </summary>
     public Task<IPEndPoint> RebindAsync(IPEndPoint? newLocalEndPoint = null)
     {
         if (IsRelaying)
         {
             throw new InvalidOperationException("a relayed transport does not rebind: its TURN allocation belongs to its socket");
+        }
+
+        if (Volatile.Read(ref _iceTcp) is not null)
+        {
+            var connection = new ClientIceTcpConnection(newLocalEndPoint ?? new IPEndPoint(_options.LocalEndPoint.Address, 0), _options.IceTcpShaping);
+            Interlocked.Exchange(ref _iceTcp, connection)!.Dispose();
+            Volatile.Write(ref _deadPath, null);
+            if (_started)
+            {
+                StartIceTcp(connection);
+            }
+
+            return Task.FromResult(connection.LocalEndPoint);
         }
 
         var fresh = Bind(newLocalEndPoint ?? new IPEndPoint(LocalEndPoint.Address, 0), _options.CreateSocket);
@@ -274,6 +332,31 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
 
         return Task.FromResult((IPEndPoint)fresh.LocalEndPoint!);
+    }
+
+    /// <summary>
+    /// Leaves ICE-TCP for UDP: closes the TCP connection and checks the server's UDP candidate from the transport's UDP
+    /// socket at once (with USE-CANDIDATE if <see cref="UseCandidate"/>), as a client whose network lets UDP through
+    /// again. The server takes it as a new path of the same transport; DTLS, SRTP and data channels carry on.
+    /// </summary>
+    public void MoveToUdp()
+    {
+        var tcp = Interlocked.Exchange(ref _iceTcp, null) ?? throw new InvalidOperationException("the transport is not on ICE-TCP");
+        tcp.Dispose();
+        Volatile.Write(ref _deadPath, null);
+        if (_udpCandidate is not { } udp)
+        {
+            return;
+        }
+
+        lock (_iceGate)
+        {
+            RemoteEndPoint = udp;
+            _remote = udp.Serialize();
+        }
+
+        _ = ReceiveLoopAsync(Volatile.Read(ref _socket), _receiving.Token);
+        SendCheck();
     }
 
     /// <summary>Sends one connectivity check now, whatever the schedule.</summary>
@@ -348,6 +431,11 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
             return _relay!.SendToPeer(datagram);
         }
 
+        if (Volatile.Read(ref _iceTcp) is { } tcp)
+        {
+            return tcp.Send(datagram);
+        }
+
         try
         {
             return Volatile.Read(ref _socket).SendTo(datagram, SocketFlags.None, _remote) == datagram.Length;
@@ -416,6 +504,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         _dtls.Dispose();
         _relay?.Close();
         _turnTcp?.Dispose();
+        Volatile.Read(ref _iceTcp)?.Dispose();
         _receiving.Cancel();
         Volatile.Read(ref _socket).Dispose();
         Volatile.Read(ref _outbound)?.Dispose();
@@ -431,6 +520,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         }
 
         ResendUnansweredFlight(now);
+        Volatile.Read(ref _iceTcp)?.Flush();
         if (_relay is not null && !IsIceConnected && now >= Volatile.Read(ref _relayFallbackAt))
         {
             // Nothing answered on the direct path in time: what a browser's ICE does with its relay candidate, in turn.
@@ -538,7 +628,7 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
         if (answerLength > 0)
         {
             Interlocked.Increment(ref _requestsAnswered);
-            if (!IsRelaying)
+            if (!IsRelaying && _iceTcp is null)
             {
                 SendRawTo(answer[..answerLength], from);
             }
@@ -576,11 +666,32 @@ public sealed class ClientTransport : IDtlsPacketSink, IDisposable
 
         if (_turnTcp is not null)
         {
-            _ = _turnTcp.RunAsync(_relay!, _options.Relay!.Server, _relayPeer!);
+            _ = _turnTcp.RunAsync(_relay!, _options.Relay!.Server, _udpCandidate!);
         }
         else
         {
-            _relay!.Start(_relayPeer!);
+            _relay!.Start(_udpCandidate!);
+        }
+    }
+
+    /// <summary>Connects <paramref name="connection"/> and reads it; the first check goes out as soon as it is connected.</summary>
+    private void StartIceTcp(ClientIceTcpConnection connection) =>
+        _ = connection.RunAsync(RemoteEndPoint!, SendCheck, OnIceTcpPacket, reason => OnIceTcpClosed(connection, reason));
+
+    /// <summary>A packet from the ICE-TCP connection: from the server's candidate, as a datagram would be.</summary>
+    private void OnIceTcpPacket(Span<byte> packet)
+    {
+        _deliveringSocket = null;
+        OnDatagram(packet, _remote);
+    }
+
+    private void OnIceTcpClosed(ClientIceTcpConnection connection, string reason)
+    {
+        // A connection replaced by RebindAsync is not the current path.
+        if (Volatile.Read(ref _iceTcp) == connection)
+        {
+            Volatile.Write(ref _deadPath, reason);
+            PathDied?.Invoke(this, reason);
         }
     }
 

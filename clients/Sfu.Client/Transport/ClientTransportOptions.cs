@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sfu.Client.Transport.IceTcp;
 using Sfu.Client.Transport.Turn;
 
 namespace Sfu.Client.Transport;
@@ -27,6 +28,16 @@ public sealed class ClientTransportOptions
     /// check succeeded after this long (UDP blocked on the way to the server). Null: relay only from the start.
     /// </summary>
     public TimeSpan? RelayFallbackAfter { get; init; }
+
+    /// <summary>
+    /// TCP only (ICE-TCP, RFC 6544): connect to the server's <c>tcptype passive</c> candidate and carry checks, DTLS, SRTP
+    /// and data channels over that connection in RFC 4571 frames, never over UDP, as a browser does on a network that
+    /// drops UDP. Not with <see cref="Relay"/>.
+    /// </summary>
+    public bool IceTcp { get; init; }
+
+    /// <summary>With <see cref="IceTcp"/>, for tests: coalesce and cut the writes and shorten the reads. Null: plain framing.</summary>
+    public IceTcpShaping? IceTcpShaping { get; init; }
 
     /// <summary>Pace of checks until the first one succeeds (RFC 8445's Ta is 50 ms).</summary>
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMilliseconds(50);
