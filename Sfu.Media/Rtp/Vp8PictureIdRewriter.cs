@@ -27,19 +27,20 @@ public sealed class Vp8PictureIdRewriter
     /// </summary>
     public (ushort PictureOffset, byte Tl0Offset) Rewrite(Span<byte> payload)
     {
-        if (!TryLocate(payload, out var pictureAt, out var longPictureId, out var tl0At)) return (_pictureOffset, _tl0Offset);
+        if (!Vp8PayloadDescriptor.TryParse(payload, out var descriptor)) return (_pictureOffset, _tl0Offset);
+        var (pictureAt, tl0At) = (descriptor.PictureIdAt, descriptor.Tl0PicIdxAt);
         if (_switchPending)
         {
             _switchPending = false;
             if (_started)
             {
-                if (pictureAt >= 0) _pictureOffset = (ushort)(_lastPictureId + 1 - ReadPictureId(payload, pictureAt, longPictureId));
+                if (pictureAt >= 0) _pictureOffset = (ushort)(_lastPictureId + 1 - ReadPictureId(payload, descriptor));
                 if (tl0At >= 0) _tl0Offset = (byte)(_lastTl0 + 1 - payload[tl0At]);
             }
             _started = true;
         }
-        Apply(payload, _pictureOffset, _tl0Offset);
-        if (pictureAt >= 0) _lastPictureId = ReadPictureId(payload, pictureAt, longPictureId);
+        Apply(payload, descriptor, _pictureOffset, _tl0Offset);
+        if (pictureAt >= 0) _lastPictureId = ReadPictureId(payload, descriptor);
         if (tl0At >= 0) _lastTl0 = payload[tl0At];
         return (_pictureOffset, _tl0Offset);
     }
@@ -47,44 +48,27 @@ public sealed class Vp8PictureIdRewriter
     /// <summary>Adds the offsets to the PictureID (modulo its 7 or 15 bits) and TL0PICIDX, where the descriptor has them.</summary>
     public static void Apply(Span<byte> payload, ushort pictureOffset, byte tl0Offset)
     {
-        if (!TryLocate(payload, out var pictureAt, out var longPictureId, out var tl0At)) return;
-        if (pictureAt >= 0)
+        if (Vp8PayloadDescriptor.TryParse(payload, out var descriptor)) Apply(payload, descriptor, pictureOffset, tl0Offset);
+    }
+
+    private static void Apply(Span<byte> payload, in Vp8PayloadDescriptor descriptor, ushort pictureOffset, byte tl0Offset)
+    {
+        if (descriptor.PictureIdAt is var pictureAt and >= 0)
         {
-            var pictureId = ReadPictureId(payload, pictureAt, longPictureId) + pictureOffset;
-            if (longPictureId)
+            var pictureId = ReadPictureId(payload, descriptor) + pictureOffset;
+            if (descriptor.LongPictureId)
             {
                 payload[pictureAt] = (byte)(0x80 | ((pictureId >> 8) & 0x7F));
                 payload[pictureAt + 1] = (byte)pictureId;
             }
             else payload[pictureAt] = (byte)(pictureId & 0x7F);
         }
-        if (tl0At >= 0) payload[tl0At] = (byte)(payload[tl0At] + tl0Offset);
+        if (descriptor.Tl0PicIdxAt is var tl0At and >= 0) payload[tl0At] = (byte)(payload[tl0At] + tl0Offset);
     }
 
-    private static ushort ReadPictureId(ReadOnlySpan<byte> payload, int at, bool longPictureId) =>
-        longPictureId ? (ushort)(((payload[at] & 0x7F) << 8) | payload[at + 1]) : (ushort)(payload[at] & 0x7F);
-
-    /// <summary>Where the PictureID and TL0PICIDX are (-1 when absent); false when the descriptor is truncated.</summary>
-    private static bool TryLocate(ReadOnlySpan<byte> payload, out int pictureAt, out bool longPictureId, out int tl0At)
+    private static ushort ReadPictureId(ReadOnlySpan<byte> payload, in Vp8PayloadDescriptor descriptor)
     {
-        pictureAt = tl0At = -1;
-        longPictureId = false;
-        if (payload.Length < 2 || (payload[0] & 0x80) == 0) return payload.Length > 0;
-        var extension = payload[1];
-        var offset = 2;
-        if ((extension & 0x80) != 0)
-        {
-            if (payload.Length <= offset) return false;
-            longPictureId = (payload[offset] & 0x80) != 0;
-            if (payload.Length < offset + (longPictureId ? 2 : 1)) return false;
-            pictureAt = offset;
-            offset += longPictureId ? 2 : 1;
-        }
-        if ((extension & 0x40) != 0)
-        {
-            if (payload.Length <= offset) return false;
-            tl0At = offset;
-        }
-        return true;
+        var at = descriptor.PictureIdAt;
+        return descriptor.LongPictureId ? (ushort)(((payload[at] & 0x7F) << 8) | payload[at + 1]) : (ushort)(payload[at] & 0x7F);
     }
 }

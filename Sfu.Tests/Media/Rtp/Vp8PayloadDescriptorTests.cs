@@ -11,7 +11,12 @@ public class Vp8PayloadDescriptorTests
         byte[] payload = [0x90, 0xE0, 0x81, 0x23, 0x07, 0xA0, 0xAA];
 
         Assert.That(Vp8PayloadDescriptor.TryParse(payload, out var descriptor), Is.True);
-        Assert.That(descriptor, Is.EqualTo(new Vp8PayloadDescriptor(6, StartOfFrame: true, TemporalId: 2, LayerSync: true)));
+        Assert.That(descriptor, Is.EqualTo(new Vp8PayloadDescriptor(6, StartOfFrame: true, TemporalId: 2, LayerSync: true)
+            {
+                PictureIdAt = 2,
+                LongPictureId = true,
+                Tl0PicIdxAt = 4,
+            }));
     }
 
     [Test]
