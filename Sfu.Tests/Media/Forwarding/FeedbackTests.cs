@@ -33,6 +33,8 @@ public sealed class FeedbackTests
             }
         };
         await call.UntilAsync(() => { lock (dropped) return dropped.Count == 10; }, "ten packets were lost");
+        // The subscriber sees the tenth gap only when the packet after it arrives.
+        await call.UntilAsync(() => call.Subscriber.FindStream(videoSsrc)!.Lost >= 10, "the subscriber saw ten gaps");
         var lostBefore = call.Subscriber.FindStream(videoSsrc)!.Lost;
 
         ushort[] nacked;
