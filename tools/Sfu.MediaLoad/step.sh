@@ -3,16 +3,12 @@
 # Run from the repository root after `dotnet build Sfu.sln -c Release`. Usage: tools/Sfu.MediaLoad/step.sh [N...]
 set -eu
 steps="${*:-10 25 50 100 150 200}"
-taskset -c 0 dotnet Sfu.Server/bin/Release/net10.0/Sfu.Server.dll --urls=http://127.0.0.1:18080 \
-  --Sfu:Media:Port=50100 --Sfu:Media:BindAddress=127.0.0.1 \
-  --Sfu:Signaling:JoinsPerSecondPerIp=100000 --Sfu:Signaling:JoinBurstPerIp=100000 --Sfu:Signaling:MaxSocketsPerIp=100000 \
-  --Sfu:Signaling:MaxPeersPerRoom=1000 --Serilog:MinimumLevel:Default=Warning &
-server=$!
-trap 'kill $server' EXIT
-sleep 4
+. "$(dirname "$0")/../Shared/start-server.sh"
+start_server 0 --Sfu:Media:BindAddress=127.0.0.1 --Sfu:Signaling:MaxPeersPerRoom=1000
+echo "== our server $url (pid $server)"
 for n in $steps; do
   echo "== N=$n, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  taskset -c 1 dotnet tools/Sfu.MediaLoad/bin/Release/net10.0/Sfu.MediaLoad.dll --url http://127.0.0.1:18080 \
+  taskset -c 1 dotnet tools/Sfu.MediaLoad/bin/Release/net10.0/Sfu.MediaLoad.dll --url "$url" \
     --pid $server --subscribers "$n" --seconds 15 --warmup 3 || true
   sleep 3
 done
