@@ -13,6 +13,9 @@ namespace Sfu.Tests.Cluster;
 [NonParallelizable]
 public sealed class ClusterFailoverTests
 {
+    /// <summary>The lease a dead node's room waits out, and generous time for a loaded machine.</summary>
+    private static readonly TimeSpan GiveUp = TimeSpan.FromMilliseconds(ClusterTestNodes.LeaseMs) + TimeSpan.FromSeconds(30);
+
     [Test]
     public async Task GracefulShutdown_ClientsGet1001_AndRejoinTheirRoomOnAnotherNode()
     {
@@ -21,7 +24,6 @@ public sealed class ClusterFailoverTests
         var (carol, carolJoin) = await cluster[0].JoinAsync("handover", "carol");
         Assert.That(cluster.Owner("handover"), Is.EqualTo(0));
 
-        var stopped = Stopwatch.StartNew();
         // Stopping blocks its caller while it waits for the sockets to close, as the SIGTERM handler does.
         var stopping = Task.Run(() => cluster.StopAsync(0));
         Assert.Multiple(async () =>
@@ -38,18 +40,15 @@ public sealed class ClusterFailoverTests
         var (carolAgain, carolHow) = await ReconnectAsync(cluster[1], "handover", "carol", carolJoin);
         await using var _a = aliceAgain;
         await using var _c = carolAgain;
-        var elapsed = stopped.Elapsed;
         var joined = await aliceAgain.NextEventAsync("peer-joined");
         await stopping;
 
-        TestContext.Out.WriteLine($"both back in {elapsed.TotalMilliseconds:F0} ms");
         Assert.Multiple(() =>
         {
             Assert.That(aliceHow, Is.EqualTo("rejoined"));
             Assert.That(carolHow, Is.EqualTo("rejoined"));
             Assert.That(ClusterTestNodes.Hosts(cluster[1], "handover"), Is.True, "node-b hosts the room now");
             Assert.That(joined.GetProperty("peer").GetProperty("name").GetString(), Is.EqualTo("carol"));
-            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(8)), "within the shutdown's close wait and a few seconds");
         });
     }
 
@@ -66,18 +65,16 @@ public sealed class ClusterFailoverTests
         await Eventually.HoldsAsync(async () => await ClusterTestNodes.Directory(survivor).RoomOwnerAsync("fragile") == "node-a", "node-a holding the lease");
 
         killed.Kill();
-        var sinceKill = Stopwatch.StartNew();
         Assert.That(await alice.Closed.WaitAsync(TestClient.DefaultWait), Is.Null, "the relay drops the client as the node dropped the relay");
         await alice.DisposeAsync();
         var (again, how) = await ReconnectAsync(survivor, "fragile", "alice", aliceJoin);
         await using var _ = again;
 
-        TestContext.Out.WriteLine($"back in a room {sinceKill.ElapsedMilliseconds} ms after SIGKILL (lease {ClusterTestNodes.LeaseMs} ms)");
+        // How long this takes is measured by `Sfu.LoadTest failover` (docs/BENCHMARKS.md), not asserted here.
         Assert.Multiple(() =>
         {
             Assert.That(how, Is.EqualTo("rejoined"));
             Assert.That(ClusterTestNodes.Hosts(survivor, "fragile"), Is.True);
-            Assert.That(sinceKill.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(ClusterTestNodes.LeaseMs + 6000)), "the lease time and a few seconds");
         });
     }
 
@@ -112,11 +109,12 @@ public sealed class ClusterFailoverTests
 
     /// <summary>
     /// What a client SDK does after losing its socket: resume, and join again when the session is gone; retried while
-    /// the node it reaches cannot serve it yet (1001: the room's node is unreachable until its lease expires).
+    /// the node it reaches cannot serve it yet (1001: the room's node is unreachable until its lease expires). It gives up
+    /// only after <see cref="GiveUp"/>: a bound on a broken cluster, not a measurement (that is `Sfu.LoadTest failover`).
     /// </summary>
     private static async Task<(TestClient Client, string How)> ReconnectAsync(SfuTestServer node, string room, string name, JsonElement join)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = DateTime.UtcNow + GiveUp;
         while (true)
         {
             var client = await node.ConnectAsync();
@@ -137,7 +135,7 @@ public sealed class ClusterFailoverTests
                 if (await Task.WhenAny(joined, client.Closed) == joined && joined.Result.GetProperty("ok").GetBoolean()) return (client, "rejoined");
             }
             await client.DisposeAsync();
-            if (DateTime.UtcNow > deadline) Assert.Fail($"not back in '{room}' within 15 s");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"not back in '{room}' within {GiveUp.TotalSeconds:F1} s");
             await Task.Delay(200);
         }
     }

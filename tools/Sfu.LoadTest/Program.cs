@@ -4,7 +4,8 @@
 // then prints sessions held, join rate and round-trip percentiles, and its own garbage-collection pauses (a pause
 // here delays every round trip in flight, so it is part of what the percentiles show).
 // Usage: dotnet run -c Release --project tools/Sfu.LoadTest -- [url] [sessions] [peersPerRoom] [seconds] [pingMs] [warmUpSeconds] [--json file]
-// (--help lists them). A short warm-up (the default, 3 s) puts the server's first collections after the burst of joins
+// (--help lists them). `failover <survivor ws url> --kill-pid <pid>` instead measures how long a room takes to come back
+// after its node is killed (Failover.cs; tools/Sfu.LoadTest/failover.sh starts the cluster it needs). A short warm-up (the default, 3 s) puts the server's first collections after the burst of joins
 // into the measured period; a longer one (30 s) measures the steady state (docs/BENCHMARKS.md shows both).
 using System.Buffers.Text;
 using System.CommandLine;
@@ -31,6 +32,20 @@ var command = new RootCommand("Signaling load: N sessions join rooms and ping; p
 {
     urlArgument, sessionsArgument, peersArgument, secondsArgument, pingArgument, warmUpArgument, jsonOption,
 };
+var survivorArgument = ToolCommandLine.UrlArgument("survivor", "The signaling WebSocket of the node that stays up", "ws://127.0.0.1:8080/ws", "ws", "wss");
+var killPidOption = new Option<int>("--kill-pid") { Description = "The process id of the node that holds the room, which the tool kills (SIGKILL; SIGTERM with --graceful)", HelpName = "pid", Required = true };
+var gracefulOption = new Option<bool>("--graceful") { Description = "SIGTERM instead of SIGKILL: the node shuts down as on a deployment" };
+var roomOption = new Option<string?>("--room") { Description = "The room to join (default: a fresh name)", HelpName = "name" };
+var giveUpOption = ToolCommandLine.IntOption("--give-up-seconds", "Stop trying to come back after this long since the kill", 60, minimum: 1);
+var retryOption = ToolCommandLine.IntOption("--retry-ms", "Wait between two attempts to come back", 100, minimum: 1);
+var failoverJsonOption = ToolCommandLine.JsonOption();
+var failover = new Command("failover", "Kills the node that holds a room a client reached through another node; prints how long until the client is back in the room (tools/Sfu.LoadTest/failover.sh starts the cluster).")
+{
+    survivorArgument, killPidOption, gracefulOption, roomOption, giveUpOption, retryOption, failoverJsonOption,
+};
+failover.SetAction((result, _) => Failover.RunAsync(new FailoverSettings(result.GetValue(survivorArgument)!, result.GetValue(killPidOption), result.GetValue(gracefulOption), result.GetValue(roomOption),
+    TimeSpan.FromSeconds(result.GetValue(giveUpOption)), TimeSpan.FromMilliseconds(result.GetValue(retryOption)), result.GetValue(failoverJsonOption))));
+command.Subcommands.Add(failover);
 command.SetAction((result, _) => RunAsync(new LoadSettings(result.GetValue(urlArgument)!, result.GetValue(sessionsArgument), result.GetValue(peersArgument),
     result.GetValue(secondsArgument), result.GetValue(pingArgument), TimeSpan.FromSeconds(result.GetValue(warmUpArgument)), result.GetValue(jsonOption))));
 return await ToolCommandLine.RunAsync(command, args);
