@@ -16,6 +16,12 @@ public sealed partial class NetworkNamespace : IDisposable
 {
     private const int CloneNewNet = 0x40000000;
 
+    /// <summary>Where <c>ip netns</c> keeps its namespaces, one file each.</summary>
+    private const string NamespaceDirectory = "/run/netns";
+
+    private static readonly long ThisProcessStart = StartOf(Environment.ProcessId) ?? 0;
+    private static int _created;
+
     private NetworkNamespace(string name) => Name = name;
 
     public string Name { get; }
@@ -53,6 +59,47 @@ public sealed partial class NetworkNamespace : IDisposable
 
         return created;
     }
+
+    /// <summary>
+    /// Creates a namespace named <c>prefix-pid-start-n</c>: this process's id and start time (clock ticks since boot, so
+    /// a later process that reuses the id is another owner) and a count of this process's namespaces, so no two
+    /// fixtures share a name, in one test host or several. First deletes every namespace of <paramref name="prefix"/>
+    /// whose owner is gone (a crashed or killed run's leftovers; their veth pairs go with them).
+    /// </summary>
+    public static NetworkNamespace CreateOwned(string prefix)
+    {
+        DeleteLeftovers(prefix);
+        return Create($"{prefix}-{Environment.ProcessId}-{ThisProcessStart}-{Interlocked.Increment(ref _created)}");
+    }
+
+    /// <summary>Deletes the namespaces <see cref="CreateOwned"/> made with <paramref name="prefix"/> for processes that no longer run.</summary>
+    private static void DeleteLeftovers(string prefix)
+    {
+        if (!Directory.Exists(NamespaceDirectory)) return;
+        foreach (var path in Directory.EnumerateFiles(NamespaceDirectory, prefix + "-*"))
+        {
+            var name = Path.GetFileName(path);
+            var ownerAlive = name[(prefix.Length + 1)..].Split('-') switch
+            {
+                [var pid, var start, _] when int.TryParse(pid, out var id) && long.TryParse(start, out var ticks) => StartOf(id) == ticks,
+                // Named before the start time was part of the name: the process id alone says.
+                [var pid] when int.TryParse(pid, out var id) => StartOf(id) is not null,
+                _ => true, // not a name this class makes
+            };
+            if (ownerAlive) continue;
+            try
+            {
+                RootIp("netns", "del", name);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another test host deleted it first.
+            }
+        }
+    }
+
+    /// <summary>Whether a namespace of that name exists now.</summary>
+    public static bool Exists(string name) => File.Exists($"{NamespaceDirectory}/{name}");
 
     /// <summary>Runs <c>ip</c> in the test's own (root) namespace; throws with its stderr when it fails.</summary>
     public static void RootIp(params string[] args) => RootCommand("ip", args);
@@ -92,7 +139,7 @@ public sealed partial class NetworkNamespace : IDisposable
         {
             try
             {
-                using var handle = File.OpenHandle($"/run/netns/{Name}");
+                using var handle = File.OpenHandle($"{NamespaceDirectory}/{Name}");
                 if (SetNs(handle, CloneNewNet) != 0)
                 {
                     throw new Win32Exception(Marshal.GetLastPInvokeError(), $"setns into {Name}");
@@ -122,6 +169,22 @@ public sealed partial class NetworkNamespace : IDisposable
         catch (InvalidOperationException)
         {
             // Already gone.
+        }
+    }
+
+    /// <summary>When the process <paramref name="pid"/> started (field 22 of its stat), or null when none runs.</summary>
+    private static long? StartOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // After the command name (which may hold spaces and parentheses), the state is field 3: starttime is 19 further on.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

@@ -25,35 +25,41 @@ public sealed class PhoneNetworks : IDisposable
 
     public const string CellularInterface = "wwan0";
 
-    private readonly string _rootWifi;
-    private readonly string _rootCellular;
-    private readonly string _wifiNet;
-    private readonly string _cellularNet;
+    /// <summary>The prefix of the phones' namespaces (<see cref="NetworkNamespace.CreateOwned"/> adds the owner).</summary>
+    public const string NamespacePrefix = "mv-phone";
+
+    /// <summary>Phones that can exist at once on this machine: each takes two /24s of 10.213.0.0/16 from 10.213.10.0.</summary>
+    private const int Slots = 100;
 
     private readonly bool _cellularUpFromStart;
+    private int _slot = -1;
 
-    private PhoneNetworks(NetworkNamespace phone, int id, bool cellularUpFromStart)
+    private PhoneNetworks(NetworkNamespace phone, bool cellularUpFromStart)
     {
         Phone = phone;
         _cellularUpFromStart = cellularUpFromStart;
-        // Per-process names and subnets, so a leftover of a killed run cannot clash with this one.
-        _rootWifi = $"mvwifi{id % 100_000}";
-        _rootCellular = $"mv4g{id % 100_000}";
-        var third = 10 + (2 * (id % 100));
-        _wifiNet = $"10.213.{third}";
-        _cellularNet = $"10.213.{third + 1}";
     }
 
     public NetworkNamespace Phone { get; }
 
+    // Root ends and subnets are a slot's, the first free one (see CreateLinks): unique among the phones alive on the
+    // machine, whichever test host made them, and never a crashed run's (its namespace, with its veths, is gone first).
+    private string RootWifi => $"mvwifi{_slot}";
+
+    private string RootCellular => $"mv4g{_slot}";
+
+    private string WifiNet => $"10.213.{10 + (2 * _slot)}";
+
+    private string CellularNet => $"10.213.{11 + (2 * _slot)}";
+
     /// <summary>Where the server listens, as the phone knows it (the root end of wifi).</summary>
-    public IPAddress ServerAddress => IPAddress.Parse($"{_wifiNet}.1");
+    public IPAddress ServerAddress => IPAddress.Parse($"{WifiNet}.1");
 
     /// <summary>The phone's source address while on wifi.</summary>
-    public IPAddress WifiAddress => IPAddress.Parse($"{_wifiNet}.2");
+    public IPAddress WifiAddress => IPAddress.Parse($"{WifiNet}.2");
 
     /// <summary>The phone's source address once on 4g.</summary>
-    public IPAddress CellularAddress => IPAddress.Parse($"{_cellularNet}.2");
+    public IPAddress CellularAddress => IPAddress.Parse($"{CellularNet}.2");
 
     /// <summary>Builds it all; throws <see cref="NetworkNamespaceUnavailableException"/> when the machine cannot.</summary>
     /// <param name="cellularUpFromStart">
@@ -63,8 +69,7 @@ public sealed class PhoneNetworks : IDisposable
     /// </param>
     public static PhoneNetworks Create(bool cellularUpFromStart = true)
     {
-        var id = Environment.ProcessId;
-        var networks = new PhoneNetworks(NetworkNamespace.Create($"mv-phone-{id}"), id, cellularUpFromStart);
+        var networks = new PhoneNetworks(NetworkNamespace.CreateOwned(NamespacePrefix), cellularUpFromStart);
         try
         {
             networks.CreateLinks();
@@ -95,13 +100,14 @@ public sealed class PhoneNetworks : IDisposable
         if (!_cellularUpFromStart) BringUpCellular();
         Phone.Ip("link", "set", WifiInterface, "down");
         Phone.Ip("addr", "flush", "dev", WifiInterface);
-        Phone.Ip("route", "add", $"{ServerAddress}/32", "via", $"{_cellularNet}.1", "dev", CellularInterface);
+        Phone.Ip("route", "add", $"{ServerAddress}/32", "via", $"{CellularNet}.1", "dev", CellularInterface);
     }
 
     public void Dispose()
     {
-        // Deleting the root ends takes the phone's ends with them; then the namespace itself.
-        foreach (var link in new[] { _rootWifi, _rootCellular })
+        // Deleting the root ends takes the phone's ends with them (the namespace itself may outlive its deletion a
+        // little, while a socket made inside is still open); then the namespace.
+        foreach (var link in _slot < 0 ? [] : new[] { RootWifi, RootCellular })
         {
             try
             {
@@ -116,19 +122,36 @@ public sealed class PhoneNetworks : IDisposable
         Phone.Dispose();
     }
 
+    /// <summary>
+    /// Takes the first free slot: creating its wifi link fails with "File exists" while another phone holds it, so the
+    /// kernel, not a lock file, decides between test hosts that start at once.
+    /// </summary>
     private void CreateLinks()
     {
-        NetworkNamespace.RootIp("link", "add", _rootWifi, "type", "veth", "peer", "name", WifiInterface, "netns", Phone.Name);
-        NetworkNamespace.RootIp("link", "add", _rootCellular, "type", "veth", "peer", "name", CellularInterface, "netns", Phone.Name);
+        for (var slot = 0; slot < Slots; slot++)
+        {
+            try
+            {
+                NetworkNamespace.RootIp("link", "add", $"mvwifi{slot}", "type", "veth", "peer", "name", WifiInterface, "netns", Phone.Name);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("File exists", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            _slot = slot;
+            NetworkNamespace.RootIp("link", "add", RootCellular, "type", "veth", "peer", "name", CellularInterface, "netns", Phone.Name);
+            return;
+        }
+        throw new InvalidOperationException($"all {Slots} phone slots are taken (links mvwifi0 to mvwifi{Slots - 1} exist)");
     }
 
     private void Configure()
     {
-        NetworkNamespace.RootIp("addr", "add", $"{_wifiNet}.1/24", "dev", _rootWifi);
-        NetworkNamespace.RootIp("addr", "add", $"{_cellularNet}.1/24", "dev", _rootCellular);
-        NetworkNamespace.RootIp("link", "set", _rootWifi, "up");
-        NetworkNamespace.RootIp("link", "set", _rootCellular, "up");
-        NetworkNamespace.RootIp("route", "change", $"{_cellularNet}.0/24", "dev", _rootCellular, "src", ServerAddress.ToString());
+        NetworkNamespace.RootIp("addr", "add", $"{WifiNet}.1/24", "dev", RootWifi);
+        NetworkNamespace.RootIp("addr", "add", $"{CellularNet}.1/24", "dev", RootCellular);
+        NetworkNamespace.RootIp("link", "set", RootWifi, "up");
+        NetworkNamespace.RootIp("link", "set", RootCellular, "up");
+        NetworkNamespace.RootIp("route", "change", $"{CellularNet}.0/24", "dev", RootCellular, "src", ServerAddress.ToString());
         Phone.Ip("addr", "add", $"{WifiAddress}/24", "dev", WifiInterface);
         Phone.Ip("link", "set", WifiInterface, "up");
         if (_cellularUpFromStart) BringUpCellular();
@@ -141,7 +164,7 @@ public sealed class PhoneNetworks : IDisposable
         // As a phone binds a socket to the network it belongs to: what is sent from the 4g address leaves by 4g,
         // whichever link the main route prefers.
         Phone.Ip("rule", "add", "from", CellularAddress.ToString(), "table", CellularTable);
-        Phone.Ip("route", "add", $"{ServerAddress}/32", "via", $"{_cellularNet}.1", "dev", CellularInterface, "table", CellularTable);
+        Phone.Ip("route", "add", $"{ServerAddress}/32", "via", $"{CellularNet}.1", "dev", CellularInterface, "table", CellularTable);
     }
 
     private const string CellularTable = "100";
