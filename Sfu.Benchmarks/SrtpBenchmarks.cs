@@ -142,3 +142,22 @@ public class SrtpRoundTripBenchmarks : SrtpBenchmarkBase
         return (int)_libsrtpReceiver.Unprotect(_buffer, ref length);
     }
 }
+
+/// <summary>
+/// The lock every <see cref="SrtpContext"/> call takes, alone and uncontended, as on the server (see the context's
+/// remarks for why it exists): its share of the per-packet figures of the classes above.
+/// </summary>
+public class SrtpContextLockBenchmarks
+{
+    private readonly Lock _gate = new();
+    private long _calls;
+
+    [Benchmark]
+    public long UncontendedLock()
+    {
+        lock (_gate)
+        {
+            return ++_calls;
+        }
+    }
+}

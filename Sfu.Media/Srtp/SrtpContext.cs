@@ -10,8 +10,17 @@ namespace Sfu.Media.Srtp;
 /// <remarks>
 /// Every method works in place on a caller's buffer and allocates nothing per packet; a new SSRC
 /// costs one small object, added only once a packet from it authenticates. Outcomes are
-/// <see cref="SrtpStatus"/> values. Calls are serialised by a lock of the context's own, because
-/// several producers may forward into one subscriber's transport at once.
+/// <see cref="SrtpStatus"/> values.
+/// <para>Threads: every call takes a lock of the context's own. In the server it is never contended: a
+/// <c>WebRtcTransport</c> and its two contexts live on the one media worker thread (ICE-TCP frames are queued to
+/// that thread, DTLS keys them there, the router sends from there). The lock is for <c>Sfu.Client</c>'s
+/// <c>ClientTransport</c>, whose contexts are used from several threads at once: the outbound one by a publisher's
+/// send loop, its NACK retransmissions from the receive loop and a subscriber's RTCP from timers (sends come from
+/// any thread); the inbound one by the receive loops of UDP and ICE-TCP during a path change; either by
+/// <see cref="Dispose"/> from the application's thread. Without it two packets of one SSRC could race on that
+/// stream's ROC and replay window, and on the one keyed HMAC the suite reuses: corrupt packets, not an error.
+/// A server-only context without the lock would save its uncontended cost per packet; that needs the client to
+/// serialise its own calls first.</para>
 /// </remarks>
 public sealed class SrtpContext : IDisposable
 {
