@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.WebSockets;
 using System.Text.Json;
 using Sfu.Client.Media;
 using Sfu.Client.Negotiation;
@@ -48,6 +49,7 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
     private bool _started;
     private string? _remoteUfrag; // the server's ICE ufrag in the last offer that carried a transport
     private long _offersAnswered;
+    private long _offersReceived;
 
     public Subscriber(SignalingClient signaling, SubscriberOptions? options = null)
         : this(options)
@@ -76,6 +78,9 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
 
     public long OffersAnswered => Interlocked.Read(ref _offersAnswered);
 
+    /// <summary>Offers this subscriber began to answer, answered or not (<see cref="OffersAnswered"/> counts those the server accepted).</summary>
+    public long OffersReceived => Interlocked.Read(ref _offersReceived);
+
     /// <summary>Errors from answering offers (e.g. the server refused the answer); empty when all went well.</summary>
     public List<string> NegotiationErrors { get; } = [];
 
@@ -101,6 +106,7 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
     /// <summary>Answers the offer in <paramref name="e"/>; called for every <c>subscribe-offer</c> event.</summary>
     public async Task AnswerAsync(SignalingEvent e)
     {
+        Interlocked.Increment(ref _offersReceived);
         await _negotiating.WaitAsync();
         try
         {
@@ -112,7 +118,10 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
             Interlocked.Increment(ref _offersAnswered);
             Negotiated?.Invoke(this);
         }
-        catch (Exception ex) when (ex is SignalingException or SdpParseException or SdpNegotiationException or FormatException or TimeoutException or JsonException or InvalidOperationException)
+        // Nobody awaits this (it runs from the event handler), so every failure, a lost socket's included, is recorded for
+        // WaitForOffersAnsweredAsync to report.
+        catch (Exception ex) when (ex is SignalingException or SdpParseException or SdpNegotiationException or FormatException or TimeoutException or JsonException
+            or InvalidOperationException or WebSocketException or ObjectDisposedException)
         {
             lock (NegotiationErrors)
             {
@@ -181,7 +190,10 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         }
     }
 
-    /// <summary>Waits until <see cref="OffersAnswered"/> reaches <paramref name="count"/>.</summary>
+    /// <summary>
+    /// Waits until <see cref="OffersAnswered"/> reaches <paramref name="count"/>; on timeout, says how many offers arrived
+    /// at all and why the answers failed, so that a server that sent no offer is told apart from an answer that failed.
+    /// </summary>
     public async Task WaitForOffersAnsweredAsync(long count, TimeSpan timeout)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
@@ -189,7 +201,14 @@ public sealed class Subscriber : IClientMediaListener, IDisposable
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new TimeoutException($"{OffersAnswered} of {count} subscribe offers answered; errors: {string.Join("; ", NegotiationErrors)}");
+                string errors;
+                lock (NegotiationErrors)
+                {
+                    errors = NegotiationErrors.Count == 0 ? "none" : string.Join("; ", NegotiationErrors);
+                }
+
+                var received = OffersReceived == 0 ? "no subscribe-offer arrived" : $"{OffersReceived} arrived";
+                throw new TimeoutException($"{OffersAnswered} of {count} subscribe offers answered within {timeout.TotalSeconds:F0} s ({received}); errors: {errors}");
             }
 
             await Task.Delay(10);

@@ -96,7 +96,7 @@ static async Task<int> RunAsync(Options options)
         ToolCommandLine.WriteSummary(options.Json, summary);
         return 0;
     }
-    catch (Exception e) when (e is OperationCanceledException or TimeoutException or JanusException
+    catch (Exception e) when (e is OperationCanceledException or TimeoutException or JanusException or MeasurementBrokenException
         or System.Net.WebSockets.WebSocketException or HttpRequestException or Sfu.Client.Signaling.SignalingException)
     {
         Console.WriteLine($"gave up: {e.Message}");

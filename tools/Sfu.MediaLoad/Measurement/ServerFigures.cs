@@ -1,3 +1,5 @@
+using Sfu.MediaLoad.Servers;
+
 namespace Sfu.MediaLoad.Measurement;
 
 /// <summary>Everything the comparison measures on one server: the lossless capacity search, one window at the common load, and the joins.</summary>
@@ -26,7 +28,7 @@ sealed record ServerFigures(string Server, int? Largest, List<CapacityStep> Step
             await Task.Delay(settings.Warmup, cancel);
             load = await LoadWindow.MeasureAsync(room, settings.Window, cancel);
         }
-        catch (TimeoutException e)
+        catch (Exception e) when (e is TimeoutException or MeasurementBrokenException)
         {
             failures.Add($"load at N={settings.Subscribers}: {e.Message}");
             log($"{room.Server.Name}: {failures[^1]}");
@@ -41,7 +43,7 @@ sealed record ServerFigures(string Server, int? Largest, List<CapacityStep> Step
             {
                 joins = await JoinTimes.RunAsync(room, settings.Joins, log, cancel);
             }
-            catch (TimeoutException e)
+            catch (Exception e) when (e is TimeoutException or MeasurementBrokenException)
             {
                 failures.Add($"joins: {e.Message}");
                 log($"{room.Server.Name}: {failures[^1]}");

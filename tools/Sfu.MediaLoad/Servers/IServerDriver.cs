@@ -75,3 +75,6 @@ static class Leave
         }
     }
 }
+
+/// <summary>The run cannot measure anything more (its publisher is gone, say); the message says why.</summary>
+sealed class MeasurementBrokenException(string message) : Exception(message);

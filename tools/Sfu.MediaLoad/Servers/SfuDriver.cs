@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using System.Globalization;
+using System.Text.Json;
 using Sfu.Client;
 using Sfu.Client.Signaling;
 
@@ -48,7 +49,11 @@ sealed partial class SfuDriver(Uri url, int? processId) : IServerDriver
         var peer = new SubscriberPeer(subscriber, new Membership(signaling), openedAt);
         try
         {
-            await signaling.JoinAsync(room, $"subscriber-{Interlocked.Increment(ref _joined)}").WaitAsync(Wait, cancel);
+            var joined = await signaling.JoinAsync(room, $"subscriber-{Interlocked.Increment(ref _joined)}").WaitAsync(Wait, cancel);
+            // The server offers what is published when the subscriber joins; with nothing published no offer comes,
+            // which the wait below would only report as a timeout (a starved tool lets its publisher time out).
+            if (!AnyTrackIn(joined))
+                throw new MeasurementBrokenException($"room '{room}' has no published track (its publisher left or timed out): no subscribe offer will come");
             await subscriber.WaitForOffersAnsweredAsync(1, Wait).WaitAsync(cancel);
             await subscriber.Transport.WaitConnectedAsync(Wait).WaitAsync(cancel);
             return peer;
@@ -79,6 +84,9 @@ sealed partial class SfuDriver(Uri url, int? processId) : IServerDriver
         _http.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    private static bool AnyTrackIn(JsonElement joinResponse) =>
+        joinResponse.GetProperty("room").GetProperty("peers").EnumerateArray().Any(p => p.GetProperty("tracks").GetArrayLength() > 0);
 
     private static double ReadMetric(string text, string series) =>
         SeriesLine().Matches(text).FirstOrDefault(m => m.Groups[1].Value == series) is { } match
