@@ -13,28 +13,29 @@ namespace Sfu.Tests.EndToEnd;
 /// The case this server exists for, with real Chromium: a publisher page and a subscriber page on a "phone" (a
 /// network namespace with a wifi and a 4g link to the server's namespace, both up, <see cref="PhoneNetworks"/>).
 /// Mid-call wifi goes down and the route moves to 4g, so both pages' media moves to their 4g candidates. Once
-/// Chromium sends on the new path, the subscriber's video must carry on, at the publisher's frame rate, with nobody
-/// seeing anyone leave. The same move in the middle of a data channel transfer must lose and
+/// Chromium sends on the new path, the subscriber's video must carry on at the publisher's frame rate within about
+/// a second, with nobody seeing anyone leave. The same move in the middle of a data channel transfer must lose and
 /// reorder nothing. Skipped, with the reason, where the machine cannot create namespaces.
 /// </summary>
 /// <remarks>
 /// How long Chromium takes to leave a dead path is its own business, and on Linux it is 2.5-3.5 s: it learns of
 /// lost addresses only through its network-change notifier, which waits ~2 s to let a change settle, and otherwise
-/// gives up on a path after 2.5 s without a packet on it. How long each part takes (Chromium's, and the server's from
-/// the move to the new path until the picture runs at full rate) is printed, not asserted: a loaded machine slows
-/// both, and speed is measured, not bounded in a test (docs/BENCHMARKS.md has both over 20 runs).
+/// gives up on a path after 2.5 s without a packet on it. The test bounds that part loosely and the server's part
+/// (from the move to the new path until the picture runs at full rate) tightly; docs/BENCHMARKS.md has both over
+/// 20 runs.
 /// </remarks>
 [Category("Media")]
 [NonParallelizable]
 public sealed class BrowserNetworkChangeTests
 {
-    // What the subscriber must get back to: the publisher's frame rate, over the last seconds sampled after the move.
+    // What the subscriber must get back to: the publisher's frame rate, within about a second of both pages' media
+    // being on 4g, and from then on.
     private const double FrameRateShare = 0.8;
     private const int ResumedFrames = 3;
-    private static readonly TimeSpan RateAtTheEnd = TimeSpan.FromSeconds(3);
-
-    // The figure printed (and recorded in docs/BENCHMARKS.md): the frame rate from this long after the move to the end.
     private static readonly TimeSpan RecoveryAfterMove = TimeSpan.FromSeconds(1.2);
+
+    // Chromium's own time to notice the dead path (see remarks), with room for a loaded machine.
+    private static readonly TimeSpan ChromiumLeavesDeadPath = TimeSpan.FromSeconds(6);
     private static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
     private const string Room = "wifi-to-4g";
@@ -98,7 +99,7 @@ public sealed class BrowserNetworkChangeTests
     }
 
     [Test]
-    public async Task PublisherAndSubscriberOnAPhone_WifiGoesDown_VideoCarriesOnOver4gAtThePublishersFrameRate()
+    public async Task PublisherAndSubscriberOnAPhone_WifiGoesDown_VideoCarriesOnOver4gAtThePublishersFrameRateWithinASecond()
     {
         var networks = _networks!;
         var origin = await StartServerAndBrowserAsync(networks);
@@ -140,12 +141,11 @@ public sealed class BrowserNetworkChangeTests
         TestContext.Out.WriteLine(NewLinkFigures(samples, movedAt));
         var last = samples[^1];
         var peerLefts = (await publisher.EventsAsync("peer-left")).Count + (await subscriber.EventsAsync("peer-left")).Count;
-        var rateAtEnd = RateOver(samples, s => s.Decoded, end - RateAtTheEnd, end);
         Assert.Multiple(() =>
         {
-            Assert.That(onCellularAt, Is.Not.Null, "both pages' media moved to 4g");
-            Assert.That(resumedAt, Is.Not.Null, "video carries on after the media moved");
-            Assert.That(rateAtEnd, Is.GreaterThanOrEqualTo(publisherRate * FrameRateShare), "video carries on at the publisher's frame rate");
+            Assert.That(onCellularAt - movedAt, Is.Not.Null.And.LessThanOrEqualTo(ChromiumLeavesDeadPath), "both pages' media moved to 4g");
+            Assert.That(resumedAt - onCellularAt, Is.Not.Null.And.LessThanOrEqualTo(RecoveryAfterMove), "video carries on soon after the media moved");
+            Assert.That(rateAfter, Is.GreaterThanOrEqualTo(publisherRate * FrameRateShare), "video carries on at the publisher's frame rate");
             Assert.That(last.SubscriberLocal, Is.EqualTo(cellular), "the subscriber's media is on 4g at the end");
             Assert.That(last.PublisherLocal, Is.EqualTo(cellular), "the publisher's media is on 4g at the end");
             Assert.That(peerLefts, Is.Zero, "nobody saw anyone leave");
