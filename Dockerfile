@@ -23,11 +23,14 @@ WORKDIR /app
 COPY --from=build /app .
 # The base image's unprivileged "app" user, by number: Kubernetes can check runAsNonRoot only against a numeric user.
 USER 1654:1654
+# Four media workers, so that the media ports are a known range (50000-50003, UDP and TCP) whatever the host's core
+# count; set Sfu__Media__Workers to the container's CPUs and publish Port to Port + Workers - 1 (docs/OPERATIONS.md).
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
-    Sfu__Logging__Json=true
+    Sfu__Logging__Json=true \
+    Sfu__Media__Workers=4
 EXPOSE 8080/tcp
-EXPOSE 50000/udp
-EXPOSE 50000/tcp
+EXPOSE 50000-50003/udp
+EXPOSE 50000-50003/tcp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["dotnet", "Sfu.Server.dll"]

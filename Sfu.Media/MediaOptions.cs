@@ -5,8 +5,28 @@ public sealed class MediaOptions
 {
     public const string SectionName = "Sfu:Media";
 
-    /// <summary>The one UDP port every WebRTC transport uses. 0 picks a free port (tests).</summary>
+    /// <summary>
+    /// The first media worker's UDP port; worker i listens on <c>Port + i</c>, so a server with <see cref="Workers"/>
+    /// workers uses the range <c>Port</c> to <c>Port + Workers - 1</c> (open it in firewalls and publish it from
+    /// containers). 0 lets the OS pick a free port for each worker (tests).
+    /// </summary>
     public int Port { get; set; } = 50000;
+
+    /// <summary>
+    /// Media worker threads, each with its own UDP (and ICE-TCP) port, its rooms, and its share of a large room's
+    /// subscribers. 0, the default, means one per core (<see cref="Environment.ProcessorCount"/>).
+    /// </summary>
+    public int Workers { get; set; }
+
+    /// <summary>
+    /// How many more transports a room's home worker may carry than the least-loaded worker before the room's next
+    /// subscriber is placed on that worker instead; the room's tracks then reach it through an in-process pipe. Small
+    /// rooms stay on one worker (a pipe costs a copy per packet); a large one spreads over all of them.
+    /// </summary>
+    public int SpreadRoomAboveImbalance { get; set; } = 50;
+
+    /// <summary>The worker count <see cref="Workers"/> asks for.</summary>
+    public int EffectiveWorkers => Workers > 0 ? Workers : Environment.ProcessorCount;
 
     /// <summary>The address the UDP socket binds to.</summary>
     public string BindAddress { get; set; } = "0.0.0.0";
@@ -47,7 +67,7 @@ public sealed class MediaOptions
     /// </summary>
     public bool TcpEnabled { get; set; } = true;
 
-    /// <summary>The ICE-TCP port; when unset, the same number as the UDP port.</summary>
+    /// <summary>The first worker's ICE-TCP port (worker i listens on <c>TcpPort + i</c>); when unset, the same numbers as the UDP ports.</summary>
     public int? TcpPort { get; set; }
 
     /// <summary>Per connection: bytes framed for the client and not yet taken by its socket. Beyond it, packets are dropped and counted.</summary>

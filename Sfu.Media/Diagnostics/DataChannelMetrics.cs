@@ -18,6 +18,9 @@ public enum DataRelayDrop
 
     /// <summary>Larger than the subscriber's a=max-message-size.</summary>
     TooLarge,
+
+    /// <summary>Not passed on to the subscribers on another media worker: the pipe to that worker was full.</summary>
+    PipeFull,
 }
 
 /// <summary>
@@ -97,9 +100,10 @@ public sealed class DataChannelMetrics
 
     internal long BytesSentTotal => Total(BytesSent);
 
-    internal void Add(int figure, long delta) => _totals[figure] += delta;
+    // Interlocked: every media worker adds to these totals (data messages are far rarer than RTP packets).
+    internal void Add(int figure, long delta) => Interlocked.Add(ref _totals[figure], delta);
 
-    internal void RelayDropped(DataRelayDrop reason) => _totals[AssociationFigureCount + (int)reason]++;
+    internal void RelayDropped(DataRelayDrop reason) => Interlocked.Increment(ref _totals[AssociationFigureCount + (int)reason]);
 
     /// <summary>One transport's figures now, in the order of the totals.</summary>
     internal static void Read(DataChannelTransport channels, Span<long> figures)

@@ -19,22 +19,27 @@ public enum DropReason
 
     /// <summary>A NACKed packet not re-sent: sent again within the last round trip, or too old.</summary>
     NackThrottled,
+
+    /// <summary>A packet for another worker's subscribers not written: the pipe to that worker was full.</summary>
+    PipeFull,
     Count,
 }
 
 /// <summary>
 /// Media plane figures, as Prometheus metrics in the server's registry. The packet path only increments plain
-/// fields (it runs on the media worker's single thread); the registry copies them into their counters when it is
-/// scraped, so counting costs nothing per packet beyond an add (docs/BENCHMARKS.md, metrics). Rare events
-/// (handshakes, rebinds) use the counters directly. Every series exists, at 0, from start-up.
+/// fields of its own worker's <see cref="MediaMetrics"/> (<see cref="ForWorker"/>: one per media worker thread, so no
+/// two threads ever add to one field); the registry sums every worker's fields into their counters when it is scraped,
+/// so counting costs nothing per packet beyond an add (docs/BENCHMARKS.md, metrics). Rare events (handshakes, rebinds)
+/// use the thread-safe counters directly. Every series exists, at 0, from start-up.
 /// </summary>
 public sealed class MediaMetrics
 {
-    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled"];
+    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled", "pipe-full"];
     private static readonly string[] Directions = ["publish", "subscribe"];
     private static readonly string[] RebindTriggers = ["nominated", "silent-path", "consent", "restored"];
 
-    private readonly long[] _dropped = new long[(int)DropReason.Count];
+    private readonly WorkerCounterSet _all;
+    private readonly WorkerCounters _own;
     private readonly LabelledCounter _dtlsHandshakes;
     private readonly Counter _rebinds;
     private readonly LabelledCounter _refusedRebinds;
@@ -45,27 +50,11 @@ public sealed class MediaMetrics
     private readonly Histogram _bandwidthEstimate;
     private readonly Counter _estimateRestarts;
     private readonly IceTcpMetrics _tcp;
-    private long _packetsIn;
-    private long _bytesIn;
-    private long _packetsOut;
-    private long _bytesOut;
-    private long _forwarded;
-    private long _nacksReceived;
-    private long _retransmitted;
-    private long _plisSent;
-    private long _keyframeRequestsReceived;
-    private long _rembReceived;
-    private long _transportCcReceived;
-    private readonly long[] _layerChanges = new long[LayerChangeReasons.All.Length];
-    private long _pausedConsumers;
-    private long _probeClustersSent;
-    private long _transportCcSent;
-    private long _rembSent;
-    private long _probePacketsSent;
-    private long _workerAllocated;
 
     public MediaMetrics(CollectorRegistry registry)
     {
+        _all = new WorkerCounterSet();
+        _own = _all.Add();
         var factory = MetricFactories.For(registry);
         var copies = new List<Action>();
         void Sampled(string name, string help, Func<long> read)
@@ -73,44 +62,44 @@ public sealed class MediaMetrics
             var counter = factory.CreateCounter(name, help);
             copies.Add(() => counter.IncTo(read()));
         }
-        Sampled("sfu_media_packets_received_total", "UDP datagrams received on the media port.", () => Volatile.Read(ref _packetsIn));
-        Sampled("sfu_media_bytes_received_total", "Bytes received on the media port.", () => Volatile.Read(ref _bytesIn));
-        Sampled("sfu_media_packets_sent_total", "UDP datagrams sent from the media port.", () => Volatile.Read(ref _packetsOut));
-        Sampled("sfu_media_bytes_sent_total", "Bytes sent from the media port.", () => Volatile.Read(ref _bytesOut));
-        Sampled("sfu_media_rtp_forwarded_total", "RTP packets forwarded to subscribers.", () => Volatile.Read(ref _forwarded));
-        Sampled("sfu_media_nacks_received_total", "Generic NACK feedback packets received from subscribers.", () => Volatile.Read(ref _nacksReceived));
-        Sampled("sfu_media_retransmissions_total", "Packets re-sent (RTX or plain) in answer to NACKs.", () => Volatile.Read(ref _retransmitted));
-        Sampled("sfu_media_keyframe_requests_sent_total", "PLIs sent to publishers.", () => Volatile.Read(ref _plisSent));
-        Sampled("sfu_media_keyframe_requests_received_total", "PLI/FIR received from subscribers.", () => Volatile.Read(ref _keyframeRequestsReceived));
-        Sampled("sfu_media_remb_received_total", "REMB feedback received.", () => Volatile.Read(ref _rembReceived));
-        Sampled("sfu_media_transport_cc_received_total", "Transport-wide congestion control feedback received.", () => Volatile.Read(ref _transportCcReceived));
+        Sampled("sfu_media_packets_received_total", "UDP datagrams received on the media port.", () => _all.Sum(static c => Volatile.Read(ref c.PacketsIn)));
+        Sampled("sfu_media_bytes_received_total", "Bytes received on the media port.", () => _all.Sum(static c => Volatile.Read(ref c.BytesIn)));
+        Sampled("sfu_media_packets_sent_total", "UDP datagrams sent from the media port.", () => _all.Sum(static c => Volatile.Read(ref c.PacketsOut)));
+        Sampled("sfu_media_bytes_sent_total", "Bytes sent from the media port.", () => _all.Sum(static c => Volatile.Read(ref c.BytesOut)));
+        Sampled("sfu_media_rtp_forwarded_total", "RTP packets forwarded to subscribers.", () => _all.Sum(static c => Volatile.Read(ref c.Forwarded)));
+        Sampled("sfu_media_nacks_received_total", "Generic NACK feedback packets received from subscribers.", () => _all.Sum(static c => Volatile.Read(ref c.NacksReceived)));
+        Sampled("sfu_media_retransmissions_total", "Packets re-sent (RTX or plain) in answer to NACKs.", () => _all.Sum(static c => Volatile.Read(ref c.Retransmitted)));
+        Sampled("sfu_media_keyframe_requests_sent_total", "PLIs sent to publishers.", () => _all.Sum(static c => Volatile.Read(ref c.PlisSent)));
+        Sampled("sfu_media_keyframe_requests_received_total", "PLI/FIR received from subscribers.", () => _all.Sum(static c => Volatile.Read(ref c.KeyframeRequestsReceived)));
+        Sampled("sfu_media_remb_received_total", "REMB feedback received.", () => _all.Sum(static c => Volatile.Read(ref c.RembReceived)));
+        Sampled("sfu_media_transport_cc_received_total", "Transport-wide congestion control feedback received.", () => _all.Sum(static c => Volatile.Read(ref c.TransportCcReceived)));
         Sampled("sfu_media_worker_allocated_bytes_total",
             "Bytes allocated on the media worker thread since it started, sampled every tick; divided by forwarded packets, the hot path's allocation per packet.",
-            () => Volatile.Read(ref _workerAllocated));
-        Sampled("sfu_media_probe_clusters_sent_total", "Bandwidth probe clusters sent to subscribers.", () => Volatile.Read(ref _probeClustersSent));
-        Sampled("sfu_media_probe_packets_sent_total", "Padding packets sent in bandwidth probe clusters.", () => Volatile.Read(ref _probePacketsSent));
+            () => _all.Sum(static c => Volatile.Read(ref c.WorkerAllocated)));
+        Sampled("sfu_media_probe_clusters_sent_total", "Bandwidth probe clusters sent to subscribers.", () => _all.Sum(static c => Volatile.Read(ref c.ProbeClustersSent)));
+        Sampled("sfu_media_probe_packets_sent_total", "Padding packets sent in bandwidth probe clusters.", () => _all.Sum(static c => Volatile.Read(ref c.ProbePacketsSent)));
         var feedbackSent = factory.CreateCounter("sfu_media_feedback_sent_total",
             "Congestion control feedback packets sent to publishers, by type (transport-cc, remb).", ["type"]);
         var transportCcSent = feedbackSent.WithLabels("transport-cc");
         var rembSent = feedbackSent.WithLabels("remb");
-        copies.Add(() => transportCcSent.IncTo(Volatile.Read(ref _transportCcSent)));
-        copies.Add(() => rembSent.IncTo(Volatile.Read(ref _rembSent)));
+        copies.Add(() => transportCcSent.IncTo(_all.Sum(static c => Volatile.Read(ref c.TransportCcSent))));
+        copies.Add(() => rembSent.IncTo(_all.Sum(static c => Volatile.Read(ref c.RembSent))));
         var layerSwitches = factory.CreateCounter("sfu_media_layer_switches_total",
             "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.", ["reason"]);
         foreach (var reason in LayerChangeReasons.All)
         {
             var child = layerSwitches.WithLabels(reason.Label());
-            copies.Add(() => child.IncTo(Volatile.Read(ref _layerChanges[(int)reason])));
+            copies.Add(() => child.IncTo(_all.Sum(c => Volatile.Read(ref c.LayerChanges[(int)reason]))));
         }
         var paused = factory.CreateGauge("sfu_media_consumers_paused",
             "Consumers sending nothing: paused by their subscriber or because their lowest layer does not fit the bandwidth.");
-        copies.Add(() => paused.Set(Volatile.Read(ref _pausedConsumers)));
+        copies.Add(() => paused.Set(_all.Sum(static c => Volatile.Read(ref c.PausedConsumers))));
         var dropped = factory.CreateCounter("sfu_media_dropped_total", "Datagrams or packets dropped, by reason.", ["reason"]);
         for (var i = 0; i < DropLabels.Length; i++)
         {
             var reason = i;
             var child = dropped.WithLabels(DropLabels[reason]);
-            copies.Add(() => child.IncTo(Volatile.Read(ref _dropped[reason])));
+            copies.Add(() => child.IncTo(_all.Sum(c => Volatile.Read(ref c.Dropped[reason]))));
         }
         registry.AddBeforeCollectCallback(() =>
         {
@@ -143,60 +132,84 @@ public sealed class MediaMetrics
     /// <summary>SCTP and data channel figures, summed over transports.</summary>
     public DataChannelMetrics DataChannels { get; }
 
+    /// <summary>
+    /// The same series, counted by one more media worker thread: its packet-path figures go to fields of its own,
+    /// which a scrape adds to every other worker's. The thread-safe counters (handshakes, rebinds, ...) are shared.
+    /// </summary>
+    public MediaMetrics ForWorker() => new(this);
+
+    private MediaMetrics(MediaMetrics first)
+    {
+        _all = first._all;
+        _own = _all.Add();
+        _dtlsHandshakes = first._dtlsHandshakes;
+        _rebinds = first._rebinds;
+        _refusedRebinds = first._refusedRebinds;
+        _iceRestarts = first._iceRestarts;
+        _consentExpired = first._consentExpired;
+        _recoveryTime = first._recoveryTime;
+        _transports = first._transports;
+        _bandwidthEstimate = first._bandwidthEstimate;
+        _estimateRestarts = first._estimateRestarts;
+        _tcp = first._tcp;
+        DataChannels = first.DataChannels;
+    }
+
     internal void Received(int bytes)
     {
-        _packetsIn++;
-        _bytesIn += bytes;
+        _own.PacketsIn++;
+        _own.BytesIn += bytes;
     }
 
     internal void Sent(int bytes)
     {
-        _packetsOut++;
-        _bytesOut += bytes;
+        _own.PacketsOut++;
+        _own.BytesOut += bytes;
     }
 
-    internal void Dropped(DropReason reason) => _dropped[(int)reason]++;
+    internal void Dropped(DropReason reason) => _own.Dropped[(int)reason]++;
 
-    internal long DroppedCount(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
+    /// <summary>Summed over every worker, like the scraped series.</summary>
+    internal long DroppedCount(DropReason reason) => _all.Sum(c => Volatile.Read(ref c.Dropped[(int)reason]));
 
-    internal long PacketsSent => Volatile.Read(ref _packetsOut);
+    internal long PacketsSent => _all.Sum(static c => Volatile.Read(ref c.PacketsOut));
 
-    internal long BytesSent => Volatile.Read(ref _bytesOut);
+    internal long BytesSent => _all.Sum(static c => Volatile.Read(ref c.BytesOut));
 
-    internal void Forwarded() => _forwarded++;
+    internal void Forwarded() => _own.Forwarded++;
 
-    internal void NackReceived() => _nacksReceived++;
+    internal void NackReceived() => _own.NacksReceived++;
 
-    internal void Retransmitted() => _retransmitted++;
+    internal void Retransmitted() => _own.Retransmitted++;
 
-    internal void KeyframeRequestSent() => _plisSent++;
+    internal void KeyframeRequestSent() => _own.PlisSent++;
 
-    internal void KeyframeRequestReceived() => _keyframeRequestsReceived++;
+    internal void KeyframeRequestReceived() => _own.KeyframeRequestsReceived++;
 
-    internal void RembReceived() => _rembReceived++;
+    internal void RembReceived() => _own.RembReceived++;
 
-    internal void TransportCcReceived() => _transportCcReceived++;
+    internal void TransportCcReceived() => _own.TransportCcReceived++;
 
-    internal void TransportCcSent() => _transportCcSent++;
+    internal void TransportCcSent() => _own.TransportCcSent++;
 
-    internal void RembSent() => _rembSent++;
+    internal void RembSent() => _own.RembSent++;
 
-    internal void ProbeClusterStarted() => _probeClustersSent++;
+    internal void ProbeClusterStarted() => _own.ProbeClustersSent++;
 
-    internal void ProbePaddingSent() => _probePacketsSent++;
+    internal void ProbePaddingSent() => _own.ProbePacketsSent++;
 
     internal void BandwidthEstimated(long bitrate) => _bandwidthEstimate.Observe(bitrate);
 
     internal void EstimateRestarted() => _estimateRestarts.Inc();
 
-    internal void LayerChanged(LayerChangeReason reason) => _layerChanges[(int)reason]++;
+    internal void LayerChanged(LayerChangeReason reason) => _own.LayerChanges[(int)reason]++;
 
-    internal long LayerChangeCount(LayerChangeReason reason) => Volatile.Read(ref _layerChanges[(int)reason]);
+    internal long LayerChangeCount(LayerChangeReason reason) => _all.Sum(c => Volatile.Read(ref c.LayerChanges[(int)reason]));
 
-    internal void ConsumerPaused(bool paused) => _pausedConsumers += paused ? 1 : -1;
+    internal void ConsumerPaused(bool paused) => _own.PausedConsumers += paused ? 1 : -1;
 
     /// <summary>The worker thread's own <see cref="GC.GetAllocatedBytesForCurrentThread"/>, which no other thread can read.</summary>
-    internal void WorkerAllocated(long bytes) => Volatile.Write(ref _workerAllocated, bytes);
+    internal void WorkerAllocated(long bytes) => Volatile.Write(ref _own.WorkerAllocated, bytes);
 
     internal void TransportOpened() => _transports.Inc();
 
@@ -231,4 +244,49 @@ public sealed class MediaMetrics
     internal void SelectedPathClosed(PathProtocol protocol) => _tcp.SelectedPathClosed(protocol);
 
     internal void PathProtocolSwitched(PathProtocol from, PathProtocol to) => _tcp.ProtocolSwitched(from, to);
+}
+
+/// <summary>One media worker's packet-path figures: plain fields only its own thread adds to.</summary>
+internal sealed class WorkerCounters
+{
+    public long PacketsIn;
+    public long BytesIn;
+    public long PacketsOut;
+    public long BytesOut;
+    public long Forwarded;
+    public long NacksReceived;
+    public long Retransmitted;
+    public long PlisSent;
+    public long KeyframeRequestsReceived;
+    public long RembReceived;
+    public long TransportCcReceived;
+    public long TransportCcSent;
+    public long RembSent;
+    public long ProbeClustersSent;
+    public long ProbePacketsSent;
+    public long PausedConsumers;
+    public long WorkerAllocated;
+    public readonly long[] Dropped = new long[(int)DropReason.Count];
+    public readonly long[] LayerChanges = new long[LayerChangeReasons.All.Length];
+}
+
+/// <summary>Every worker's <see cref="WorkerCounters"/>, summed for a scrape. Workers join at start-up; a scrape may run on any thread.</summary>
+internal sealed class WorkerCounterSet
+{
+    private readonly Lock _adding = new();
+    private WorkerCounters[] _workers = [];
+
+    public WorkerCounters Add()
+    {
+        var counters = new WorkerCounters();
+        lock (_adding) _workers = [.. _workers, counters];
+        return counters;
+    }
+
+    public long Sum(Func<WorkerCounters, long> read)
+    {
+        long total = 0;
+        foreach (var worker in Volatile.Read(ref _workers)) total += read(worker);
+        return total;
+    }
 }

@@ -73,13 +73,14 @@ public sealed partial class IceTcpListener : IDisposable
     public IPEndPoint LocalEndPoint { get; }
 
     /// <summary>
-    /// Listens on <see cref="MediaOptions.TcpPort"/>, or on the UDP port's number when that is unset. When the UDP port
-    /// was picked by the OS (port 0, tests) and its number is taken on TCP, the OS picks the TCP port too.
+    /// Listens on <see cref="MediaOptions.TcpPort"/> plus the worker's index, or on the worker's UDP port number when
+    /// that is unset. When the UDP port was picked by the OS (port 0, tests) and its number is taken on TCP, the OS
+    /// picks the TCP port too.
     /// </summary>
-    public static IceTcpListener Open(MediaOptions options, IPEndPoint udp, int maxFrameLength, TimeProvider time, MediaMetrics metrics, ILogger logger, Action wakeWorker)
+    public static IceTcpListener Open(MediaOptions options, int workerIndex, IPEndPoint udp, int maxFrameLength, TimeProvider time, MediaMetrics metrics, ILogger logger, Action wakeWorker)
     {
         var settings = IceTcpOptions.From(options, maxFrameLength);
-        var port = options.TcpPort ?? udp.Port;
+        var port = options.TcpPort + workerIndex ?? udp.Port;
         try
         {
             return new IceTcpListener(new IPEndPoint(udp.Address, port), settings, time, metrics, logger, wakeWorker);

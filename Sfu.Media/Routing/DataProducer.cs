@@ -1,21 +1,22 @@
 using Sfu.Media.DataChannels;
 using Sfu.Media.Diagnostics;
+using Sfu.Media.Pipes;
 
 namespace Sfu.Media.Routing;
 
 /// <summary>
 /// A data track: one data channel a client opened on its publish transport, relayed to a server-opened channel with
-/// the same parameters on each subscriber's subscribe transport. Worker thread only.
+/// the same parameters on each subscriber's subscribe transport; on another worker, a mirror fed through a
+/// <see cref="WorkerPipe"/> does the same for that worker's subscribers. Worker thread only.
 /// </summary>
-public sealed class DataProducer(string id, DataChannel channel, DataChannelMetrics metrics)
+public sealed class DataProducer(string id, DataChannelParameters parameters, DataChannelMetrics metrics)
 {
     private readonly List<DataConsumer> _consumers = [];
+    private readonly List<WorkerPipe> _pipes = [];
 
     public string Id { get; } = id;
 
-    public DataChannel Channel { get; } = channel;
-
-    public DataChannelParameters Parameters => Channel.Parameters;
+    public DataChannelParameters Parameters { get; } = parameters;
 
     public IReadOnlyList<DataConsumer> Consumers => _consumers;
 
@@ -29,14 +30,23 @@ public sealed class DataProducer(string id, DataChannel channel, DataChannelMetr
     /// </summary>
     internal void Relay(bool isString, ReadOnlySpan<byte> payload)
     {
+        for (var i = _pipes.Count - 1; i >= 0; i--)
+        {
+            if (_pipes[i].IsReaderClosed) _pipes.RemoveAt(i);
+            else if (!_pipes[i].TryWrite(PipeEntryKind.Data, isString ? (byte)1 : (byte)0, 0, payload)) metrics.RelayDropped(DataRelayDrop.PipeFull);
+        }
         if (_consumers.Count == 0) return;
         ReadOnlyMemory<byte> copy = payload.ToArray();
         foreach (var consumer in _consumers) consumer.Send(isString, copy, metrics);
     }
 
+    /// <summary>Starts sending every message through <paramref name="pipe"/> to a mirror on another worker.</summary>
+    internal void PipeTo(WorkerPipe pipe) => _pipes.Add(pipe);
+
     /// <summary>The publisher closed the channel or left: every subscriber's channel closes too.</summary>
     internal void Close()
     {
+        _pipes.Clear();
         foreach (var consumer in _consumers.ToArray()) consumer.Dispose();
     }
 }

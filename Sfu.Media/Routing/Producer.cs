@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Sfu.Media.Diagnostics;
+using Sfu.Media.Pipes;
 using Sfu.Media.Rtcp;
 using Sfu.Media.Rtp;
 using Sfu.Media.Sdp;
@@ -20,6 +23,9 @@ public sealed class Producer : IDisposable
 
     private readonly IProducerHost _owner;
     private readonly List<Consumer> _consumers = [];
+    // Workers other than this one whose subscribers receive this track: each gets every packet once, through its pipe.
+    private readonly List<WorkerPipe> _pipes = [];
+    private bool _disposed;
     private readonly ProducerLayer[] _layers;
     private readonly long _reportInterval;
     private readonly long _interruptionGap;
@@ -82,6 +88,35 @@ public sealed class Producer : IDisposable
         // Back after an interruption, without a keyframe: what was asked for meanwhile was lost with the old path.
         if (silentSince >= 0 && layer.Keyframes is { } keyframes && keyframes.ResendAfterSilence(silentSince)) _owner.SendKeyframeRequest(packet.Ssrc);
         foreach (var consumer in _consumers) consumer.Forward(layer, packet, isKeyframe, now);
+        if (_pipes.Count > 0) WriteToPipes(PipeEntryKind.Rtp, (byte)layer.Index, now, packet.Packet);
+    }
+
+    /// <summary>The publisher's sender report for one layer: kept to translate for subscribers, here and on other workers.</summary>
+    internal void OnSenderReport(ProducerLayer layer, ulong ntp, uint rtp)
+    {
+        layer.LastSenderReport = (ntp, rtp);
+        if (_pipes.Count == 0) return;
+        Span<byte> report = stackalloc byte[12];
+        BinaryPrimitives.WriteUInt64BigEndian(report, ntp);
+        BinaryPrimitives.WriteUInt32BigEndian(report[8..], rtp);
+        WriteToPipes(PipeEntryKind.SenderReport, (byte)layer.Index, 0, report);
+    }
+
+    /// <summary>Starts sending every packet of this track through <paramref name="pipe"/> to a mirror on another worker.</summary>
+    internal void PipeTo(WorkerPipe pipe)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _pipes.Add(pipe);
+    }
+
+    private void WriteToPipes(PipeEntryKind kind, byte layer, long now, ReadOnlySpan<byte> payload)
+    {
+        for (var i = _pipes.Count - 1; i >= 0; i--)
+        {
+            var pipe = _pipes[i];
+            if (pipe.IsReaderClosed) _pipes.RemoveAt(i);
+            else if (!pipe.TryWrite(kind, layer, now, payload)) _owner.Host.Metrics.Dropped(DropReason.PipeFull);
+        }
     }
 
     /// <summary>A copy of a recent packet of one layer by its original sequence number, for a retransmission.</summary>
@@ -94,6 +129,8 @@ public sealed class Producer : IDisposable
     /// <summary>Asks the publisher for a keyframe of one layer now, or as soon as that layer's throttle allows.</summary>
     public void RequestKeyframe(int layer)
     {
+        // A mirror on another worker may ask after the track was unpublished here.
+        if (_disposed) return;
         var target = _layers[layer];
         if (target.Keyframes is null || target.Ssrc is not { } ssrc) return;
         if (target.Keyframes.Request()) _owner.SendKeyframeRequest(ssrc);
@@ -129,6 +166,8 @@ public sealed class Producer : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
+        _pipes.Clear();
         foreach (var consumer in _consumers.ToArray()) consumer.Dispose();
         foreach (var layer in _layers) layer.Dispose();
     }

@@ -163,7 +163,7 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
                 && RtcpSenderReport.TryParse(packet, out var report)
                 && _bySsrc.TryGetValue(report.Ssrc, out var route))
             {
-                route.Layer.LastSenderReport = (report.NtpTimestamp, report.RtpTimestamp);
+                route.Producer.OnSenderReport(route.Layer, report.NtpTimestamp, report.RtpTimestamp);
             }
         }
         if (reader.IsMalformed) Host.Metrics.Dropped(DropReason.Malformed);
@@ -188,7 +188,7 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     // Track ids are opaque to clients; the stream id keeps them unique per transport.
     void IDataChannelListener.OnDataChannelOpened(DataChannel channel)
     {
-        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel, Host.Metrics.DataChannels);
+        var producer = new DataProducer($"{Transport.Id}:{channel.Stream}", channel.Parameters, Host.Metrics.DataChannels);
         _dataProducers[channel.Stream] = producer;
         _peer.OnDataTrackOpened(producer);
     }

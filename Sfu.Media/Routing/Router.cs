@@ -1,4 +1,6 @@
+using Sfu.Media.DataChannels;
 using Sfu.Media.Dtls;
+using Sfu.Media.Pipes;
 using Sfu.Media.Worker;
 
 namespace Sfu.Media.Routing;
@@ -10,6 +12,8 @@ namespace Sfu.Media.Routing;
 /// only on that worker: every member is called on the worker thread (signaling reaches it through
 /// <see cref="MediaWorker.InvokeAsync{T}"/>). What signaling must hear comes back through each peer's
 /// <see cref="IMediaPeerListener"/>. Disposing it closes everything it owns.
+/// A room whose subscribers do not fit one worker has a router on each worker it spans: the producers live on the
+/// room's home router, and the others hold mirrors of them (<see cref="PublishPiped"/>, see <see cref="RouterPipes"/>).
 /// </summary>
 public sealed class Router : IDisposable
 {
@@ -19,17 +23,23 @@ public sealed class Router : IDisposable
     private readonly Dictionary<string, PublisherMedia> _publishers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SubscriberMedia> _subscribers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Producer> _producers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PipedProducer> _piped = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PipedDataProducer> _pipedData = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    internal Router(string id, ITransportHost host, DtlsContext dtls, Action<Router> closed)
+    internal Router(string id, MediaWorker worker, ITransportHost host, DtlsContext dtls, Action<Router> closed)
     {
         Id = id;
+        Worker = worker;
         _host = host;
         _dtls = dtls;
         _closed = closed;
     }
 
     public string Id { get; }
+
+    /// <summary>The worker this router lives on; reach it through <see cref="MediaWorker.InvokeAsync{T}"/>.</summary>
+    public MediaWorker Worker { get; }
 
     /// <summary>The peer's publish transport, created on first use.</summary>
     public PublisherMedia Publisher(string peerId, IMediaPeerListener listener)
@@ -68,10 +78,47 @@ public sealed class Router : IDisposable
         return producer;
     }
 
+    /// <summary>
+    /// Mirrors a track published on another worker's router: this router's subscribers consume it like a local one,
+    /// fed through <paramref name="pipe"/>; <paramref name="requestKeyframe"/> asks the real producer for a layer's keyframe.
+    /// </summary>
+    internal Producer PublishPiped(string trackId, Sdp.PublishedTrack track, WorkerPipe pipe, Action<int> requestKeyframe)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_producers.ContainsKey(trackId)) throw new InvalidOperationException($"track '{trackId}' is published already");
+        var piped = new PipedProducer(trackId, track, pipe, requestKeyframe, _host);
+        _producers[trackId] = piped.Producer;
+        _piped[trackId] = piped;
+        _host.AddPipeReceiver(piped);
+        return piped.Producer;
+    }
+
+    /// <summary>Mirrors a data track opened on another worker's router, fed through <paramref name="pipe"/>.</summary>
+    internal DataProducer PublishPipedData(string trackId, DataChannelParameters parameters, WorkerPipe pipe)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var piped = new PipedDataProducer(trackId, parameters, pipe, _host.Metrics.DataChannels);
+        if (!_pipedData.TryAdd(trackId, piped)) throw new InvalidOperationException($"data track '{trackId}' is piped already");
+        _host.AddPipeReceiver(piped);
+        return piped.Producer;
+    }
+
     /// <summary>Stops a track: its producer closes, and with it every consumer of it. False for an unknown id.</summary>
     public bool Unpublish(string trackId)
     {
+        if (_pipedData.Remove(trackId, out var pipedData))
+        {
+            _host.RemovePipeReceiver(pipedData);
+            pipedData.Dispose();
+            return true;
+        }
         if (!_producers.Remove(trackId, out var producer)) return false;
+        if (_piped.Remove(trackId, out var piped))
+        {
+            _host.RemovePipeReceiver(piped);
+            piped.Dispose();
+            return true;
+        }
         foreach (var publisher in _publishers.Values)
         {
             if (publisher.RemoveProducer(producer)) break;
@@ -81,9 +128,14 @@ public sealed class Router : IDisposable
 
     public Producer? Find(string trackId) => _producers.GetValueOrDefault(trackId);
 
+    /// <summary>The tracks and data tracks published on this router, not mirrored: what its room's other routers mirror.</summary>
+    internal (List<string> Tracks, List<string> DataTracks) PublishedHere() =>
+        ([.. _producers.Keys.Where(id => !_piped.ContainsKey(id))], [.. _publishers.Values.SelectMany(p => p.DataProducers).Select(p => p.Id)]);
+
     /// <summary>A data track (a channel a publisher opened) by its id; null when it is not open.</summary>
     public DataProducer? FindData(string trackId)
     {
+        if (_pipedData.TryGetValue(trackId, out var piped)) return piped.Producer;
         foreach (var publisher in _publishers.Values)
         {
             if (publisher.FindDataProducer(trackId) is { } producer) return producer;
@@ -123,6 +175,7 @@ public sealed class Router : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var peerId in _publishers.Keys.Concat(_subscribers.Keys).ToArray()) ClosePeer(peerId);
+        foreach (var trackId in _piped.Keys.Concat(_pipedData.Keys).ToArray()) Unpublish(trackId);
         _closed(this);
     }
 }

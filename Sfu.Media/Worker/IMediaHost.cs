@@ -41,4 +41,9 @@ internal interface ITransportHost : IMediaHost
 
     /// <summary>Which transport a datagram belongs to.</summary>
     TransportTable Table { get; }
+
+    /// <summary>Starts draining a pipe from another worker each loop turn (and ticking its reader with the timers).</summary>
+    void AddPipeReceiver(Pipes.IPipeReceiver receiver);
+
+    void RemovePipeReceiver(Pipes.IPipeReceiver receiver);
 }

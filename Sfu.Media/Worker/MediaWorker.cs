@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
 using Sfu.Media.IceTcp;
+using Sfu.Media.Pipes;
 using Sfu.Media.Routing;
 using Sfu.Media.Transports;
 using Sfu.Media.Udp;
@@ -12,17 +13,19 @@ using Sfu.Media.Udp;
 namespace Sfu.Media.Worker;
 
 /// <summary>
-/// The media plane's one thread, in the manner of mediasoup's worker: it owns the UDP port and its routers (one per
-/// room, <see cref="CreateRouter"/>), which own every transport, producer and consumer; it runs their packet path and
-/// timers. Nothing media-side needs a lock, and a packet is forwarded to every subscriber in the same loop turn it
-/// arrived in. Control-plane code reaches in only through <see cref="InvokeAsync{T}"/>; what lives on the worker sees
-/// it only as an <see cref="IMediaHost"/>.
+/// One media thread, in the manner of mediasoup's worker (a server runs one per core, <see cref="MediaWorkerPool"/>):
+/// it owns its UDP port and its routers (<see cref="CreateRouter"/>), which own every transport, producer and consumer
+/// on it; it runs their packet path and timers. Nothing media-side needs a lock, and a packet is forwarded to every
+/// subscriber on this worker in the same loop turn it arrived in; subscribers of the same room on other workers get it
+/// through a <see cref="Pipes.WorkerPipe"/>, drained by their worker. Control-plane code reaches in only through
+/// <see cref="InvokeAsync{T}"/>; what lives on the worker sees it only as an <see cref="IMediaHost"/>.
 /// </summary>
 public sealed partial class MediaWorker : ITransportHost, IDisposable
 {
     private const int MaxDatagram = UdpPort.MaxReceivedDatagram;
     private const int TickIntervalMs = 20;
     private const int MaxReceiveBatchesPerTurn = 256 / UdpPort.ReceiveBatchSize;
+    private const int MaxPipeEntriesPerTurn = 256;
 
     private readonly IDatagramPort _port;
     private readonly IceTcpListener? _tcp;
@@ -33,21 +36,24 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly TransportTable _table = new();
     private readonly HashSet<Router> _routers = [];
+    private readonly List<IPipeReceiver> _pipeReceivers = [];
     private readonly SocketAddress _from;
     private readonly Thread _thread;
     private long _nextTick;
     private long? _dispatchedArrival;
     private volatile bool _stopping;
 
-    public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
-        : this(options, time, metrics, logger, new UdpPort(IPAddress.Parse(Validated(options).BindAddress), options.Port, metrics))
+    /// <summary>Worker number <paramref name="index"/>: it listens on <see cref="MediaOptions.Port"/> + index.</summary>
+    public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger, int index = 0)
+        : this(options, time, metrics, logger, new UdpPort(IPAddress.Parse(Validated(options).BindAddress), options.Port == 0 ? 0 : options.Port + index, metrics), index)
     {
     }
 
     /// <summary>A worker on <paramref name="port"/>: the UDP socket in production, an in-memory network in tests.</summary>
-    internal MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger, IDatagramPort port)
+    internal MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger, IDatagramPort port, int index = 0)
     {
         Options = Validated(options);
+        Index = index;
         _time = time;
         Metrics = metrics;
         _logger = logger;
@@ -55,14 +61,20 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
         _from = new SocketAddress(_port.LocalEndPoint.AddressFamily);
         AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
         _relayAddresses = [.. options.RelayAddresses.Select(IPAddress.Parse)];
-        if (options.TcpEnabled) _tcp = IceTcpListener.Open(options, _port.LocalEndPoint, MaxDatagram, time, metrics, logger, _port.Wake);
-        _thread = new Thread(Run) { IsBackground = true, Name = "sfu-media-worker" };
+        if (options.TcpEnabled) _tcp = IceTcpListener.Open(options, index, _port.LocalEndPoint, MaxDatagram, time, metrics, logger, _port.Wake);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"sfu-media-worker-{index}" };
         _thread.Start();
-        Log.Started(_logger, _port.LocalEndPoint, AnnouncedAddress);
+        Log.Started(_logger, index, _port.LocalEndPoint, AnnouncedAddress);
         if (_tcp is not null) Log.TcpStarted(_logger, _tcp.LocalEndPoint);
     }
 
     public MediaOptions Options { get; }
+
+    /// <summary>This worker's number in its pool, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>Transports open on this worker: what room and subscriber placement balance. Any thread.</summary>
+    public int Load => _table.Count;
 
     // Before the port opens, so that a refused configuration leaves no socket behind.
     private static MediaOptions Validated(MediaOptions options) =>
@@ -96,7 +108,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     /// <summary>A new room's router, owned by this worker until it is disposed. Worker thread only.</summary>
     public Router CreateRouter(string id, DtlsContext dtls)
     {
-        var router = new Router(id, this, dtls, closed => _routers.Remove(closed));
+        var router = new Router(id, this, this, dtls, closed => _routers.Remove(closed));
         _routers.Add(router);
         return router;
     }
@@ -129,6 +141,13 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
         work();
         return true;
     });
+
+    /// <summary>Makes the worker run a loop turn now (a pipe to it has entries). Any thread.</summary>
+    internal void Wake() => _port.Wake();
+
+    void ITransportHost.AddPipeReceiver(IPipeReceiver receiver) => _pipeReceivers.Add(receiver);
+
+    void ITransportHost.RemovePipeReceiver(IPipeReceiver receiver) => _pipeReceivers.Remove(receiver);
 
     /// <summary>Queues <paramref name="work"/> for the worker thread without waiting; the worker runs it at once.</summary>
     public void Post(Action work)
@@ -178,6 +197,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
                 // Sleeps until a datagram, a queued command (Post wakes the port) or the next tick, whichever is first.
                 if (_port.Wait(TimeSpan.FromMilliseconds(_nextTick - Environment.TickCount64))) ReceiveAvailable();
                 if (_tcp is not null) ReceiveTcp(_tcp);
+                if (_pipeReceivers.Count > 0) DrainPipes();
                 RunCommands();
                 // The cadence is real time, the rules inside read the TimeProvider: with a manual clock in tests,
                 // timers still get looked at every tick, at whatever instant the test has moved the clock to.
@@ -185,7 +205,9 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
                 if (tickCount >= _nextTick)
                 {
                     _nextTick = tickCount + TickIntervalMs;
-                    _table.Tick(_time.GetTimestamp());
+                    var now = _time.GetTimestamp();
+                    _table.Tick(now);
+                    foreach (var receiver in _pipeReceivers) receiver.OnTick(now);
                     // Read here because only this thread can read its own count; a scrape sees it at most one tick old.
                     Metrics.WorkerAllocated(GC.GetAllocatedBytesForCurrentThread());
                 }
@@ -245,6 +267,18 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
             if (i == 255) _port.Wake();
         }
         while (tcp.TryDequeueClosed(out var connection)) connection.Owner?.OnTcpConnectionClosed(connection);
+    }
+
+    /// <summary>
+    /// What other workers piped here for this worker's subscribers, bounded per pipe like the socket's batches; a pipe
+    /// with more waiting makes the worker come straight back.
+    /// </summary>
+    private void DrainPipes()
+    {
+        foreach (var receiver in _pipeReceivers)
+        {
+            if (receiver.Drain(MaxPipeEntriesPerTurn)) _port.Wake();
+        }
     }
 
     private void DispatchArrived(Span<byte> datagram, SocketAddress from, long arrival, IceTcpConnection? tcp = null)
@@ -327,8 +361,8 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Media worker listening on udp {LocalEndPoint}, announcing {AnnouncedAddress}")]
-        public static partial void Started(ILogger logger, IPEndPoint localEndPoint, IPAddress announcedAddress);
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Media worker {Worker} listening on udp {LocalEndPoint}, announcing {AnnouncedAddress}")]
+        public static partial void Started(ILogger logger, int worker, IPEndPoint localEndPoint, IPAddress announcedAddress);
 
         [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Media worker listening on tcp {LocalEndPoint} (ICE-TCP, passive)")]
         public static partial void TcpStarted(ILogger logger, IPEndPoint localEndPoint);

@@ -18,15 +18,22 @@ internal sealed class TransportTable
 
     public TransportTable() => _byUfragSpan = _byUfrag.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    private int _count;
+
+    /// <summary>Transports open on this worker: its load, as room placement reads it from any thread.</summary>
+    public int Count => Volatile.Read(ref _count);
+
     public void Add(WebRtcTransport transport)
     {
         _transports.Add(transport);
+        Volatile.Write(ref _count, _transports.Count);
         _byUfrag[transport.LocalIce.Ufrag] = transport;
     }
 
     public void Remove(WebRtcTransport transport)
     {
         _transports.Remove(transport);
+        Volatile.Write(ref _count, _transports.Count);
         foreach (var (address, owner) in _byAddress.ToArray())
         {
             if (ReferenceEquals(owner, transport)) _byAddress.Remove(address);

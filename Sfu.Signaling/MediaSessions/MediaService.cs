@@ -11,7 +11,7 @@ using Sfu.Media.Worker;
 namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
-/// The media plane as the control plane uses it: the worker (UDP port and packet path), the server's DTLS
+/// The media plane as the control plane uses it: the workers (UDP ports and packet paths), the server's DTLS
 /// certificate, and the SDP builders. One per server.
 /// </summary>
 public sealed class MediaService : IDisposable
@@ -25,13 +25,13 @@ public sealed class MediaService : IDisposable
         ILoggerFactory loggerFactory)
     {
         Metrics = new MediaMetrics(metrics);
-        Worker = new MediaWorker(options.Value, time, Metrics, loggerFactory.CreateLogger<MediaWorker>());
+        Workers = new MediaWorkerPool(options.Value, time, Metrics, loggerFactory.CreateLogger<MediaWorker>());
         _certificate = DtlsCertificate.Generate();
         DtlsContext = DtlsContext.Create(_certificate, DtlsRole.Server);
         LoggerFactory = loggerFactory;
     }
 
-    public MediaWorker Worker { get; }
+    public MediaWorkerPool Workers { get; }
 
     public MediaMetrics Metrics { get; }
 
@@ -43,13 +43,13 @@ public sealed class MediaService : IDisposable
 
     internal SubscribeOfferBuilder SubscribeOffers { get; } = new();
 
-    /// <summary>What the server writes about a transport in SDP: its ICE credentials, certificate and candidates.</summary>
-    internal LocalTransportParameters LocalParameters(WebRtcTransport transport) =>
-        new(transport.LocalIce.Ufrag, transport.LocalIce.Password, transport.LocalFingerprint, Worker.AnnouncedAddress, Worker.Port, Worker.TcpPort);
+    /// <summary>What the server writes about a transport on <paramref name="worker"/> in SDP: its ICE credentials, certificate and candidates (that worker's ports).</summary>
+    internal static LocalTransportParameters LocalParameters(WebRtcTransport transport, MediaWorker worker) =>
+        new(transport.LocalIce.Ufrag, transport.LocalIce.Password, transport.LocalFingerprint, worker.AnnouncedAddress, worker.Port, worker.TcpPort);
 
     public void Dispose()
     {
-        Worker.Dispose();
+        Workers.Dispose();
         DtlsContext.Dispose();
         _certificate.Dispose();
     }

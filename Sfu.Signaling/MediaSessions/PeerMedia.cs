@@ -9,7 +9,7 @@ namespace Sfu.Signaling.MediaSessions;
 
 /// <summary>
 /// One peer's media session as signaling keeps it: what it subscribes to, the SSRCs it receives them with, and where its
-/// offer/answer cycles stand. Its transports, producers and consumers belong to the room's router on the media worker;
+/// offer/answer cycles stand. Its transports, producers and consumers belong to the room's routers on the media workers;
 /// this is the listener they report to. Fields are changed only while the room's media gate is held.
 /// </summary>
 internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerListener
@@ -34,6 +34,9 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
 
     /// <summary>Something changed while an offer was pending: send a new one after the answer.</summary>
     public bool NeedsOffer { get; set; }
+
+    /// <summary>The router (and so the worker) the peer's subscribe transport lives on, once placed.</summary>
+    public Router? SubscribeRouter { get; set; }
 
     void IMediaPeerListener.OnMediaActivity() => Peer.MarkHeard();
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Sfu.Media.Pipes;
 using Sfu.Media.Routing;
 using Sfu.Media.Sdp;
 using Sfu.Signaling.Protocol;
@@ -9,18 +10,17 @@ namespace Sfu.Signaling.MediaSessions;
 /// <summary>
 /// Publishing and subscribing in one room, as signaling sees them: turns publish offers into tracks, keeps every
 /// subscriber's offer/answer cycle going as tracks come and go, and cleans up after peers that leave. The media itself
-/// lives in the room's <see cref="Router"/> on the media worker, which this class creates on first use and reaches only
-/// through commands run on the worker; which tracks exist is the room's record (<see cref="Room.FindPublisher"/>).
-/// Room-wide changes are serialised by one async gate (<see cref="ExclusiveAsync{T}"/>).
+/// lives in the room's routers (<see cref="RoomRouters"/>): publish transports and producers on the home router, each
+/// subscribe transport on the router its worker placement chose, reached only through commands run on that router's
+/// worker; which tracks exist is the room's record (<see cref="Room.FindPublisher"/>). Room-wide changes are
+/// serialised by one async gate (<see cref="ExclusiveAsync{T}"/>), which also guards the routers' bookkeeping.
 /// </summary>
 public sealed partial class RoomMedia
 {
     private readonly Room _room;
     private readonly MediaService _media;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    // Worker thread only: created by the first command that needs it, disposed when the room closes.
-    private Router? _router;
-    private bool _closed;
+    private readonly RoomRouters _routers;
     // Data track events, chained in the order the worker reported them, so a close never overtakes its open.
     // Only the worker thread extends the chain.
     private Task _dataTrackEvents = Task.CompletedTask;
@@ -30,23 +30,24 @@ public sealed partial class RoomMedia
     {
         _room = room;
         _media = media;
+        _routers = new RoomRouters(room.Id, media.Workers, media.DtlsContext);
         _logger = media.LoggerFactory.CreateLogger<RoomMedia>();
     }
 
-    private Sfu.Media.Worker.MediaWorker Worker => _media.Worker;
-
-    /// <summary>The room's router; worker thread only.</summary>
-    private Router Router
+    /// <summary>Runs <paramref name="read"/> against the room's home router on its worker (diagnostics and tests).</summary>
+    internal Task<T> InspectAsync<T>(Func<Router, T> read) => ExclusiveAsync(async () =>
     {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_closed, this);
-            return _router ??= Worker.CreateRouter(_room.Id, _media.DtlsContext);
-        }
-    }
+        var home = await _routers.HomeAsync().ConfigureAwait(false);
+        return await home.Worker.InvokeAsync(() => read(home)).ConfigureAwait(false);
+    });
 
-    /// <summary>Runs <paramref name="read"/> against the room's router on the media worker (diagnostics and tests).</summary>
-    internal Task<T> InspectAsync<T>(Func<Router, T> read) => Worker.InvokeAsync(() => read(Router));
+    /// <summary>Runs <paramref name="read"/> against every router of the room, home first, each on its worker (diagnostics and tests).</summary>
+    internal Task<List<T>> InspectAllAsync<T>(Func<Router, T> read) => ExclusiveAsync(async () =>
+    {
+        var results = new List<T>();
+        foreach (var router in _routers.All.ToList()) results.Add(await router.Worker.InvokeAsync(() => read(router)).ConfigureAwait(false));
+        return results;
+    });
 
     /// <summary>
     /// Answers a publish offer (first publish or renegotiation) and announces new and removed tracks. Returns the
@@ -56,14 +57,15 @@ public sealed partial class RoomMedia
     {
         var state = MediaOf(peer);
         var remote = RemoteTransportParameters.FromBundle(offer);
-        var outcome = await Worker.InvokeAsync(() =>
+        var home = await _routers.HomeAsync().ConfigureAwait(false);
+        var outcome = await home.Worker.InvokeAsync(() =>
         {
-            var publisher = Router.Publisher(peer.Id, state);
+            var publisher = home.Publisher(peer.Id, state);
             var transport = publisher.Transport;
             if (state.PublishRemoteUfrag is not null && state.PublishRemoteUfrag != remote.IceUfrag) transport.RestartIce();
             state.PublishRemoteUfrag = remote.IceUfrag;
             transport.SetRemoteFingerprint(remote.Fingerprint);
-            var answer = _media.PublishAnswers.Build(offer, _media.LocalParameters(transport), state.PublishOrigin);
+            var answer = _media.PublishAnswers.Build(offer, MediaService.LocalParameters(transport, home.Worker), state.PublishOrigin);
             state.PublishOrigin = answer.Answer.Origin;
             if (answer.DataChannels is { } sctp) transport.EnableDataChannels(sctp, publisher);
 
@@ -71,18 +73,20 @@ public sealed partial class RoomMedia
             foreach (var track in answer.Tracks)
             {
                 if (publisher.Producers.Any(p => p.Track.Mid == track.Mid)) continue;
-                added.Add(TrackInfoOf(Router.Publish(publisher, $"{peer.Id}:{track.Mid}", track)));
+                added.Add(TrackInfoOf(home.Publish(publisher, $"{peer.Id}:{track.Mid}", track)));
             }
             var removed = new List<string>();
             foreach (var producer in publisher.Producers.ToArray())
             {
                 if (answer.Tracks.Any(t => t.Mid == producer.Track.Mid)) continue;
-                Router.Unpublish(producer.Id);
+                home.Unpublish(producer.Id);
                 removed.Add(producer.Id);
             }
             return (answer.Sdp, added, removed, published: publisher.Producers.Select(TrackInfoOf).ToList());
         }).ConfigureAwait(false);
 
+        await _routers.TracksRemovedAsync(outcome.removed).ConfigureAwait(false);
+        await _routers.TracksPublishedAsync(outcome.added.Select(t => t.TrackId)).ConfigureAwait(false);
         _room.UpdateTracks(peer, outcome.added, outcome.removed);
         await UpdateSubscribersAsync(peer, outcome.added.Select(t => t.TrackId), outcome.removed).ConfigureAwait(false);
         return (outcome.Sdp, (IReadOnlyList<TrackInfo>)outcome.published);
@@ -92,7 +96,9 @@ public sealed partial class RoomMedia
     public Task UnpublishAsync(Peer peer, string trackId) => ExclusiveAsync(async () =>
     {
         if (_room.FindPublisher(trackId) != peer) throw new ProtocolException(ErrorCode.NotFound, $"you publish no track '{trackId}'");
-        await Worker.InvokeAsync(() => Router.Unpublish(trackId)).ConfigureAwait(false);
+        var home = await _routers.HomeAsync().ConfigureAwait(false);
+        await home.Worker.InvokeAsync(() => home.Unpublish(trackId)).ConfigureAwait(false);
+        await _routers.TracksRemovedAsync([trackId]).ConfigureAwait(false);
         _room.UpdateTracks(peer, [], [trackId]);
         await UpdateSubscribersAsync(peer, [], [trackId]).ConfigureAwait(false);
     });
@@ -129,27 +135,36 @@ public sealed partial class RoomMedia
             accepted.Add((assignment.TrackId, new ConsumerParameters(assignment.Mid, assignment.Ssrc, assignment.RtxSsrc,
                 track.PayloadType ?? assignment.PayloadType, track.RtxPayloadType, track.Extensions)));
         }
-        await Worker.InvokeAsync(() =>
+        var router = await SubscribeRouterAsync(state).ConfigureAwait(false);
+        await router.Worker.InvokeAsync(() =>
         {
-            var subscriber = Router.Subscriber(peer.Id, state);
+            var subscriber = router.Subscriber(peer.Id, state);
             if (answer.Remote is { } remote) subscriber.Transport.SetRemoteFingerprint(remote.Fingerprint);
             if (answer.DataChannels is { } sctp) subscriber.Transport.EnableDataChannels(sctp, subscriber);
-            subscriber.UpdateDataConsumers(DataSubscriptionsOf(state));
-            Router.UpdateConsumers(subscriber, accepted);
+            subscriber.UpdateDataConsumers(DataSubscriptionsOf(router, state));
+            router.UpdateConsumers(subscriber, accepted);
         }).ConfigureAwait(false);
         state.OfferState = pending.State;
         state.PendingOffer = null;
         if (state.NeedsOffer) await RenegotiateAsync(state).ConfigureAwait(false);
     });
 
-    /// <summary>On the worker: the open data tracks among the peer's subscriptions.</summary>
-    private List<DataProducer> DataSubscriptionsOf(PeerMedia state) =>
-        [.. state.Subscriptions.Select(Router.FindData).OfType<DataProducer>()];
+    /// <summary>On <paramref name="router"/>'s worker: the open data tracks among the peer's subscriptions.</summary>
+    private static List<DataProducer> DataSubscriptionsOf(Router router, PeerMedia state) =>
+        [.. state.Subscriptions.Select(router.FindData).OfType<DataProducer>()];
+
+    /// <summary>
+    /// The router the peer's subscribe transport lives on, placed when first needed (<see cref="RoomRouters.ForSubscriberAsync"/>).
+    /// With the gate held.
+    /// </summary>
+    private async Task<Router> SubscribeRouterAsync(PeerMedia state) =>
+        state.SubscribeRouter ??= await _routers.ForSubscriberAsync().ConfigureAwait(false);
 
     /// <summary>A peer opened a data channel on its publish transport: a data track, published like any other.</summary>
     internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(() => ExclusiveAsync(async () =>
     {
         if (peer.HasLeft || peer.Media is null) return;
+        await _routers.DataTrackOpenedAsync(producer.Id).ConfigureAwait(false);
         _room.UpdateTracks(peer, [TrackInfo.ForData(producer.Id, producer.Parameters)], []);
         await UpdateSubscribersAsync(peer, [producer.Id], []).ConfigureAwait(false);
     }));
@@ -158,6 +173,7 @@ public sealed partial class RoomMedia
     internal void OnDataTrackClosed(Peer peer, DataProducer producer) => RunDataTrackEvent(() => ExclusiveAsync(async () =>
     {
         if (_room.FindPublisher(producer.Id) != peer) return;
+        await _routers.TracksRemovedAsync([producer.Id]).ConfigureAwait(false);
         _room.UpdateTracks(peer, [], [producer.Id]);
         await UpdateSubscribersAsync(peer, [], [producer.Id]).ConfigureAwait(false);
     }));
@@ -168,12 +184,13 @@ public sealed partial class RoomMedia
         var state = MediaOf(peer);
         var notReceived = new ProtocolException(ErrorCode.NotFound, $"you receive no track '{trackId}'");
         if (!state.Subscriptions.Contains(trackId)) throw notReceived;
-        await Worker.InvokeAsync(() =>
+        var router = await SubscribeRouterAsync(state).ConfigureAwait(false);
+        await router.Worker.InvokeAsync(() =>
         {
-            if (Router.Find(trackId) is not { } producer) throw notReceived;
+            if (router.Find(trackId) is not { } producer) throw notReceived;
             if (preferences.MaxLayer >= producer.Layers.Count)
                 throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.Layers.Count}: track '{trackId}' has {producer.Layers.Count} layer(s)");
-            Router.Subscriber(peer.Id, state).SetPreferences(trackId, preferences);
+            router.Subscriber(peer.Id, state).SetPreferences(trackId, preferences);
         }).ConfigureAwait(false);
     });
 
@@ -181,10 +198,11 @@ public sealed partial class RoomMedia
     public Task RestartSubscribeIceAsync(Peer peer, Action accepted) => ExclusiveAsync(async () =>
     {
         var state = MediaOf(peer);
-        await Worker.InvokeAsync(() =>
+        var noTransport = new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
+        if (state.SubscribeRouter is not { } router) throw noTransport;
+        await router.Worker.InvokeAsync(() =>
         {
-            if (Router.FindSubscriber(peer.Id) is not { } subscriber)
-                throw new ProtocolException(ErrorCode.NotFound, "there is no subscribe transport to restart yet");
+            if (router.FindSubscriber(peer.Id) is not { } subscriber) throw noTransport;
             subscriber.RestartIce();
         }).ConfigureAwait(false);
         accepted();
@@ -194,16 +212,17 @@ public sealed partial class RoomMedia
     /// <summary>Fault injection for tests: act on the peer's transports on the worker.</summary>
     internal Task SimulateAsync(Peer peer, string scenario, TimeSpan duration) => ExclusiveAsync(async () =>
     {
-        MediaOf(peer);
-        await Worker.InvokeAsync(() =>
+        var state = MediaOf(peer);
+        var home = await _routers.HomeAsync().ConfigureAwait(false);
+        await home.Worker.InvokeAsync(() => Simulate(home.FindPublisher(peer.Id)?.Transport)).ConfigureAwait(false);
+        if (state.SubscribeRouter is { } router) await router.Worker.InvokeAsync(() => Simulate(router.FindSubscriber(peer.Id)?.Transport)).ConfigureAwait(false);
+
+        void Simulate(Sfu.Media.Transports.WebRtcTransport? transport)
         {
-            foreach (var transport in new[] { Router.FindPublisher(peer.Id)?.Transport, Router.FindSubscriber(peer.Id)?.Transport })
-            {
-                if (transport is null) continue;
-                if (scenario == "pause-media") transport.PauseSending(duration);
-                else transport.ForgetPaths();
-            }
-        }).ConfigureAwait(false);
+            if (transport is null) return;
+            if (scenario == "pause-media") transport.PauseSending(duration);
+            else transport.ForgetPaths();
+        }
     });
 
     /// <summary>A peer joined: with auto-subscribe it receives every track already published.</summary>
@@ -221,18 +240,15 @@ public sealed partial class RoomMedia
     {
         if (peer.Media is null) return;
         var removed = _room.TracksOf(peer).Select(t => t.TrackId).ToList();
-        await Worker.InvokeAsync(() => _router?.ClosePeer(peer.Id)).ConfigureAwait(false);
+        if (_routers.Home is { } home) await home.Worker.InvokeAsync(() => home.ClosePeer(peer.Id)).ConfigureAwait(false);
+        if (peer.Media.SubscribeRouter is { } router && router != _routers.Home) await router.Worker.InvokeAsync(() => router.ClosePeer(peer.Id)).ConfigureAwait(false);
+        await _routers.TracksRemovedAsync(removed).ConfigureAwait(false);
         peer.Media = null;
         await UpdateSubscribersAsync(peer, [], removed).ConfigureAwait(false);
     }));
 
-    /// <summary>The room closed: its router goes, with whatever it still owns.</summary>
-    internal void Close() => RunInBackground(() => ExclusiveAsync(() => Worker.InvokeAsync(() =>
-    {
-        _closed = true;
-        _router?.Dispose();
-        _router = null;
-    })));
+    /// <summary>The room closed: its routers go, with whatever they still own.</summary>
+    internal void Close() => RunInBackground(() => ExclusiveAsync(_routers.CloseAsync));
 
     private async Task UpdateSubscribersAsync(Peer publisher, IEnumerable<string> added, IReadOnlyList<string> removed)
     {
@@ -262,13 +278,14 @@ public sealed partial class RoomMedia
             return;
         }
         var publishers = state.Subscriptions.ToDictionary(id => id, id => _room.FindPublisher(id)?.Id ?? "unknown", StringComparer.Ordinal);
-        var offer = await Worker.InvokeAsync<SubscribeOffer?>(() =>
+        var router = await SubscribeRouterAsync(state).ConfigureAwait(false);
+        var offer = await router.Worker.InvokeAsync<SubscribeOffer?>(() =>
         {
-            var tracks = state.Subscriptions.Select(Router.Find).OfType<Producer>().Select(p => Describe(state, p, publishers[p.Id])).ToList();
-            var receivesData = DataSubscriptionsOf(state).Count > 0;
+            var tracks = state.Subscriptions.Select(router.Find).OfType<Producer>().Select(p => Describe(state, p, publishers[p.Id])).ToList();
+            var receivesData = DataSubscriptionsOf(router, state).Count > 0;
             if (tracks.Count == 0 && !receivesData && state.OfferState.Slots.Count == 0 && state.OfferState.Data is null && !force) return null;
-            var subscriber = Router.Subscriber(state.Peer.Id, state);
-            return _media.SubscribeOffers.Build(tracks, _media.LocalParameters(subscriber.Transport), state.OfferState, receivesData);
+            var subscriber = router.Subscriber(state.Peer.Id, state);
+            return _media.SubscribeOffers.Build(tracks, MediaService.LocalParameters(subscriber.Transport, router.Worker), state.OfferState, receivesData);
         }).ConfigureAwait(false);
         if (offer is null) return;
         state.PendingOffer = offer;

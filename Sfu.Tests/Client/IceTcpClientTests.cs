@@ -86,7 +86,7 @@ public sealed class IceTcpClientTests
     public async Task ACutTcpConnection_IsADeadPath_AndTheClientComesBack_WithoutThePeerLeaving(bool overTcp)
     {
         await using var server = await SfuTestServer.StartAsync();
-        var tcpPort = server.Services.GetRequiredService<MediaService>().Worker.TcpPort!.Value;
+        var tcpPort = server.MediaWorker.TcpPort!.Value;
         using var middlebox = new CuttableTcpRelay(new IPEndPoint(IPAddress.Loopback, tcpPort));
         await using var subscriberSignaling = await JoinAsync(server, "cut-room", "sub");
         using var subscriber = new Subscriber(subscriberSignaling);

@@ -43,7 +43,7 @@ public sealed class BrowserMediaTests : BrowserTestBase
     {
         // The test server's media port is one the OS picked (Port=0) on 127.0.0.1; announce that address too.
         await StartServerAsync("Sfu:Media:AnnouncedAddress=127.0.0.1", "Sfu:Signaling:AllowSimulate=true");
-        var worker = Server.Services.GetRequiredService<MediaService>().Worker;
+        var worker = Server.MediaWorker;
         _mediaPort = worker.Port;
         _serverPorts = worker.TcpPort is { } tcpPort ? [_mediaPort, tcpPort] : [_mediaPort];
     }

@@ -25,8 +25,11 @@ public sealed class SfuTestServer : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    /// <summary>The UDP port of the media plane (the OS picked it).</summary>
-    public int MediaPort => Services.GetRequiredService<Sfu.Signaling.MediaSessions.MediaService>().Worker.Port;
+    /// <summary>The first media worker: with the tests' default of one worker, the one every room lives on.</summary>
+    public Sfu.Media.Worker.MediaWorker MediaWorker => Services.GetRequiredService<Sfu.Signaling.MediaSessions.MediaService>().Workers.All[0];
+
+    /// <summary>The UDP port of the (first) media worker (the OS picked it).</summary>
+    public int MediaPort => MediaWorker.Port;
 
     /// <param name="settings">Configuration overrides, e.g. <c>"Sfu:Signaling:MaxPeersPerRoom=2"</c> or <c>"urls=http://0.0.0.0:0"</c>
     /// (the last value of a key wins).</param>
@@ -38,6 +41,8 @@ public sealed class SfuTestServer : IAsyncDisposable
             "--Serilog:MinimumLevel:Default=Warning",
             "--Sfu:Media:Port=0",
             "--Sfu:Media:BindAddress=127.0.0.1",
+            // One media worker, so that MediaPort is every room's port; tests of several workers set Workers themselves.
+            "--Sfu:Media:Workers=1",
             "--Sfu:Signaling:JoinsPerSecondPerIp=1000",
             "--Sfu:Signaling:JoinBurstPerIp=1000",
             .. settings.Select(s => "--" + s),

@@ -26,17 +26,33 @@ public sealed class DeploymentFilesTests
     }
 
     [Test]
-    public void Kubernetes_ExposesTheMediaPortOnUdpAndTcp_WithTheSameNumber()
+    public void Kubernetes_DeclaresEveryMediaWorkersPort_OnUdpAndTcp_WithTheSameNumbers()
     {
-        // ICE-TCP listens on the media port's number unless Sfu:Media:TcpPort says otherwise, which the manifest does not.
+        // Worker i listens on 50000 + i; ICE-TCP on the same numbers unless Sfu:Media:TcpPort says otherwise, which the
+        // manifest does not.
         var manifest = File.ReadAllText(RepositoryFiles.PathOf("deploy", "k8s", "sfu.yaml"));
-        var udp = Regex.Match(manifest, @"name: media, containerPort: (\d+), protocol: UDP");
-        var tcp = Regex.Match(manifest, @"name: media-tcp, containerPort: (\d+), protocol: TCP");
+        var workers = int.Parse(Regex.Match(manifest, @"name: Sfu__Media__Workers\s+value: ""(\d+)""").Groups[1].Value);
+        var udp = Regex.Matches(manifest, @"name: media(-\d+)?, containerPort: (\d+), protocol: UDP").Select(m => int.Parse(m.Groups[2].Value));
+        var tcp = Regex.Matches(manifest, @"name: media-tcp(-\d+)?, containerPort: (\d+), protocol: TCP").Select(m => int.Parse(m.Groups[2].Value));
+        var expected = Enumerable.Range(50000, workers);
         Assert.Multiple(() =>
         {
-            Assert.That(udp.Success && tcp.Success, Is.True, "both media ports are declared");
-            Assert.That(tcp.Groups[1].Value, Is.EqualTo(udp.Groups[1].Value));
+            Assert.That(udp, Is.EquivalentTo(expected));
+            Assert.That(tcp, Is.EquivalentTo(expected));
             Assert.That(manifest, Does.Not.Contain("Sfu__Media__TcpPort"));
+        });
+    }
+
+    [Test]
+    public void Dockerfile_ExposesEveryMediaWorkersPort_OnUdpAndTcp()
+    {
+        var dockerfile = File.ReadAllText(RepositoryFiles.PathOf("Dockerfile"));
+        var workers = int.Parse(Regex.Match(dockerfile, @"Sfu__Media__Workers=(\d+)").Groups[1].Value);
+        var range = $"50000-{50000 + workers - 1}";
+        Assert.Multiple(() =>
+        {
+            Assert.That(dockerfile, Does.Contain($"EXPOSE {range}/udp"));
+            Assert.That(dockerfile, Does.Contain($"EXPOSE {range}/tcp"));
         });
     }
 

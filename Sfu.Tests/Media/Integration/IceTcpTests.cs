@@ -175,7 +175,7 @@ public sealed class IceTcpTests
         });
     }
 
-    private Sfu.Media.Worker.MediaWorker Worker => _server.Services.GetRequiredService<MediaService>().Worker;
+    private Sfu.Media.Worker.MediaWorker Worker => _server.MediaWorker;
 
     private sealed record Published(TestClient Client, MediaDescription Media, string Ufrag, string Password, IPEndPoint Udp);
 
