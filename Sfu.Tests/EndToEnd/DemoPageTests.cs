@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Sfu.Tests.Infrastructure;
 using static Sfu.Tests.EndToEnd.SdkPage;
@@ -190,13 +191,17 @@ public sealed class DemoPageTests : BrowserTestBase
         Assert.That(await alice.Page.Locator(".tile.self .mic-off").IsVisibleAsync(), Is.False);
     }
 
-    [Test]
-    public async Task EachVideoShowsTheLayerItIsReceivedAt_AndTheOwnTileWhatTheCameraSends()
+    // With two media workers and no imbalance allowed, bob's subscribe transport goes to the second worker: alice's
+    // layers reach him through a pipe, and his layer changes ask for keyframes back through it.
+    [TestCase(1, TestName = "EachVideoShowsTheLayerItIsReceivedAt_AndTheOwnTileWhatTheCameraSends")]
+    [TestCase(2, TestName = "EachVideoShowsTheLayerItIsReceivedAt_WithTheSubscriberOnAnotherMediaWorker")]
+    public async Task EachVideoShowsTheLayerItIsReceivedAt(int workers)
     {
-        await StartServerAsync(MediaOnLoopback);
-        var alice = await OpenAsync("alice", "call-7", publish: true);
+        await StartServerAsync(MediaOnLoopback, $"Sfu:Media:Workers={workers}", "Sfu:Media:SpreadRoomAboveImbalance=0");
+        var room = $"call-7-{workers}";
+        var alice = await OpenAsync("alice", room, publish: true);
         await alice.WaitForEventAsync("published", "true", "alice's publish");
-        var bob = await OpenAsync("bob", "call-7");
+        var bob = await OpenAsync("bob", room);
         var aliceTile = $".tile[data-peer-id={Js(await alice.PeerIdAsync())}]";
 
         // The page's camera is 640x480, which the SDK publishes as two layers; on loopback bob climbs to the top one.
@@ -204,8 +209,8 @@ public sealed class DemoPageTests : BrowserTestBase
             "alice sending both layers at full size", TimeSpan.FromSeconds(30));
         await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer')?.textContent === {Js("640x480 · high")}",
             "alice's video at the top layer", TimeSpan.FromSeconds(30));
-        await ScreenshotAsync(bob, "layer-high");
-        await ScreenshotAsync(alice, "layers-sent");
+        await ScreenshotAsync(bob, $"layer-high-{workers}w");
+        await ScreenshotAsync(alice, $"layers-sent-{workers}w");
 
         // The label changes with the layer event and the decoded size with the new layer's first keyframe, so the two
         // are read together until they agree; on a loaded machine bob's estimate can also dip and move him down for a
@@ -223,13 +228,18 @@ public sealed class DemoPageTests : BrowserTestBase
         var trackId = await bob.EvaluateAsync<string>("() => window.demo.client.remoteTracks.find(r => r.kind === 'video').trackId");
         await bob.CallAsync($"window.demo.client.setTrackPreferences({Js(trackId)}, {{ maxLayer: 0 }})");
         await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer').textContent === {Js("320x240 · low")}", "the low layer");
-        await ScreenshotAsync(bob, "layer-low");
+        await ScreenshotAsync(bob, $"layer-low-{workers}w");
         Assert.That(await DecodedSizeAsync(bob), Is.EqualTo("320x240"), "what bob decodes is the low layer");
 
         await bob.CallAsync($"window.demo.client.setTrackPreferences({Js(trackId)}, {{ paused: true }})");
         await bob.WaitForAsync($"document.querySelector('{aliceTile} .layer').textContent === 'paused'", "the paused label");
-        await ScreenshotAsync(bob, "layer-paused");
+        await ScreenshotAsync(bob, $"layer-paused-{workers}w");
         Assert.That(await bob.EvaluateAsync<string>($"() => document.querySelector('{aliceTile} .layer').dataset.paused"), Is.EqualTo("true"));
+
+        var bobId = await bob.PeerIdAsync();
+        var bobsWorker = await Server.Services.GetRequiredService<Sfu.Signaling.Rooms.RoomRegistry>().Find(room)!.Media!
+            .InspectAllAsync(r => r.FindSubscriber(bobId) is null ? -1 : r.Worker.Index);
+        Assert.That(bobsWorker.Max(), Is.EqualTo(workers - 1), "bob receives on the last worker");
     }
 
     // The size of the video the page's browser decodes now, from its own statistics.
