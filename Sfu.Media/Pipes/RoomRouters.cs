@@ -82,6 +82,22 @@ public sealed class RoomRouters(string roomId, MediaWorkerPool pool, DtlsContext
         }
     }
 
+    /// <summary>
+    /// A peer's transports left <paramref name="router"/>: a mirror router with nobody left on it closes, so that the
+    /// home worker stops copying every packet into its pipes. The next subscriber placed there opens a new one.
+    /// </summary>
+    public async Task PeerLeftAsync(Router router)
+    {
+        if (router == Home || !_routers.TryGetValue(router.Worker, out var current) || current != router) return;
+        var closed = await router.Worker.InvokeAsync(() =>
+        {
+            if (router.HasPeers) return false;
+            router.Dispose();
+            return true;
+        }).ConfigureAwait(false);
+        if (closed) _routers.Remove(router.Worker);
+    }
+
     /// <summary>The room closed: every router goes, with whatever it still owns.</summary>
     public async Task CloseAsync()
     {
@@ -101,14 +117,14 @@ public sealed class RoomRouters(string roomId, MediaWorkerPool pool, DtlsContext
 
     private static async Task PipeTrackAsync(Router home, Router mirror, string trackId)
     {
-        var track = await home.Worker.InvokeAsync(() => home.Find(trackId)?.Track).ConfigureAwait(false);
-        if (track is null) return;
+        var found = await home.Worker.InvokeAsync(() => home.Find(trackId) is { } producer ? (producer.Track, Ssrcs: producer.Layers.Select(l => l.Ssrc).ToArray()) : default).ConfigureAwait(false);
+        if (found.Track is not { } track) return;
         var homeWorker = home.Worker;
         var pipe = new WorkerPipe(mirror.Worker.Wake);
         // Rare (a subscriber switching layers or joining), so a closure per request is fine.
         void RequestKeyframe(int layer) => homeWorker.Post(() => home.Find(trackId)?.RequestKeyframe(layer));
         // Already mirrored: the router was created after the track's publish and before its announcement reached here.
-        if (!await mirror.Worker.InvokeAsync(() => mirror.Find(trackId) is null && mirror.PublishPiped(trackId, track, pipe, RequestKeyframe) is not null).ConfigureAwait(false)) return;
+        if (!await mirror.Worker.InvokeAsync(() => mirror.Find(trackId) is null && mirror.PublishPiped(trackId, track, found.Ssrcs, pipe, RequestKeyframe) is not null).ConfigureAwait(false)) return;
         var attached = await home.Worker.InvokeAsync(() =>
         {
             // Unpublished (or republished under the same id) since it was read: the mirror would never be fed.

@@ -67,6 +67,12 @@ public sealed class Router : IDisposable
 
     public PublisherMedia? FindPublisher(string peerId) => _publishers.GetValueOrDefault(peerId);
 
+    /// <summary>Whether any peer has a transport here.</summary>
+    public bool HasPeers => _publishers.Count > 0 || _subscribers.Count > 0;
+
+    /// <summary>Disposed: the room closed, or (a mirror) its last subscriber left. Read it after a command on the worker returned.</summary>
+    public bool IsClosed => _disposed;
+
     public SubscriberMedia? FindSubscriber(string peerId) => _subscribers.GetValueOrDefault(peerId);
 
     /// <summary>Starts receiving one track of <paramref name="publisher"/> as <paramref name="trackId"/>.</summary>
@@ -81,12 +87,15 @@ public sealed class Router : IDisposable
     /// <summary>
     /// Mirrors a track published on another worker's router: this router's subscribers consume it like a local one,
     /// fed through <paramref name="pipe"/>; <paramref name="requestKeyframe"/> asks the real producer for a layer's keyframe.
+    /// <paramref name="ssrcs"/> are the layers' SSRCs as the home router knows them now (null where not learned yet), so
+    /// that a consumer here can ask for a keyframe before the first packet arrives.
     /// </summary>
-    internal Producer PublishPiped(string trackId, Sdp.PublishedTrack track, WorkerPipe pipe, Action<int> requestKeyframe)
+    internal Producer PublishPiped(string trackId, Sdp.PublishedTrack track, IReadOnlyList<uint?> ssrcs, WorkerPipe pipe, Action<int> requestKeyframe)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_producers.ContainsKey(trackId)) throw new InvalidOperationException($"track '{trackId}' is published already");
         var piped = new PipedProducer(trackId, track, pipe, requestKeyframe, _host);
+        for (var i = 0; i < ssrcs.Count && i < piped.Producer.Layers.Count; i++) piped.Producer.Layers[i].Ssrc = ssrcs[i];
         _producers[trackId] = piped.Producer;
         _piped[trackId] = piped;
         _host.AddPipeReceiver(piped);

@@ -62,7 +62,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
         AnnouncedAddress = ResolveAnnouncedAddress(options.AnnouncedAddress, _port.LocalEndPoint.Address);
         _relayAddresses = [.. options.RelayAddresses.Select(IPAddress.Parse)];
         if (options.TcpEnabled) _tcp = IceTcpListener.Open(options, index, _port.LocalEndPoint, MaxDatagram, time, metrics, logger, _port.Wake);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"sfu-media-worker-{index}" };
+        _thread = new Thread(Run) { IsBackground = true, Name = $"sfu-media-{index}" };
         _thread.Start();
         Log.Started(_logger, index, _port.LocalEndPoint, AnnouncedAddress);
         if (_tcp is not null) Log.TcpStarted(_logger, _tcp.LocalEndPoint);

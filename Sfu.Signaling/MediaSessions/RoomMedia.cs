@@ -158,7 +158,7 @@ public sealed partial class RoomMedia
     /// With the gate held.
     /// </summary>
     private async Task<Router> SubscribeRouterAsync(PeerMedia state) =>
-        state.SubscribeRouter ??= await _routers.ForSubscriberAsync().ConfigureAwait(false);
+        state.SubscribeRouter is { IsClosed: false } router ? router : state.SubscribeRouter = await _routers.ForSubscriberAsync().ConfigureAwait(false);
 
     /// <summary>A peer opened a data channel on its publish transport: a data track, published like any other.</summary>
     internal void OnDataTrackOpened(Peer peer, DataProducer producer) => RunDataTrackEvent(() => ExclusiveAsync(async () =>
@@ -241,7 +241,11 @@ public sealed partial class RoomMedia
         if (peer.Media is null) return;
         var removed = _room.TracksOf(peer).Select(t => t.TrackId).ToList();
         if (_routers.Home is { } home) await home.Worker.InvokeAsync(() => home.ClosePeer(peer.Id)).ConfigureAwait(false);
-        if (peer.Media.SubscribeRouter is { } router && router != _routers.Home) await router.Worker.InvokeAsync(() => router.ClosePeer(peer.Id)).ConfigureAwait(false);
+        if (peer.Media.SubscribeRouter is { IsClosed: false } router && router != _routers.Home)
+        {
+            await router.Worker.InvokeAsync(() => router.ClosePeer(peer.Id)).ConfigureAwait(false);
+            await _routers.PeerLeftAsync(router).ConfigureAwait(false);
+        }
         await _routers.TracksRemovedAsync(removed).ConfigureAwait(false);
         peer.Media = null;
         await UpdateSubscribersAsync(peer, [], removed).ConfigureAwait(false);

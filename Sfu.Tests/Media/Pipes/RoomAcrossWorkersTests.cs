@@ -102,6 +102,27 @@ public sealed class RoomAcrossWorkersTests
     }
 
     [Test]
+    public async Task TheLastSubscriberOnTheSecondWorkerLeaving_ClosesTheMirrorRouter_AndTheNextOneOpensANewOne()
+    {
+        var remoteSignaling = await JoinAsync("empty-spread", "remote");
+        using var remote = new Subscriber(remoteSignaling);
+        await using var publisherSignaling = await JoinAsync("empty-spread", "pub");
+        using var publisher = new Publisher(new PublisherOptions { Audio = false });
+        await publisher.PublishAsync(publisherSignaling);
+        await UntilAsync(() => Video(remote) is { Packets: > 30 });
+        Assert.That(await RoomMedia("empty-spread").InspectAllAsync(r => r.Worker.Index), Is.EqualTo(new[] { 0, 1 }));
+
+        await remoteSignaling.LeaveAsync();
+        await UntilAsync(async () => (await RoomMedia("empty-spread").InspectAllAsync(r => r.Worker.Index)).SequenceEqual([0]));
+
+        await using var nextSignaling = await JoinAsync("empty-spread", "next");
+        using var next = new Subscriber(nextSignaling);
+        await UntilAsync(() => Video(next) is { Packets: > 30, Keyframes: > 0 });
+        Assert.That(next.Transport.RemoteEndPoint?.Port, Is.EqualTo(Workers[1].Port), "a new mirror on the second worker");
+        await remoteSignaling.DisposeAsync();
+    }
+
+    [Test]
     public async Task ASubscriberOnTheSecondWorker_MovesToANewAddress_AndItsMediaFollows()
     {
         await using var remoteSignaling = await JoinAsync("move-spread", "remote");
