@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Sfu.Client;
 using Sfu.Client.Signaling;
+using Sfu.Client.Transport;
 using Sfu.Media.Routing;
 using Sfu.Media.Worker;
 using Sfu.Signaling.MediaSessions;
@@ -120,6 +121,24 @@ public sealed class RoomAcrossWorkersTests
         await UntilAsync(() => Video(next) is { Packets: > 30, Keyframes: > 0 });
         Assert.That(next.Transport.RemoteEndPoint?.Port, Is.EqualTo(Workers[1].Port), "a new mirror on the second worker");
         await remoteSignaling.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ASubscriberOverIceTcp_ReachesTheSecondWorkersTcpPort_AndReceivesVideo()
+    {
+        await using var remoteSignaling = await JoinAsync("tcp-spread", "remote");
+        using var remote = new Subscriber(remoteSignaling, new SubscriberOptions { Transport = new ClientTransportOptions { IceTcp = true } });
+        await using var publisherSignaling = await JoinAsync("tcp-spread", "pub");
+        using var publisher = new Publisher(new PublisherOptions { Audio = false });
+        await publisher.PublishAsync(publisherSignaling);
+
+        await UntilAsync(() => Video(remote) is { Packets: > 60, Keyframes: > 0 });
+        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(remote.Transport.RemoteEndPoint?.Port, Is.EqualTo(Workers[1].TcpPort), "worker 1's ICE-TCP listener");
+            Assert.That(metrics["sfu_media_transports_by_protocol{protocol=\"tcp\"}"], Is.EqualTo(1), "the subscriber's path is TCP (the publisher's UDP)");
+        });
     }
 
     [Test]
