@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Sfu.Media.Diagnostics;
 
@@ -14,7 +15,15 @@ public sealed class MediaWorkerPool : IDisposable
 
     public MediaWorkerPool(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
     {
+        // Before any port opens, so that a refused configuration leaves no socket behind.
+        if (options.Workers < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Workers, "Sfu:Media:Workers must be 0 (one per core) or more");
+        if (options.SpreadRoomAboveImbalance < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), options.SpreadRoomAboveImbalance, "Sfu:Media:SpreadRoomAboveImbalance must be 0 or more");
         var count = options.EffectiveWorkers;
+        if (options.Port > 0 && options.Port + count - 1 > IPEndPoint.MaxPort)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Port, $"Sfu:Media:Port {options.Port} leaves no room for {count} workers' ports (Port + Workers - 1 must be at most {IPEndPoint.MaxPort})");
+        if (options.TcpPort is { } tcpPort && tcpPort + count - 1 > IPEndPoint.MaxPort)
+            throw new ArgumentOutOfRangeException(nameof(options), tcpPort, $"Sfu:Media:TcpPort {tcpPort} leaves no room for {count} workers' ports");
         _workers = new MediaWorker[count];
         try
         {

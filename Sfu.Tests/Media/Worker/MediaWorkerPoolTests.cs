@@ -34,6 +34,15 @@ public sealed class MediaWorkerPoolTests
         Assert.That(pool.All, Has.Count.EqualTo(Environment.ProcessorCount));
     }
 
+    [TestCase(-1, 0, 50000, "Sfu:Media:Workers must be 0 (one per core) or more")]
+    [TestCase(2, -1, 50000, "Sfu:Media:SpreadRoomAboveImbalance must be 0 or more")]
+    [TestCase(4, 0, 65534, "Sfu:Media:Port 65534 leaves no room for 4 workers' ports")]
+    public void ABadSetting_IsRefusedWithItsName_BeforeAnyPortOpens(int workers, int imbalance, int port, string message)
+    {
+        var options = new MediaOptions { Port = port, BindAddress = "127.0.0.1", TcpEnabled = false, Workers = workers, SpreadRoomAboveImbalance = imbalance };
+        Assert.That(() => NewPool(options, out _), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains(message));
+    }
+
     [Test]
     public async Task NewRooms_GoToTheLeastLoadedWorker()
     {
