@@ -197,7 +197,7 @@ public sealed class Consumer : IDisposable
             var payloadLength = source.Packet.Length - source.HeaderLength;
             (_sentPictureOffset[slot], _sentTl0Offset[slot]) = _pictureIds.Rewrite(buffer.AsSpan(length - payloadLength, payloadLength));
         }
-        if (!_owner.SendRtp(buffer, length, _stampsTransportSequence, now)) return;
+        if (!_owner.SendRtp(buffer, length, _stampsTransportSequence)) return;
         _packetsSent++;
         _lastSourceTimestamp = source.Timestamp;
         _lastSentTimestamp = timestamp;
@@ -244,7 +244,7 @@ public sealed class Consumer : IDisposable
                 var payloadLength = rtx ? original.Payload.Length : original.Packet.Length - original.HeaderLength;
                 Vp8PictureIdRewriter.Apply(buffer.AsSpan(length - payloadLength, payloadLength), _sentPictureOffset[slot], _sentTl0Offset[slot]);
             }
-            if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence, now)) _owner.Host.Metrics.Retransmitted();
+            if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence)) _owner.Host.Metrics.Retransmitted();
         }
     }
 
@@ -278,7 +278,7 @@ public sealed class Consumer : IDisposable
     /// up to 252) for a probe: it loads the link like media does, but the subscriber's decoder never sees it.
     /// Only when <see cref="CanSendPadding"/>.
     /// </summary>
-    internal bool SendPadding(int paddingBytes, long now)
+    internal bool SendPadding(int paddingBytes)
     {
         if (Parameters is not { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }) return false;
         Span<byte> buffer = _owner.Host.SendBuffer;
@@ -292,7 +292,7 @@ public sealed class Consumer : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], rtxSsrc);
         buffer.Slice(offset, paddingBytes - 1).Clear();
         buffer[total - 1] = (byte)paddingBytes;
-        return _owner.SendRtp(buffer, total, stamped: true, now);
+        return _owner.SendRtp(buffer, total, stamped: true);
     }
 
     /// <summary>The subscriber's picture is broken (PLI/FIR, or media moved to a new address): get a keyframe.</summary>

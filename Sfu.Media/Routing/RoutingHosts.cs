@@ -27,8 +27,11 @@ internal interface IConsumerHost
     /// <summary>The transport-wide sequence number the next packet sent carries.</summary>
     ushort NextTransportSequence { get; }
 
-    /// <summary>Sends an RTP packet written into <see cref="IMediaHost.SendBuffer"/>; see <see cref="SubscriberMedia"/>.</summary>
-    bool SendRtp(Span<byte> buffer, int length, bool stamped, long now);
+    /// <summary>
+    /// Sends an RTP packet written into <see cref="IMediaHost.SendBuffer"/>; see <see cref="SubscriberMedia"/>. A stamped
+    /// packet's send time, for the bandwidth estimate, is read now, not taken from the caller.
+    /// </summary>
+    bool SendRtp(Span<byte> buffer, int length, bool stamped);
 
     void SendSenderReport(uint ssrc, ulong ntp, uint rtp, uint packets, uint octets);
 

@@ -115,10 +115,14 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
     /// Sends an RTP packet written into the worker's send buffer; one that carries this transport's next
     /// transport-wide sequence number (<paramref name="stamped"/>) is remembered under it for the feedback.
     /// </summary>
-    bool IConsumerHost.SendRtp(Span<byte> buffer, int length, bool stamped, long now)
+    bool IConsumerHost.SendRtp(Span<byte> buffer, int length, bool stamped)
     {
         if (!Transport.SendRtp(buffer, length)) return false;
         if (!stamped) return true;
+        // The moment it is queued for the socket, not when its source packet reached the server: time it spent
+        // waiting for a busy worker, behind other subscribers' copies or in a pipe from another worker is not a queue
+        // on the subscriber's path, and as a send time it would read as one (a rising delay, an estimate that dips).
+        var now = Host.Time.GetTimestamp();
         _estimator.OnPacketSent(length, Microseconds(now));
         // A running probe cluster is topped up at every media send too, not only on the tick: a loaded worker's ticks
         // come late, and a probe sent behind its schedule measures the sender, not the link.
@@ -374,7 +378,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         for (var i = 0; i < MaxPaddingPerTick && due > 0; i++)
         {
             var padding = Math.Clamp(due / 4 * 4, 4, ProbeCluster.MaxPacketBytes);
-            if (!carrier.SendPadding(padding, now)) break;
+            if (!carrier.SendPadding(padding)) break;
             Host.Metrics.ProbePaddingSent();
             due = _estimator.ProbePaddingDue(nowUs, out _);
         }
