@@ -14,6 +14,7 @@ namespace Sfu.Media.Routing;
 /// A peer's publish transport and the producers it feeds. Routes each incoming RTP packet to its producer's
 /// layer by SSRC, learning unsignalled SSRCs from the mid and, for simulcast, rid header extensions (and RTX
 /// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
+/// A layer's RTX packets are restored to the originals and handed to its producer as retransmissions.
 /// Owned by its room's <see cref="Router"/>; owns its transport and producers. Worker thread only.
 /// </summary>
 public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IProducerHost, IDisposable
@@ -21,7 +22,9 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
     private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
-    // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
+    // RTX (repair) streams by their SSRC, and the layer each repairs.
+    private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _repairs = [];
+    // RTX streams of unknown layers and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
     private readonly HashSet<uint> _notForwarded = [];
     private readonly List<Producer> _producers = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -59,12 +62,16 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         for (var i = 0; i < track.Streams.Count; i++)
         {
             var stream = track.Streams[i];
-            if (stream.RtxSsrc is { } rtx) _notForwarded.Add(rtx);
-            if (byRid) continue;
+            if (byRid)
+            {
+                if (stream.RtxSsrc is { } unplaced) _notForwarded.Add(unplaced);
+                continue;
+            }
             var layer = producer.Layers[i];
             layer.Ssrc = stream.Ssrc;
             layer.RtxSsrc = stream.RtxSsrc;
             _bySsrc[stream.Ssrc] = (producer, layer);
+            if (stream.RtxSsrc is { } rtx) _repairs[rtx] = (producer, layer);
         }
         return producer;
     }
@@ -76,6 +83,10 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         foreach (var (ssrc, owner) in _bySsrc.ToArray())
         {
             if (ReferenceEquals(owner.Producer, producer)) _bySsrc.Remove(ssrc);
+        }
+        foreach (var (ssrc, owner) in _repairs.ToArray())
+        {
+            if (ReferenceEquals(owner.Producer, producer)) _repairs.Remove(ssrc);
         }
         producer.Dispose();
         return true;
@@ -100,12 +111,36 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         }
         var now = Host.ArrivalTime;
         Feedback.OnRtp(rtp, now);
-        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
+        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !_repairs.TryGetValue(rtp.Ssrc, out route) && !TryLearn(rtp, out route))
         {
             if (!_notForwarded.Contains(rtp.Ssrc)) Host.Metrics.Dropped(DropReason.UnknownStream);
             return;
         }
-        route.Producer.ReceiveRtp(route.Layer, rtp, now);
+        if (route.Layer.RtxSsrc == rtp.Ssrc) ReceiveRetransmission(route.Producer, route.Layer, rtp, now);
+        else route.Producer.ReceiveRtp(route.Layer, rtp, now);
+    }
+
+    /// <summary>An RTX packet of a layer: restored to the original and forwarded if it fills a gap the layer NACKed.</summary>
+    private void ReceiveRetransmission(Producer producer, ProducerLayer layer, RtpPacket rtx, long now)
+    {
+        var codec = producer.Track.Codec;
+        if (rtx.PayloadType != codec.RtxPayloadType)
+        {
+            Host.Metrics.Dropped(DropReason.UnknownStream);
+            return;
+        }
+        if (layer.Repair is null || layer.Ssrc is not { } ssrc)
+        {
+            Host.Metrics.Dropped(DropReason.UnrequestedRetransmission);
+            return;
+        }
+        if (!RtxPacket.TryRestore(rtx, codec.PayloadType, ssrc, out var original))
+        {
+            // Padding alone is the publisher probing its bandwidth: expected, and nothing to forward.
+            if (!rtx.Payload.IsEmpty) Host.Metrics.Dropped(DropReason.Malformed);
+            return;
+        }
+        producer.ReceiveRtp(layer, original, now, repaired: true);
     }
 
     /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid names.</summary>
@@ -117,11 +152,21 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         {
             var ids = candidate.Track.Extensions;
             if (ids.Mid is not { } midId || !rtp.TryGetExtension(midId, out var mid) || !AsciiEquals(mid, candidate.Track.Mid)) continue;
-            if (ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out var repaired))
+            // A repair stream names its layer by repaired-rid; without simulcast its payload type is enough.
+            Span<byte> repaired = default;
+            var repairs = ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out repaired);
+            if (repairs || (rtp.PayloadType == candidate.Track.Codec.RtxPayloadType && candidate.Layers.Count == 1))
             {
-                if (FindLayer(candidate, repaired) is { } repairedLayer) repairedLayer.RtxSsrc = rtp.Ssrc;
-                _notForwarded.Add(rtp.Ssrc);
-                return false;
+                var repairedLayer = repairs ? FindLayer(candidate, repaired) : candidate.Layers[0];
+                if (repairedLayer is null)
+                {
+                    _notForwarded.Add(rtp.Ssrc);
+                    return false;
+                }
+                repairedLayer.RtxSsrc = rtp.Ssrc;
+                route = (candidate, repairedLayer);
+                _repairs[rtp.Ssrc] = route;
+                return true;
             }
             ProducerLayer? layer;
             if (candidate.Layers.Count > 1)
@@ -174,6 +219,13 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         var buffer = Host.SendBuffer;
         if (new RtcpPli(_rtcpSsrc, mediaSsrc).TryWrite(buffer, out var length) && Transport.SendRtcp(buffer, length))
             Host.Metrics.KeyframeRequestSent();
+    }
+
+    void IProducerHost.SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost)
+    {
+        var buffer = Host.SendBuffer;
+        if (RtcpNack.TryWrite(buffer, _rtcpSsrc, mediaSsrc, lost, out var length) && Transport.SendRtcp(buffer, length))
+            Host.Metrics.PublisherNackSent(lost.Length);
     }
 
     void IProducerHost.SendReceiverReport(RtcpReportBlock block)

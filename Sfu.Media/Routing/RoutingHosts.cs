@@ -12,6 +12,9 @@ internal interface IProducerHost
     /// <summary>Sends the publisher a PLI for one of its streams.</summary>
     void SendKeyframeRequest(uint mediaSsrc);
 
+    /// <summary>Sends the publisher a generic NACK for lost packets of one of its streams.</summary>
+    void SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost);
+
     /// <summary>Sends the publisher a receiver report about one of its streams.</summary>
     void SendReceiverReport(RtcpReportBlock block);
 }
