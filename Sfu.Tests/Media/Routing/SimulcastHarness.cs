@@ -124,6 +124,20 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
     }
 
+    /// <summary>
+    /// On the worker: a VP8 delta packet handed straight to the producer's layer, past the transport and its SRTP replay
+    /// check, as a packet relayed from another worker arrives.
+    /// </summary>
+    public void DeliverToProducer(int layer, ushort sequence, uint timestamp)
+    {
+        var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, Producer.Layers[layer].Ssrc!.Value, marker: true);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        at += Vp8Payload.Write(_send.AsSpan(at), 200, sequence, startOfFrame: true, keyframe: false, 0x55);
+        if (!Sfu.Media.Rtp.RtpPacket.TryParse(_send.AsSpan(0, at), out var packet)) throw new InvalidOperationException("unparsable");
+        Producer.ReceiveRtp(Producer.Layers[layer], packet, Clock.GetTimestamp());
+    }
+
     /// <summary>On the worker: an RTX retransmission (RFC 4588) of a layer's packet, naming the layer by repaired-rid.</summary>
     public void ReceiveRetransmission(uint rtxSsrc, string rid, ushort rtxSequence, ushort originalSequence, uint timestamp)
     {
@@ -146,13 +160,14 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     }
 
     /// <summary>RTP the subscriber got since the last call: (sequence, timestamp, SSRC).</summary>
-    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp()
+    /// <param name="replays">Also packets its SRTP would refuse as replays (read from their clear headers).</param>
+    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp(bool replays = false)
     {
         var packets = new List<(ushort, uint, uint)>();
         foreach (var datagram in _subscriberPeer.Drain())
         {
             if (datagram[1] is >= 192 and <= 223) continue;
-            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok) continue;
+            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok && !replays) continue;
             packets.Add((BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(2)), BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(4)),
                 BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(8))));
         }

@@ -77,6 +77,44 @@ public sealed class UplinkRepairTests
     }
 
     [Test]
+    public async Task LatePacketReachingTheConsumer_GoesOutInItsPlace_OnceOnly_AndNotBeyondItsHistory()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await _call.OnWorkerAsync(() =>
+        {
+            _call.Receive(HighSsrc, "h", 1, 0, keyframe: true, startOfFrame: true, marker: true);
+            _call.Receive(HighSsrc, "h", 3, 6000, keyframe: false, startOfFrame: true, marker: true);
+            _call.DeliverToProducer(1, 2, 3000);
+            _call.DeliverToProducer(1, 2, 3000);
+            _call.DeliverToProducer(1, 3, 6000);
+        });
+        var first = MediaSequences();
+
+        var forwarded = 0;
+        for (var start = 4; start <= 1100; start += 100)
+        {
+            await _call.OnWorkerAsync(() =>
+            {
+                for (var sequence = start; sequence < start + 100; sequence++) _call.DeliverToProducer(1, (ushort)sequence, (uint)sequence * 3000);
+            });
+            forwarded += MediaSequences().Length;
+        }
+        await _call.OnWorkerAsync(() => _call.DeliverToProducer(1, 50, 150_000));
+        var second = MediaSequences();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.EqualTo(new ushort[] { 1, 3, 2 }), "the late packet once, in its place; what was sent not again");
+            Assert.That(forwarded, Is.EqualTo(1100));
+            Assert.That(second, Is.Empty, "a packet older than the history would take a newer one's record");
+        });
+    }
+
+    /// <summary>What the subscriber got on its media SSRC (not probe padding), replays included: the server's decision alone.</summary>
+    private ushort[] MediaSequences() =>
+        _call.TakeSubscriberRtp(replays: true).Where(p => p.Ssrc == SimulcastHarness.ConsumerSsrc).Select(p => p.Sequence).ToArray();
+
+    [Test]
     public async Task PublisherWithoutNack_IsNeverNacked_AndItsRtxIsNotForwarded()
     {
         _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
