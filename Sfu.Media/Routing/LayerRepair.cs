@@ -15,6 +15,9 @@ internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
     // One NACK packet's worth: at 4 bytes per item even scattered losses fit a datagram; the rest wait a tick.
     private const int MaxNackedPerPacket = 128;
 
+    // The SSRC the gaps belong to: a layer restarted under a new one (a new encoder) has a numbering of its own.
+    private uint? _ssrc;
+
     internal NackGenerator Gaps { get; } = new(time);
 
     /// <summary>
@@ -24,6 +27,11 @@ internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
     public bool Admit(uint ssrc, ushort sequence, bool repaired, long now)
     {
         var metrics = owner.Host.Metrics;
+        if (_ssrc != ssrc)
+        {
+            _ssrc = ssrc;
+            Gaps.Restart();
+        }
         switch (Gaps.OnPacketReceived(sequence, now))
         {
             case PacketArrival.Gap:

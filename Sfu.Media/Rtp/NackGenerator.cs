@@ -184,6 +184,13 @@ public sealed class NackGenerator
         return written;
     }
 
+    /// <summary>Forgets the stream (its sender restarted it under a new SSRC): the next packet starts it afresh.</summary>
+    public void Restart()
+    {
+        _started = false;
+        _count = 0;
+    }
+
     /// <summary>How many packets were given up for <paramref name="reason"/> since the last call; resets the count.</summary>
     public int TakeGivenUp(NackGiveUpReason reason)
     {

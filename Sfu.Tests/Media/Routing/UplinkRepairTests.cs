@@ -54,6 +54,32 @@ public sealed class UplinkRepairTests
     }
 
     [Test]
+    public async Task LayerRestartedUnderANewSsrc_StartsItsGapsAfresh()
+    {
+        _call = SimulcastHarness.WithRidsAndNack(CodecNames.Vp8, "q", "h");
+        await _call.OnWorkerAsync(() =>
+        {
+            _call.Receive(HighSsrc, "h", 1, 0, keyframe: true, startOfFrame: true, marker: true);
+            _call.Receive(HighSsrc, "h", 3, 6000, keyframe: false, startOfFrame: true, marker: true);
+        });
+        var before = _call.TakePublisherFeedback().Nacked;
+
+        await _call.OnWorkerAsync(() =>
+        {
+            _call.Receive(0x1000_0005, "h", 200, 0, keyframe: true, startOfFrame: true, marker: true);
+            _call.Receive(0x1000_0005, "h", 201, 3000, keyframe: false, startOfFrame: true, marker: true);
+        });
+        _call.Clock.Advance(TimeSpan.FromSeconds(1));
+        await _call.OnWorkerAsync(_call.Tick);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.EqualTo(new[] { (HighSsrc, (ushort)2) }));
+            Assert.That(_call.TakePublisherFeedback().Nacked, Is.Empty, "neither the old stream's gap nor a jump to the new numbering");
+        });
+    }
+
+    [Test]
     public async Task GapLargerThanWorthAskingFor_IsGivenUpAtOnce_AndTheLayersKeyframeRequested()
     {
         _call = SimulcastHarness.WithRidsAndNack(CodecNames.Vp8, "q", "h");

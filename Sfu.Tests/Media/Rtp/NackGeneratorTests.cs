@@ -168,6 +168,23 @@ public class NackGeneratorTests
     }
 
     [Test]
+    public void Restart_ForgetsTheGaps_AndTheNumbering()
+    {
+        var generator = new NackGenerator(_clock);
+        Receive(generator, 1);
+        Receive(generator, 3);
+
+        generator.Restart();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Receive(generator, 40000), Is.EqualTo(PacketArrival.InOrder));
+            Assert.That(Due(generator), Is.Empty);
+            Assert.That(generator.TakeGivenUp(NackGiveUpReason.TooOld), Is.Zero);
+        });
+    }
+
+    [Test]
     public void DueBeyondTheDestination_WaitsForTheNextCall()
     {
         var generator = new NackGenerator(_clock);
