@@ -185,6 +185,32 @@ public class NackGeneratorTests
     }
 
     [Test]
+    public void LossAndRecovery_AfterWarmUp_DoNotAllocate()
+    {
+        var generator = new NackGenerator(_clock);
+        ushort[] due = new ushort[64];
+
+        // The first run warms up (and lets the JIT replace the loop's code); the second, of the same method, is measured.
+        Run(generator, due, _clock, 0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(generator, due, _clock, 30_000);
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+
+        static void Run(NackGenerator generator, ushort[] due, ManualClock clock, int start)
+        {
+            for (int i = start; i < start + 30_000; i += 3)
+            {
+                long now = clock.GetTimestamp();
+                generator.OnPacketReceived((ushort)i, now); // i + 1 and i + 2 go missing
+                generator.CollectDue(now, due);
+                generator.OnPacketReceived((ushort)(i - 2), now);
+                generator.TakeGivenUp(NackGiveUpReason.Retries);
+            }
+        }
+    }
+
+    [Test]
     public void DueBeyondTheDestination_WaitsForTheNextCall()
     {
         var generator = new NackGenerator(_clock);
