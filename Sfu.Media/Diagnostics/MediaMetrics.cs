@@ -2,7 +2,6 @@ using Prometheus;
 using Sfu.Media.IceTcp;
 using Sfu.Media.Transports;
 using Sfu.Media.Routing;
-using Sfu.Media.Rtp;
 
 namespace Sfu.Media.Diagnostics;
 
@@ -35,7 +34,6 @@ public enum DropReason
 public sealed class MediaMetrics
 {
     private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled", "rtx-unrequested"];
-    private static readonly string[] NackGiveUpLabels = ["retries", "too-old", "overflow"];
     private static readonly string[] Directions = ["publish", "subscribe"];
     private static readonly string[] RebindTriggers = ["nominated", "silent-path", "consent", "restored"];
 
@@ -68,10 +66,6 @@ public sealed class MediaMetrics
     private long _rembSent;
     private long _probePacketsSent;
     private long _workerAllocated;
-    private long _publisherNacksSent;
-    private long _publisherNackedPackets;
-    private long _publisherRecovered;
-    private readonly long[] _publisherGiveUps = new long[(int)NackGiveUpReason.Count];
 
     public MediaMetrics(CollectorRegistry registry)
     {
@@ -98,18 +92,6 @@ public sealed class MediaMetrics
             () => Volatile.Read(ref _workerAllocated));
         Sampled("sfu_media_probe_clusters_sent_total", "Bandwidth probe clusters sent to subscribers.", () => Volatile.Read(ref _probeClustersSent));
         Sampled("sfu_media_probe_packets_sent_total", "Padding packets sent in bandwidth probe clusters.", () => Volatile.Read(ref _probePacketsSent));
-        Sampled("sfu_media_publisher_nacks_sent_total", "Generic NACK packets sent to publishers for their lost video packets.", () => Volatile.Read(ref _publisherNacksSent));
-        Sampled("sfu_media_publisher_nacked_packets_total", "Sequence numbers asked of publishers in NACKs, retries included.", () => Volatile.Read(ref _publisherNackedPackets));
-        Sampled("sfu_media_publisher_packets_recovered_total",
-            "Publisher packets found missing that arrived after all (retransmitted or late) and were forwarded.", () => Volatile.Read(ref _publisherRecovered));
-        var giveUps = factory.CreateCounter("sfu_media_publisher_nack_give_ups_total",
-            "Missing publisher packets no longer asked for, by reason (retries, too-old, overflow); each time the layer's keyframe is requested.", ["reason"]);
-        for (var i = 0; i < NackGiveUpLabels.Length; i++)
-        {
-            var reason = i;
-            var child = giveUps.WithLabels(NackGiveUpLabels[reason]);
-            copies.Add(() => child.IncTo(Volatile.Read(ref _publisherGiveUps[reason])));
-        }
         var feedbackSent = factory.CreateCounter("sfu_media_feedback_sent_total",
             "Congestion control feedback packets sent to publishers, by type (transport-cc, remb).", ["type"]);
         var transportCcSent = feedbackSent.WithLabels("transport-cc");
@@ -156,6 +138,7 @@ public sealed class MediaMetrics
             "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
         _tcp = new IceTcpMetrics(factory);
         DataChannels = new DataChannelMetrics(registry);
+        UplinkRepair = new UplinkRepairMetrics(registry);
         _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
             "Time from the first verified check from a new client address to the first media packet sent there.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
@@ -163,6 +146,9 @@ public sealed class MediaMetrics
 
     /// <summary>SCTP and data channel figures, summed over transports.</summary>
     public DataChannelMetrics DataChannels { get; }
+
+    /// <summary>NACKs to publishers and what they recovered, over every worker.</summary>
+    public UplinkRepairMetrics UplinkRepair { get; }
 
     internal void Received(int bytes)
     {
@@ -191,22 +177,6 @@ public sealed class MediaMetrics
     internal void Retransmitted() => _retransmitted++;
 
     internal void KeyframeRequestSent() => _plisSent++;
-
-    internal void PublisherNackSent(int packets)
-    {
-        _publisherNacksSent++;
-        _publisherNackedPackets += packets;
-    }
-
-    internal void PublisherPacketRecovered() => _publisherRecovered++;
-
-    internal void PublisherNackGaveUp(NackGiveUpReason reason, int packets) => _publisherGiveUps[(int)reason] += packets;
-
-    internal long PublisherNacksSent => Volatile.Read(ref _publisherNacksSent);
-
-    internal long PublisherPacketsRecovered => Volatile.Read(ref _publisherRecovered);
-
-    internal long PublisherNackGiveUps(NackGiveUpReason reason) => Volatile.Read(ref _publisherGiveUps[(int)reason]);
 
     internal void KeyframeRequestReceived() => _keyframeRequestsReceived++;
 

@@ -10,7 +10,7 @@ namespace Sfu.Media.Routing;
 /// up, or the publisher's RTX probing) from reaching subscribers twice. Only for a codec whose publisher negotiated
 /// <c>nack</c>. Worker thread only.
 /// </summary>
-internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
+internal sealed class LayerRepair(IUplinkRepairHost owner, TimeProvider time)
 {
     // One NACK packet's worth: at 4 bytes per item even scattered losses fit a datagram; the rest wait a tick.
     private const int MaxNackedPerPacket = 128;
@@ -26,7 +26,6 @@ internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
     /// </summary>
     public bool Admit(uint ssrc, ushort sequence, bool repaired, long now)
     {
-        var metrics = owner.Host.Metrics;
         if (_ssrc != ssrc)
         {
             _ssrc = ssrc;
@@ -38,10 +37,10 @@ internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
                 SendNacks(ssrc, now);
                 return true;
             case PacketArrival.Recovered:
-                metrics.PublisherPacketRecovered();
+                owner.Host.Metrics.UplinkRepair.PacketRecovered();
                 return true;
             case PacketArrival.Old when repaired:
-                metrics.Dropped(DropReason.UnrequestedRetransmission);
+                owner.Host.Metrics.Dropped(DropReason.UnrequestedRetransmission);
                 return false;
             default:
                 return true;
@@ -57,7 +56,7 @@ internal sealed class LayerRepair(IProducerHost owner, TimeProvider time)
         {
             var packets = Gaps.TakeGivenUp(reason);
             if (packets == 0) continue;
-            owner.Host.Metrics.PublisherNackGaveUp(reason, packets);
+            owner.Host.Metrics.UplinkRepair.GaveUp(reason, packets);
             gaveUp = true;
         }
         return gaveUp;

@@ -37,7 +37,7 @@ public sealed class Producer : IDisposable
         for (var i = 0; i < count; i++)
         {
             var rid = i < track.Rids.Count ? track.Rids[i] : null;
-            var nackHost = track.Codec.Has(Sdp.RtcpFeedback.Nack) ? owner : null;
+            var nackHost = track.Codec.Has(Sdp.RtcpFeedback.Nack) ? owner as IUplinkRepairHost : null;
             _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, nackHost, time, keyframeInterval);
         }
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);

@@ -11,7 +11,7 @@ namespace Sfu.Media.Routing;
 /// </summary>
 public sealed class ProducerLayer : IDisposable
 {
-    internal ProducerLayer(int index, string? rid, bool isVideo, IProducerHost? nackHost, TimeProvider time, TimeSpan keyframeInterval)
+    internal ProducerLayer(int index, string? rid, bool isVideo, IUplinkRepairHost? nackHost, TimeProvider time, TimeSpan keyframeInterval)
     {
         Index = index;
         Rid = rid;

@@ -17,7 +17,7 @@ namespace Sfu.Media.Routing;
 /// A layer's RTX packets are restored to the originals and handed to its producer as retransmissions.
 /// Owned by its room's <see cref="Router"/>; owns its transport and producers. Worker thread only.
 /// </summary>
-public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IProducerHost, IDisposable
+public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IUplinkRepairHost, IDisposable
 {
     private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
@@ -221,11 +221,11 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
             Host.Metrics.KeyframeRequestSent();
     }
 
-    void IProducerHost.SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost)
+    void IUplinkRepairHost.SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost)
     {
         var buffer = Host.SendBuffer;
         if (RtcpNack.TryWrite(buffer, _rtcpSsrc, mediaSsrc, lost, out var length) && Transport.SendRtcp(buffer, length))
-            Host.Metrics.PublisherNackSent(lost.Length);
+            Host.Metrics.UplinkRepair.NackSent(lost.Length);
     }
 
     void IProducerHost.SendReceiverReport(RtcpReportBlock block)

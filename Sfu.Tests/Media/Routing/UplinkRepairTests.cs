@@ -49,7 +49,7 @@ public sealed class UplinkRepairTests
             Assert.That(after, Is.EqualTo(new[] { ((ushort)4, 6000u, SimulcastHarness.ConsumerSsrc), ((ushort)3, 6000u, SimulcastHarness.ConsumerSsrc) }),
                 "restored, in the subscriber's numbering and on its media SSRC");
             Assert.That(_call.Producer.Layers[1].RtxSsrc, Is.EqualTo(HighRtxSsrc));
-            Assert.That(_call.Metrics.PublisherPacketsRecovered, Is.EqualTo(2));
+            Assert.That(_call.Metrics.UplinkRepair.PacketsRecovered, Is.EqualTo(2));
         });
     }
 
@@ -98,7 +98,7 @@ public sealed class UplinkRepairTests
         {
             Assert.That(feedback.Nacked, Is.Empty);
             Assert.That(feedback.Plis, Does.Contain(HighSsrc));
-            Assert.That(_call.Metrics.PublisherNackGiveUps(NackGiveUpReason.Overflow), Is.EqualTo(398));
+            Assert.That(_call.Metrics.UplinkRepair.GivenUp(NackGiveUpReason.Overflow), Is.EqualTo(398));
         });
     }
 

@@ -109,8 +109,8 @@ public sealed class InMemoryRouterTests
             Assert.That(nacked, Is.EqualTo(new ushort[] { 1002, 1003 }), "asked for at once");
             Assert.That(bob.ReceivedPackets(), Is.EqualTo(new (ushort, byte)[] { (1000, 0xE8), (1001, 0xE9), (1004, 0xEC), (1005, 0xED), (1003, 0xEB), (1002, 0xEA) }),
                 "the retransmissions go out restored, in the numbers they left free");
-            Assert.That(_metrics.PublisherNacksSent, Is.EqualTo(1));
-            Assert.That(_metrics.PublisherPacketsRecovered, Is.EqualTo(2));
+            Assert.That(_metrics.UplinkRepair.NacksSent, Is.EqualTo(1));
+            Assert.That(_metrics.UplinkRepair.PacketsRecovered, Is.EqualTo(2));
         });
     }
 
@@ -156,7 +156,7 @@ public sealed class InMemoryRouterTests
         Assert.Multiple(() =>
         {
             Assert.That(requests, Is.EqualTo(NackGenerator.DefaultMaxRetries));
-            Assert.That(_metrics.PublisherNackGiveUps(NackGiveUpReason.Retries), Is.EqualTo(1));
+            Assert.That(_metrics.UplinkRepair.GivenUp(NackGiveUpReason.Retries), Is.EqualTo(1));
         });
     }
 
