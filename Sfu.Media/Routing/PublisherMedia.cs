@@ -111,13 +111,17 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         }
         var now = Host.ArrivalTime;
         Feedback.OnRtp(rtp, now);
-        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !_repairs.TryGetValue(rtp.Ssrc, out route) && !TryLearn(rtp, out route))
-        {
-            if (!_notForwarded.Contains(rtp.Ssrc)) Host.Metrics.Dropped(DropReason.UnknownStream);
-            return;
-        }
-        if (route.Layer.RtxSsrc == rtp.Ssrc) ReceiveRetransmission(route.Producer, route.Layer, rtp, now);
-        else route.Producer.ReceiveRtp(route.Layer, rtp, now);
+        if (!Dispatch(rtp, now) && !(TryLearn(rtp) && Dispatch(rtp, now)) && !_notForwarded.Contains(rtp.Ssrc))
+            Host.Metrics.Dropped(DropReason.UnknownStream);
+    }
+
+    /// <summary>Hands a packet of a known stream to its layer: media as it is, RTX as a retransmission. False for an unknown SSRC.</summary>
+    private bool Dispatch(RtpPacket rtp, long now)
+    {
+        if (_bySsrc.TryGetValue(rtp.Ssrc, out var route)) route.Producer.ReceiveRtp(route.Layer, rtp, now);
+        else if (_repairs.TryGetValue(rtp.Ssrc, out route)) ReceiveRetransmission(route.Producer, route.Layer, rtp, now);
+        else return false;
+        return true;
     }
 
     /// <summary>An RTX packet of a layer: restored to the original and forwarded if it fills a gap the layer NACKed.</summary>
@@ -143,10 +147,12 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         producer.ReceiveRtp(layer, original, now, repaired: true);
     }
 
-    /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid names.</summary>
-    private bool TryLearn(RtpPacket rtp, out (Producer Producer, ProducerLayer Layer) route)
+    /// <summary>
+    /// Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid (or, for RTX, its
+    /// repaired-rid) names. False when it maps to nothing forwarded.
+    /// </summary>
+    private bool TryLearn(RtpPacket rtp)
     {
-        route = default;
         if (_notForwarded.Contains(rtp.Ssrc)) return false;
         foreach (var candidate in _producers)
         {
@@ -163,9 +169,9 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
                     _notForwarded.Add(rtp.Ssrc);
                     return false;
                 }
+                if (repairedLayer.RtxSsrc is { } previousRtx) _repairs.Remove(previousRtx);
                 repairedLayer.RtxSsrc = rtp.Ssrc;
-                route = (candidate, repairedLayer);
-                _repairs[rtp.Ssrc] = route;
+                _repairs[rtp.Ssrc] = (candidate, repairedLayer);
                 return true;
             }
             ProducerLayer? layer;
@@ -183,8 +189,7 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
             // The publisher may restart a layer with a new SSRC (a new encoder after renegotiation).
             if (layer.Ssrc is { } previous) _bySsrc.Remove(previous);
             layer.Ssrc = rtp.Ssrc;
-            route = (candidate, layer);
-            _bySsrc[rtp.Ssrc] = route;
+            _bySsrc[rtp.Ssrc] = (candidate, layer);
             return true;
         }
         return false;
