@@ -22,6 +22,9 @@ public enum DropReason
 
     /// <summary>A packet for another worker's subscribers not written: the pipe to that worker was full.</summary>
     PipeFull,
+
+    /// <summary>A publisher's retransmission (RTX) of a packet that was not missing: a duplicate, given up, or a probe.</summary>
+    UnrequestedRetransmission,
     Count,
 }
 
@@ -34,7 +37,7 @@ public enum DropReason
 /// </summary>
 public sealed class MediaMetrics
 {
-    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled", "pipe-full"];
+    private static readonly string[] DropLabels = ["malformed", "unknown-source", "auth-failure", "srtp-failure", "replay", "not-connected", "unknown-stream", "send-failed", "nack-throttled", "pipe-full", "rtx-unrequested"];
     private static readonly string[] Directions = ["publish", "subscribe"];
     private static readonly string[] RebindTriggers = ["nominated", "silent-path", "consent", "restored"];
 
@@ -124,6 +127,7 @@ public sealed class MediaMetrics
             "Subscriber bandwidth estimates started afresh on a new path or an ICE restart.");
         _tcp = new IceTcpMetrics(factory);
         DataChannels = new DataChannelMetrics(registry);
+        UplinkRepair = new UplinkRepairMetrics(registry);
         _recoveryTime = factory.CreateHistogram("sfu_media_recovery_time_seconds",
             "Time from the first verified check from a new client address to the first media packet sent there.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
@@ -131,6 +135,9 @@ public sealed class MediaMetrics
 
     /// <summary>SCTP and data channel figures, summed over transports.</summary>
     public DataChannelMetrics DataChannels { get; }
+
+    /// <summary>NACKs to publishers and what they recovered, over every worker.</summary>
+    public UplinkRepairMetrics UplinkRepair { get; }
 
     /// <summary>
     /// The same series, counted by one more media worker thread: its packet-path figures go to fields of its own,
@@ -153,6 +160,7 @@ public sealed class MediaMetrics
         _estimateRestarts = first._estimateRestarts;
         _tcp = first._tcp;
         DataChannels = first.DataChannels;
+        UplinkRepair = first.UplinkRepair;
     }
 
     internal void Received(int bytes)

@@ -178,9 +178,15 @@ public sealed class Consumer : IDisposable
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
                 return;
         }
+        var newest = _rewriter.LastSequenceNumber;
         if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
 
         var slot = sequence % HistorySize;
+        // A late packet (the publisher's retransmission of one lost on its uplink, or reordered) goes out under the
+        // number its place in the stream gives it, filling the subscriber's gap; unless that number went out already,
+        // or is older than the history that keeps numbers apart.
+        var late = _packetsSent > 0 && (short)(sequence - newest) <= 0;
+        if (late && ((ushort)(newest - sequence) >= HistorySize || (_sentValid[slot] && _sentSequence[slot] == sequence))) return;
         _sentSequence[slot] = sequence;
         _sourceSequence[slot] = source.SequenceNumber;
         _sourceLayer[slot] = (byte)layer.Index;
@@ -199,8 +205,11 @@ public sealed class Consumer : IDisposable
         }
         if (!_owner.SendRtp(buffer, length, _stampsTransportSequence)) return;
         _packetsSent++;
-        _lastSourceTimestamp = source.Timestamp;
-        _lastSentTimestamp = timestamp;
+        if (!late)
+        {
+            _lastSourceTimestamp = source.Timestamp;
+            _lastSentTimestamp = timestamp;
+        }
         _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
         _owner.Host.Metrics.Forwarded();
     }

@@ -43,7 +43,8 @@ public sealed class Producer : IDisposable
         for (var i = 0; i < count; i++)
         {
             var rid = i < track.Rids.Count ? track.Rids[i] : null;
-            _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, time, keyframeInterval);
+            var nackHost = track.Codec.Has(Sdp.RtcpFeedback.Nack) ? owner as IUplinkRepairHost : null;
+            _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, nackHost, time, keyframeInterval);
         }
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _interruptionGap = (long)(InterruptionGap.TotalSeconds * time.TimestampFrequency);
@@ -65,8 +66,10 @@ public sealed class Producer : IDisposable
 
     internal void RemoveConsumer(Consumer consumer) => _consumers.Remove(consumer);
 
-    internal void ReceiveRtp(ProducerLayer layer, RtpPacket packet, long now)
+    /// <param name="repaired">Restored from the layer's RTX stream: forwarded only if it fills a gap.</param>
+    internal void ReceiveRtp(ProducerLayer layer, RtpPacket packet, long now, bool repaired = false)
     {
+        if (layer.Repair is { } repair && !repair.Admit(packet.Ssrc, packet.SequenceNumber, repaired, now)) return;
         var silentSince = layer.Meter.HasPackets && now - layer.Meter.LastPacket >= _interruptionGap ? layer.Meter.LastPacket : -1;
         layer.Reception.Update(packet.SequenceNumber);
         layer.Meter.OnPacket(packet.Packet.Length, packet.Marker, now);
@@ -150,6 +153,7 @@ public sealed class Producer : IDisposable
         {
             layer.Meter.OnTick(now);
             if (layer.Ssrc is not { } ssrc) continue;
+            if (layer.Repair is { } repair && repair.OnTick(ssrc, now)) RequestKeyframe(layer.Index);
             if (layer.Keyframes is not null && layer.Keyframes.Poll()) _owner.SendKeyframeRequest(ssrc);
             if (report) _owner.SendReceiverReport(layer.Reception.TakeReportBlock(ssrc, layer.LastSenderReport));
         }

@@ -5,12 +5,13 @@ namespace Sfu.Media.Routing;
 /// <summary>
 /// One RTP stream of a producer: a simulcast layer, or the only stream of a plain track. Each has its own
 /// SSRC (signalled, or learned from the rid header extension), its own retransmission cache, keyframe request
-/// throttle and reception statistics, because the publisher encodes and sends each layer separately.
+/// throttle, reception statistics and (when the publisher negotiated NACK) loss repair, because the publisher encodes
+/// and sends each layer separately.
 /// Worker thread only.
 /// </summary>
 public sealed class ProducerLayer : IDisposable
 {
-    internal ProducerLayer(int index, string? rid, bool isVideo, TimeProvider time, TimeSpan keyframeInterval)
+    internal ProducerLayer(int index, string? rid, bool isVideo, IUplinkRepairHost? nackHost, TimeProvider time, TimeSpan keyframeInterval)
     {
         Index = index;
         Rid = rid;
@@ -19,6 +20,7 @@ public sealed class ProducerLayer : IDisposable
         {
             Cache = new RtpPacketCache();
             Keyframes = new KeyframeRequestThrottle(time, keyframeInterval);
+            if (nackHost is not null) Repair = new LayerRepair(nackHost, time);
         }
     }
 
@@ -54,6 +56,9 @@ public sealed class ProducerLayer : IDisposable
     internal RtpPacketCache? Cache { get; }
 
     internal KeyframeRequestThrottle? Keyframes { get; }
+
+    /// <summary>NACKs the publisher for this layer's lost packets; null unless video with NACK negotiated.</summary>
+    internal LayerRepair? Repair { get; }
 
     internal ReceptionStatistics Reception { get; } = new();
 

@@ -14,14 +14,17 @@ namespace Sfu.Media.Routing;
 /// A peer's publish transport and the producers it feeds. Routes each incoming RTP packet to its producer's
 /// layer by SSRC, learning unsignalled SSRCs from the mid and, for simulcast, rid header extensions (and RTX
 /// SSRCs from repaired-rid), or taking them from the SDP's ssrc-groups (SIM for the layers, FID for their RTX).
+/// A layer's RTX packets are restored to the originals and handed to its producer as retransmissions.
 /// Owned by its room's <see cref="Router"/>; owns its transport and producers. Worker thread only.
 /// </summary>
-public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IProducerHost, IDisposable
+public sealed class PublisherMedia : ITransportListener, IDataChannelListener, IUplinkRepairHost, IDisposable
 {
     private readonly Dictionary<ushort, DataProducer> _dataProducers = [];
     private readonly IMediaPeerListener _peer;
     private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _bySsrc = [];
-    // RTX streams and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
+    // RTX (repair) streams by their SSRC, and the layer each repairs.
+    private readonly Dictionary<uint, (Producer Producer, ProducerLayer Layer)> _repairs = [];
+    // RTX streams of unknown layers and layers the answer did not accept: known, so not counted as unknown, but not forwarded.
     private readonly HashSet<uint> _notForwarded = [];
     private readonly List<Producer> _producers = [];
     private readonly uint _rtcpSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -59,12 +62,16 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         for (var i = 0; i < track.Streams.Count; i++)
         {
             var stream = track.Streams[i];
-            if (stream.RtxSsrc is { } rtx) _notForwarded.Add(rtx);
-            if (byRid) continue;
+            if (byRid)
+            {
+                if (stream.RtxSsrc is { } unplaced) _notForwarded.Add(unplaced);
+                continue;
+            }
             var layer = producer.Layers[i];
             layer.Ssrc = stream.Ssrc;
             layer.RtxSsrc = stream.RtxSsrc;
             _bySsrc[stream.Ssrc] = (producer, layer);
+            if (stream.RtxSsrc is { } rtx) _repairs[rtx] = (producer, layer);
         }
         return producer;
     }
@@ -76,6 +83,10 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         foreach (var (ssrc, owner) in _bySsrc.ToArray())
         {
             if (ReferenceEquals(owner.Producer, producer)) _bySsrc.Remove(ssrc);
+        }
+        foreach (var (ssrc, owner) in _repairs.ToArray())
+        {
+            if (ReferenceEquals(owner.Producer, producer)) _repairs.Remove(ssrc);
         }
         producer.Dispose();
         return true;
@@ -100,28 +111,68 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         }
         var now = Host.ArrivalTime;
         Feedback.OnRtp(rtp, now);
-        if (!_bySsrc.TryGetValue(rtp.Ssrc, out var route) && !TryLearn(rtp, out route))
-        {
-            if (!_notForwarded.Contains(rtp.Ssrc)) Host.Metrics.Dropped(DropReason.UnknownStream);
-            return;
-        }
-        route.Producer.ReceiveRtp(route.Layer, rtp, now);
+        if (!Dispatch(rtp, now) && !(TryLearn(rtp) && Dispatch(rtp, now)) && !_notForwarded.Contains(rtp.Ssrc))
+            Host.Metrics.Dropped(DropReason.UnknownStream);
     }
 
-    /// <summary>Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid names.</summary>
-    private bool TryLearn(RtpPacket rtp, out (Producer Producer, ProducerLayer Layer) route)
+    /// <summary>Hands a packet of a known stream to its layer: media as it is, RTX as a retransmission. False for an unknown SSRC.</summary>
+    private bool Dispatch(RtpPacket rtp, long now)
     {
-        route = default;
+        if (_bySsrc.TryGetValue(rtp.Ssrc, out var route)) route.Producer.ReceiveRtp(route.Layer, rtp, now);
+        else if (_repairs.TryGetValue(rtp.Ssrc, out route)) ReceiveRetransmission(route.Producer, route.Layer, rtp, now);
+        else return false;
+        return true;
+    }
+
+    /// <summary>An RTX packet of a layer: restored to the original and forwarded if it fills a gap the layer NACKed.</summary>
+    private void ReceiveRetransmission(Producer producer, ProducerLayer layer, RtpPacket rtx, long now)
+    {
+        var codec = producer.Track.Codec;
+        if (rtx.PayloadType != codec.RtxPayloadType)
+        {
+            Host.Metrics.Dropped(DropReason.UnknownStream);
+            return;
+        }
+        if (layer.Repair is null || layer.Ssrc is not { } ssrc)
+        {
+            Host.Metrics.Dropped(DropReason.UnrequestedRetransmission);
+            return;
+        }
+        if (!RtxPacket.TryRestore(rtx, codec.PayloadType, ssrc, out var original))
+        {
+            // Padding alone is the publisher probing its bandwidth: expected, and nothing to forward.
+            if (!rtx.Payload.IsEmpty) Host.Metrics.Dropped(DropReason.Malformed);
+            return;
+        }
+        producer.ReceiveRtp(layer, original, now, repaired: true);
+    }
+
+    /// <summary>
+    /// Maps an unsignalled SSRC to the producer whose mid it carries, and to the layer its rid (or, for RTX, its
+    /// repaired-rid) names. False when it maps to nothing forwarded.
+    /// </summary>
+    private bool TryLearn(RtpPacket rtp)
+    {
         if (_notForwarded.Contains(rtp.Ssrc)) return false;
         foreach (var candidate in _producers)
         {
             var ids = candidate.Track.Extensions;
             if (ids.Mid is not { } midId || !rtp.TryGetExtension(midId, out var mid) || !AsciiEquals(mid, candidate.Track.Mid)) continue;
-            if (ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out var repaired))
+            // A repair stream names its layer by repaired-rid; without simulcast its payload type is enough.
+            Span<byte> repaired = default;
+            var repairs = ids.RepairedRtpStreamId is { } repairedId && rtp.TryGetExtension(repairedId, out repaired);
+            if (repairs || (rtp.PayloadType == candidate.Track.Codec.RtxPayloadType && candidate.Layers.Count == 1))
             {
-                if (FindLayer(candidate, repaired) is { } repairedLayer) repairedLayer.RtxSsrc = rtp.Ssrc;
-                _notForwarded.Add(rtp.Ssrc);
-                return false;
+                var repairedLayer = repairs ? FindLayer(candidate, repaired) : candidate.Layers[0];
+                if (repairedLayer is null)
+                {
+                    _notForwarded.Add(rtp.Ssrc);
+                    return false;
+                }
+                if (repairedLayer.RtxSsrc is { } previousRtx) _repairs.Remove(previousRtx);
+                repairedLayer.RtxSsrc = rtp.Ssrc;
+                _repairs[rtp.Ssrc] = (candidate, repairedLayer);
+                return true;
             }
             ProducerLayer? layer;
             if (candidate.Layers.Count > 1)
@@ -138,8 +189,7 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
             // The publisher may restart a layer with a new SSRC (a new encoder after renegotiation).
             if (layer.Ssrc is { } previous) _bySsrc.Remove(previous);
             layer.Ssrc = rtp.Ssrc;
-            route = (candidate, layer);
-            _bySsrc[rtp.Ssrc] = route;
+            _bySsrc[rtp.Ssrc] = (candidate, layer);
             return true;
         }
         return false;
@@ -174,6 +224,13 @@ public sealed class PublisherMedia : ITransportListener, IDataChannelListener, I
         var buffer = Host.SendBuffer;
         if (new RtcpPli(_rtcpSsrc, mediaSsrc).TryWrite(buffer, out var length) && Transport.SendRtcp(buffer, length))
             Host.Metrics.KeyframeRequestSent();
+    }
+
+    void IUplinkRepairHost.SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost)
+    {
+        var buffer = Host.SendBuffer;
+        if (RtcpNack.TryWrite(buffer, _rtcpSsrc, mediaSsrc, lost, out var length) && Transport.SendRtcp(buffer, length))
+            Host.Metrics.UplinkRepair.NackSent(lost.Length);
     }
 
     void IProducerHost.SendReceiverReport(RtcpReportBlock block)

@@ -16,6 +16,16 @@ internal interface IProducerHost
     void SendReceiverReport(RtcpReportBlock block);
 }
 
+/// <summary>
+/// What a producer fed by the publisher's own transport may ask besides: retransmissions. Only that host has the
+/// publisher to ask; a producer fed otherwise gets packets already repaired (or not at all).
+/// </summary>
+internal interface IUplinkRepairHost : IProducerHost
+{
+    /// <summary>Sends the publisher a generic NACK for lost packets of one of its streams.</summary>
+    void SendNack(uint mediaSsrc, ReadOnlySpan<ushort> lost);
+}
+
 /// <summary>What a consumer may ask of the subscribe transport that owns it. Worker thread only.</summary>
 internal interface IConsumerHost
 {

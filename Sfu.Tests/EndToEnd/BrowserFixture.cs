@@ -120,6 +120,15 @@ public sealed class BrowserFixture : IAsyncDisposable
         return lines;
     }
 
+    /// <summary>Closes every page of the test that ends and, when it failed, writes what their consoles said to its log.</summary>
+    public async Task ResetLoggingConsoleOnFailureAsync()
+    {
+        var console = await ResetAsync();
+        if (TestContext.CurrentContext.Result.Outcome.Status != NUnit.Framework.Interfaces.TestStatus.Failed) return;
+        TestContext.Out.WriteLine("--- browser console ---");
+        foreach (var line in console) TestContext.Out.WriteLine(line);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await ResetAsync();

@@ -85,12 +85,7 @@ public sealed class BrowserNetworkChangeTests
     {
         if (_browser is not null)
         {
-            var console = await _browser.ResetAsync();
-            if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-            {
-                TestContext.Out.WriteLine("--- browser console ---");
-                foreach (var line in console) TestContext.Out.WriteLine(line);
-            }
+            await _browser.ResetLoggingConsoleOnFailureAsync();
             await _browser.DisposeAsync();
         }
         if (_server is not null) await _server.DisposeAsync();

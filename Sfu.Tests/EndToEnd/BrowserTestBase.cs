@@ -1,5 +1,4 @@
 using Microsoft.Playwright;
-using NUnit.Framework.Interfaces;
 using Sfu.Tests.Infrastructure;
 
 namespace Sfu.Tests.EndToEnd;
@@ -30,15 +29,7 @@ public abstract class BrowserTestBase
     [TearDown]
     public async Task CloseTestPagesAndServer()
     {
-        if (_browser is not null)
-        {
-            var console = await _browser.ResetAsync();
-            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed)
-            {
-                TestContext.Out.WriteLine("--- browser console ---");
-                foreach (var line in console) TestContext.Out.WriteLine(line);
-            }
-        }
+        if (_browser is not null) await _browser.ResetLoggingConsoleOnFailureAsync();
         if (_server is not null) await _server.DisposeAsync();
         _server = null;
     }

@@ -8,13 +8,15 @@ namespace Sfu.Tests.Infrastructure;
 /// the root end and the client inside. What the link does is up to the test: <see cref="LimitDownlink"/> puts a
 /// token bucket (<c>tc qdisc ... tbf</c>) on the root end, so what the server sends in leaves at that rate, like a
 /// subscriber's downlink that shrinks; <see cref="BlockUdp"/> drops every UDP datagram in and out of the namespace
-/// with nftables (TCP still passes), like a hotel or corporate network. Needs root. Names carry the caller's prefix
+/// with nftables (TCP still passes), like a hotel or corporate network; <see cref="LoseOutgoingRtp"/> drops some of
+/// what a publisher inside sends, like a lossy uplink. Needs root. Names carry the caller's prefix
 /// and the process id, so they clash with nothing else on the machine; <see cref="Dispose"/> deletes them.
 /// </summary>
 public sealed class VethNetwork : IDisposable
 {
     private const string InsideEnd = "uplink";
     private const string NftTable = "veth_udp_block";
+    private const string LossTable = "veth_uplink_loss";
 
     private readonly string _rootEnd;
     private readonly string _subnet;
@@ -100,6 +102,19 @@ public sealed class VethNetwork : IDisposable
         }
         Nft($"add rule inet {NftTable} output meta l4proto udp drop");
         Nft($"add rule inet {NftTable} input meta l4proto udp drop");
+    }
+
+    /// <summary>
+    /// From now on <paramref name="percent"/> % of the RTP packets of <paramref name="payloadType"/> leaving the namespace
+    /// are dropped at random, as a lossy uplink drops them; other payload types (RTX among them), RTCP, STUN and DTLS pass.
+    /// </summary>
+    public void LoseOutgoingRtp(int payloadType, int percent)
+    {
+        // On the device's egress, as a lossy link would: a drop in the output hook would fail the sender's sendmsg instead.
+        Nft($"add table netdev {LossTable}");
+        Nft($"add chain netdev {LossTable} egress {{ type filter hook egress device {InsideEnd} priority 0 ; policy accept ; }}");
+        // UDP payload bits 0-1: RTP version 2; bits 9-15: the payload type (RTCP's 200-206 are 72-78 there, no clash with dynamic types).
+        Nft($"add rule netdev {LossTable} egress meta l4proto udp @th,64,2 2 @th,73,7 {payloadType} numgen random mod 100 < {percent} drop");
     }
 
     /// <summary>UDP passes again (the rules are flushed).</summary>

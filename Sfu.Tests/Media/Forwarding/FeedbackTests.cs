@@ -1,10 +1,17 @@
 using System.Buffers.Binary;
+using System.Net;
+using Sfu.Client;
+using Sfu.Client.Negotiation;
+using Sfu.Client.Signaling;
 using Sfu.Tests.Infrastructure;
 using Sfu.Tests.Media.Rebinding;
 
 namespace Sfu.Tests.Media.Forwarding;
 
-/// <summary>RTCP feedback through the server: NACKs answered from the producer's cache as RTX, PLIs reach the publisher.</summary>
+/// <summary>
+/// RTCP feedback through the server: NACKs answered from the producer's cache as RTX, the publisher's uplink losses
+/// NACKed by the server and repaired from its RTX, PLIs reach the publisher.
+/// </summary>
 [Category("Media")]
 [NonParallelizable]
 public sealed class FeedbackTests
@@ -51,6 +58,54 @@ public sealed class FeedbackTests
             Assert.That(metrics["sfu_media_nacks_received_total"], Is.GreaterThanOrEqualTo(1));
             Assert.That(metrics["sfu_media_retransmissions_total"], Is.EqualTo(10));
             Assert.That(call.Publisher.NacksReceived, Is.Zero, "answered from the server's cache, not by the publisher");
+        });
+    }
+
+    [Test]
+    public async Task PacketsLostOnThePublishersUplink_AreNackedByTheServer_AndReachTheSubscriberAfterAll()
+    {
+        await using var server = await SfuTestServer.StartAsync();
+        await using var relay = new UdpRelay(new IPEndPoint(IPAddress.Loopback, server.MediaPort));
+        await using var subscriberSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
+        using var subscriber = new Subscriber(subscriberSignaling);
+        await subscriberSignaling.JoinAsync("uplink", "subscriber");
+        await using var publisherSignaling = await SignalingClient.ConnectAsync(server.WebSocketUri);
+        await publisherSignaling.JoinAsync("uplink", "publisher");
+        using var publisher = new Publisher(new PublisherOptions { Audio = false });
+        await publisher.PublishAsync(publisherSignaling, relay.ListenEndPoint);
+        await subscriber.WaitForOffersAnsweredAsync(1, RebindingCall.Wait);
+        var videoSsrc = subscriber.Offer!.Media.First(m => m.Kind == "video" && !m.IsRejected).Ssrcs[0].Ssrc;
+        await Eventually.HoldsAsync(() => Task.FromResult(subscriber.FindStream(videoSsrc) is { Packets: > 30 }), "video reaching the subscriber");
+
+        // Once video flows, lose every 40th video packet on its way from the publisher, ten times; its retransmission (RTX) passes.
+        var dropped = new List<ushort>();
+        relay.ClientToServer.DropWhen = datagram =>
+        {
+            var bytes = datagram.Span;
+            if (bytes.Length < 12 || bytes[0] < 128 || (bytes[1] & 0x7F) != ClientSdp.Vp8PayloadType) return false;
+            var sequence = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
+            lock (dropped)
+            {
+                if (dropped.Count >= 10 || sequence % 40 != 0) return false;
+                dropped.Add(sequence);
+                return true;
+            }
+        };
+        await Eventually.HoldsAsync(() => { lock (dropped) return Task.FromResult(dropped.Count == 10); }, "ten packets lost");
+        var sent = subscriber.FindStream(videoSsrc)!.Packets;
+
+        await Eventually.HoldsAsync(() => Task.FromResult(subscriber.FindStream(videoSsrc)!.Packets > sent + 100), "video past the ten losses reaching the subscriber");
+
+        var stream = subscriber.FindStream(videoSsrc)!;
+        var metrics = await MetricsSnapshot.ScrapeAsync(server);
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.Lost, Is.Zero, "every packet lost on the uplink reached the subscriber");
+            Assert.That(stream.Late, Is.EqualTo(10), "each a little after its successors");
+            Assert.That(publisher.NacksReceived, Is.GreaterThanOrEqualTo(1));
+            Assert.That(metrics["sfu_media_publisher_nacks_sent_total"], Is.GreaterThanOrEqualTo(1));
+            Assert.That(metrics["sfu_media_publisher_packets_recovered_total"], Is.EqualTo(10));
+            Assert.That(metrics["sfu_media_nacks_received_total"], Is.Zero, "the subscriber had nothing to ask for");
         });
     }
 

@@ -32,6 +32,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     private const int MidId = 4;
     private const int RidId = 10;
     private const int RepairedRidId = 11;
+    private const int RtxPayloadType = 97;
 
     private readonly Peer _publisherPeer = new();
     private readonly Peer _subscriberPeer = new();
@@ -42,7 +43,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
 
     private readonly SrtpKeyPair _subscriberKeys;
 
-    private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams, bool subscriberConnected = true)
+    private SimulcastHarness(string codec, IReadOnlyList<string> rids, IReadOnlyList<SignalledStream> streams, bool subscriberConnected = true, bool nack = false)
     {
         Clock = new ManualClock();
         Metrics = new MediaMetrics(Prometheus.Metrics.NewCustomRegistry());
@@ -59,7 +60,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             Publisher = Router.Publisher("publisher", this);
             var clockRate = 90000;
             var track = new PublishedTrack("1", MediaKind.Video,
-                new NegotiatedCodec(96, codec, clockRate, null, new FormatParameters(), [], 97),
+                new NegotiatedCodec(96, codec, clockRate, null, new FormatParameters(), nack ? [Sfu.Media.Sdp.RtcpFeedback.Nack] : [], RtxPayloadType),
                 new RtpHeaderExtensionIds(Mid: MidId, RtpStreamId: RidId, RepairedRtpStreamId: RepairedRidId),
                 streams, rids, "stream", "video", "test");
             Producer = Router.Publish(Publisher, "peer:1", track);
@@ -93,6 +94,9 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
 
     public static SimulcastHarness WithRids(string codec, params string[] rids) => new(codec, rids, []);
 
+    /// <summary>Rid layers of a publisher that negotiated NACK (and RTX): the server repairs its losses.</summary>
+    public static SimulcastHarness WithRidsAndNack(string codec, params string[] rids) => new(codec, rids, [], nack: true);
+
     public static SimulcastHarness WithSsrcGroup(string codec, params SignalledStream[] streams) => new(codec, [], streams);
 
     /// <summary>A track without simulcast whose subscriber is still connecting: <see cref="ConnectSubscriber"/> finishes it.</summary>
@@ -120,6 +124,33 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
     }
 
+    /// <summary>
+    /// On the worker: a VP8 delta packet handed straight to the producer's layer, past the transport and its SRTP replay
+    /// check, as a packet relayed from another worker arrives.
+    /// </summary>
+    public void DeliverToProducer(int layer, ushort sequence, uint timestamp)
+    {
+        var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, Producer.Layers[layer].Ssrc!.Value, marker: true);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        at += Vp8Payload.Write(_send.AsSpan(at), 200, sequence, startOfFrame: true, keyframe: false, 0x55);
+        if (!Sfu.Media.Rtp.RtpPacket.TryParse(_send.AsSpan(0, at), out var packet)) throw new InvalidOperationException("unparsable");
+        Producer.ReceiveRtp(Producer.Layers[layer], packet, Clock.GetTimestamp());
+    }
+
+    /// <summary>On the worker: an RTX retransmission (RFC 4588) of a layer's packet, naming the layer by repaired-rid.</summary>
+    public void ReceiveRetransmission(uint rtxSsrc, string rid, ushort rtxSequence, ushort originalSequence, uint timestamp)
+    {
+        var header = new RtpHeaderWriter(_send, RtxPayloadType, rtxSequence, timestamp, rtxSsrc, marker: true);
+        header.AddExtension(MidId, "1"u8);
+        header.AddExtension(RepairedRidId, Encoding.ASCII.GetBytes(rid));
+        var at = header.Finish();
+        BinaryPrimitives.WriteUInt16BigEndian(_send.AsSpan(at), originalSequence);
+        at += 2 + Vp8Payload.Write(_send.AsSpan(at + 2), 200, (ushort)(originalSequence & 0x7FFF), true, false, 0x55);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
     /// <summary>On the worker: the transports' timers at the clock's current time (allocation included when due).</summary>
     public void Tick()
     {
@@ -129,13 +160,14 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     }
 
     /// <summary>RTP the subscriber got since the last call: (sequence, timestamp, SSRC).</summary>
-    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp()
+    /// <param name="replays">Also packets its SRTP would refuse as replays (read from their clear headers).</param>
+    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp(bool replays = false)
     {
         var packets = new List<(ushort, uint, uint)>();
         foreach (var datagram in _subscriberPeer.Drain())
         {
             if (datagram[1] is >= 192 and <= 223) continue;
-            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok) continue;
+            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok && !replays) continue;
             packets.Add((BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(2)), BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(4)),
                 BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(8))));
         }
@@ -143,9 +175,14 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     }
 
     /// <summary>Media SSRCs of the PLIs the publisher got since the last call.</summary>
-    public List<uint> TakePublisherPlis()
+    public List<uint> TakePublisherPlis() => TakePublisherFeedback().Plis;
+
+    /// <summary>The PLIs (media SSRC) and NACKed packets (media SSRC, sequence number) the publisher got since the last call.</summary>
+    public (List<uint> Plis, List<(uint Ssrc, ushort Sequence)> Nacked) TakePublisherFeedback()
     {
         var plis = new List<uint>();
+        var nacked = new List<(uint, ushort)>();
+        var lost = new ushort[256];
         foreach (var datagram in _publisherPeer.Drain())
         {
             if (datagram[1] is not (>= 192 and <= 223)) continue;
@@ -155,9 +192,13 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             {
                 if (header.PacketType == RtcpPacketType.PayloadFeedback && header.Count == RtcpPacketType.FmtPli && RtcpPli.TryParse(packet, out var pli))
                     plis.Add(pli.MediaSsrc);
+                if (RtcpNack.TryParse(packet, out var nack))
+                {
+                    foreach (var sequence in lost.AsSpan(0, nack.CopyLostSequenceNumbers(lost))) nacked.Add((nack.MediaSsrc, sequence));
+                }
             }
         }
-        return plis;
+        return (plis, nacked);
     }
 
     void IMediaPeerListener.OnMediaActivity() { }

@@ -6,6 +6,8 @@ using Sfu.Client.Media;
 using Sfu.Media;
 using Sfu.Media.Diagnostics;
 using Sfu.Media.Dtls;
+using Sfu.Media.Rtcp;
+using Sfu.Media.Rtp;
 using Sfu.Media.Routing;
 using Sfu.Media.Sdp;
 using Sfu.Media.Srtp;
@@ -24,6 +26,7 @@ namespace Sfu.Tests.Media.Worker;
 public sealed class InMemoryRouterTests
 {
     private const uint PublisherSsrc = 0x1111_0001;
+    private const uint PublisherRtxSsrc = 0x1111_0002;
     private const uint ConsumerSsrc = 0x2222_0001;
     private const ushort FirstSequence = 1000;
     private static readonly IPEndPoint ServerAddress = new(IPAddress.Parse("10.0.0.1"), 50000);
@@ -31,6 +34,7 @@ public sealed class InMemoryRouterTests
     private InMemoryNetwork _network = null!;
     private InMemoryNetwork.WorkerPort _port = null!;
     private MediaMetrics _metrics = null!;
+    private ManualClock _clock = null!;
     private MediaWorker _worker = null!;
     private DtlsContext _dtls = null!;
     private Router _router = null!;
@@ -46,15 +50,16 @@ public sealed class InMemoryRouterTests
         _network = new InMemoryNetwork();
         _port = _network.BindWorker(ServerAddress);
         _metrics = new MediaMetrics(Prometheus.Metrics.NewCustomRegistry());
-        _worker = new MediaWorker(new MediaOptions { TcpEnabled = false }, new ManualClock(), _metrics, NullLogger<MediaWorker>.Instance, _port);
+        _clock = new ManualClock();
+        _worker = new MediaWorker(new MediaOptions { TcpEnabled = false }, _clock, _metrics, NullLogger<MediaWorker>.Instance, _port);
         _dtls = DtlsContext.Create(DtlsCertificate.Generate(), DtlsRole.Server);
         await _worker.InvokeAsync(() =>
         {
             _router = _worker.CreateRouter("room", _dtls);
             var publisher = _router.Publisher("alice", Quiet);
             var track = new PublishedTrack("0", MediaKind.Video,
-                new NegotiatedCodec(96, CodecNames.Vp8, 90000, null, new FormatParameters(), [], 97),
-                new RtpHeaderExtensionIds(Mid: 4), [new SignalledStream(PublisherSsrc, 0x1111_0002)], [], "stream", "video", "test");
+                new NegotiatedCodec(96, CodecNames.Vp8, 90000, null, new FormatParameters(), [Sfu.Media.Sdp.RtcpFeedback.Nack], 97),
+                new RtpHeaderExtensionIds(Mid: 4), [new SignalledStream(PublisherSsrc, PublisherRtxSsrc)], [], "stream", "video", "test");
             _producer = _router.Publish(publisher, "alice:0", track);
         });
     }
@@ -81,6 +86,77 @@ public sealed class InMemoryRouterTests
         {
             Assert.That(bob.ReceivedSsrcs(), Is.EqualTo(new[] { ConsumerSsrc, ConsumerSsrc, ConsumerSsrc }));
             Assert.That(carol.ReceivedSsrcs(), Is.EqualTo(new[] { ConsumerSsrc + 1, ConsumerSsrc + 1, ConsumerSsrc + 1 }));
+        });
+    }
+
+    [Test]
+    public async Task PublisherLosesPackets_TheServerNacksThem_AndForwardsTheirRetransmissionsInTheirPlace()
+    {
+        var publisher = await ConnectPublisherAsync("192.0.2.1");
+        var bob = await ConnectSubscriberAsync("bob", "192.0.2.2", ConsumerSsrc);
+        await PublishAsync(publisher, count: 2);
+        publisher.ReceivedFeedback();
+        _sequence += 2; // 1002 and 1003 lost on the publisher's uplink
+        await PublishAsync(publisher, count: 2);
+        var nacked = publisher.ReceivedFeedback().Nacked;
+
+        SendVideo(publisher, 1003, rtxSequence: 500);
+        SendVideo(publisher, 1002, rtxSequence: 501);
+        await HandledAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(nacked, Is.EqualTo(new ushort[] { 1002, 1003 }), "asked for at once");
+            Assert.That(bob.ReceivedPackets(), Is.EqualTo(new (ushort, byte)[] { (1000, 0xE8), (1001, 0xE9), (1004, 0xEC), (1005, 0xED), (1003, 0xEB), (1002, 0xEA) }),
+                "the retransmissions go out restored, in the numbers they left free");
+            Assert.That(_metrics.UplinkRepair.NacksSent, Is.EqualTo(1));
+            Assert.That(_metrics.UplinkRepair.PacketsRecovered, Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task RetransmissionNobodyAskedFor_IsNotForwardedAgain_ButCounted()
+    {
+        var publisher = await ConnectPublisherAsync("192.0.2.1");
+        var bob = await ConnectSubscriberAsync("bob", "192.0.2.2", ConsumerSsrc);
+        await PublishAsync(publisher, count: 3);
+        bob.ReceivedPackets();
+
+        SendVideo(publisher, 1001, rtxSequence: 7); // the publisher probing with a packet that arrived
+        SendVideo(publisher, 1001); // or the network duplicating one
+        await HandledAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(bob.ReceivedPackets(), Is.Empty, "bob has both already");
+            Assert.That(_metrics.DroppedCount(DropReason.UnrequestedRetransmission), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task UnansweredNack_IsRepeatedEachRoundTrip_ThenGivenUp_AndAKeyframeAskedFor()
+    {
+        var publisher = await ConnectPublisherAsync("192.0.2.1");
+        var bob = await ConnectSubscriberAsync("bob", "192.0.2.2", ConsumerSsrc);
+        await PublishAsync(publisher, count: 1);
+        _clock.Advance(TimeSpan.FromSeconds(2)); // the keyframe requests of bob's start are long past
+        _sequence++;
+        await PublishAsync(publisher, count: 1);
+        var requests = publisher.ReceivedFeedback().Nacked.Count;
+
+        for (var retry = 1; retry < NackGenerator.DefaultMaxRetries; retry++)
+        {
+            _clock.Advance(NackGenerator.DefaultRoundTrip);
+            await Eventually.HoldsAsync(() => Task.FromResult((requests += publisher.ReceivedFeedback().Nacked.Count) > retry), "the worker's tick repeating the NACK");
+        }
+        _clock.Advance(NackGenerator.DefaultRoundTrip);
+        var plis = 0;
+        await Eventually.HoldsAsync(() => Task.FromResult((plis += publisher.ReceivedFeedback().Plis) > 0), "a keyframe request once the packet is given up");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(requests, Is.EqualTo(NackGenerator.DefaultMaxRetries));
+            Assert.That(_metrics.UplinkRepair.GivenUp(NackGiveUpReason.Retries), Is.EqualTo(1));
         });
     }
 
@@ -184,7 +260,7 @@ public sealed class InMemoryRouterTests
     {
         var keys = new SrtpKeyPair(TestSrtpKeys.FromSeed(1), TestSrtpKeys.FromSeed(2));
         var transport = await _worker.InvokeAsync(() => _router.FindPublisher("alice")!.Transport);
-        var peer = new Peer(_network.BindClient(new IPEndPoint(IPAddress.Parse(address), 5000)), transport, Own(new SrtpContext(keys.Remote)));
+        var peer = new Peer(_network.BindClient(new IPEndPoint(IPAddress.Parse(address), 5000)), transport, Own(new SrtpContext(keys.Remote)), Own(new SrtpContext(keys.Local)));
         await CheckAsync(peer, useCandidate: true);
         await _worker.InvokeAsync(() => transport.StartSrtp(keys));
         return peer;
@@ -224,17 +300,29 @@ public sealed class InMemoryRouterTests
     /// <summary>Video packets from the publisher, the first a keyframe (consumers start on one); returns once forwarded.</summary>
     private async Task PublishAsync(Peer publisher, int count)
     {
-        for (var i = 0; i < count; i++)
-        {
-            var header = new RtpHeaderWriter(_packet, 96, _sequence, (uint)_sequence * 3000, PublisherSsrc, marker: true);
-            header.AddExtension(4, "0"u8);
-            var at = header.Finish();
-            at += Vp8Payload.Write(_packet.AsSpan(at), 200, _sequence, startOfFrame: true, keyframe: _sequence == FirstSequence, fill: 0x55);
-            _sequence++;
-            Assert.That(publisher.Srtp.Protect(_packet, at, out var length), Is.EqualTo(SrtpStatus.Ok));
-            publisher.Client.Send(_packet.AsSpan(0, length), ServerAddress);
-        }
+        for (var i = 0; i < count; i++) SendVideo(publisher, _sequence++);
         await HandledAsync();
+    }
+
+    /// <summary>
+    /// One video packet, filled with the low byte of its sequence number; as an RTX retransmission (RFC 4588) when
+    /// <paramref name="rtxSequence"/> is given.
+    /// </summary>
+    private void SendVideo(Peer publisher, ushort sequence, ushort? rtxSequence = null)
+    {
+        var header = rtxSequence is { } repair
+            ? new RtpHeaderWriter(_packet, 97, repair, (uint)sequence * 3000, PublisherRtxSsrc, marker: true)
+            : new RtpHeaderWriter(_packet, 96, sequence, (uint)sequence * 3000, PublisherSsrc, marker: true);
+        header.AddExtension(4, "0"u8);
+        var at = header.Finish();
+        if (rtxSequence is not null)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(at), sequence);
+            at += 2;
+        }
+        at += Vp8Payload.Write(_packet.AsSpan(at), 200, sequence, startOfFrame: true, keyframe: sequence == FirstSequence, fill: (byte)sequence);
+        Assert.That(publisher.Srtp.Protect(_packet, at, out var length), Is.EqualTo(SrtpStatus.Ok));
+        publisher.Client.Send(_packet.AsSpan(0, length), ServerAddress);
     }
 
     /// <summary>
@@ -255,14 +343,49 @@ public sealed class InMemoryRouterTests
 
     private static readonly IMediaPeerListener Quiet = QuietMediaPeer.Instance;
 
-    /// <summary>A client on the network with its transport's ICE credentials and its side of the SRTP keys.</summary>
-    private sealed class Peer(InMemoryNetwork.Client client, WebRtcTransport transport, SrtpContext srtp)
+    /// <summary>
+    /// A client on the network with its transport's ICE credentials and its side of the SRTP keys: a subscriber's
+    /// <paramref name="srtp"/> decrypts, a publisher's encrypts and its <paramref name="feedback"/> decrypts the server's RTCP.
+    /// </summary>
+    private sealed class Peer(InMemoryNetwork.Client client, WebRtcTransport transport, SrtpContext srtp, SrtpContext? feedback = null)
     {
         public InMemoryNetwork.Client Client { get; } = client;
 
         public IceCredentials Ice { get; } = transport.LocalIce;
 
         public SrtpContext Srtp { get; } = srtp;
+
+        /// <summary>Sequence number and fill byte of the RTP packets that arrived since the last call (RTCP skipped).</summary>
+        public List<(ushort Sequence, byte Fill)> ReceivedPackets()
+        {
+            var packets = new List<(ushort, byte)>();
+            foreach (var datagram in Client.Drain())
+            {
+                if (datagram[0] < 128 || datagram[1] is >= 192 and <= 223) continue;
+                if (Srtp.Unprotect(datagram, datagram.Length, out var length) == SrtpStatus.Ok)
+                    packets.Add((BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(2)), datagram[length - 1]));
+            }
+            return packets;
+        }
+
+        /// <summary>What the server's RTCP since the last call asked of this publisher: the sequence numbers NACKed, and PLIs.</summary>
+        public (List<ushort> Nacked, int Plis) ReceivedFeedback()
+        {
+            var nacked = new List<ushort>();
+            var plis = 0;
+            var lost = new ushort[256];
+            foreach (var datagram in Client.Drain())
+            {
+                if (datagram[1] is < 192 or > 223 || feedback!.UnprotectRtcp(datagram, datagram.Length, out var length) != SrtpStatus.Ok) continue;
+                var reader = new RtcpCompoundReader(datagram.AsSpan(0, length));
+                while (reader.TryReadNext(out _, out var packet))
+                {
+                    if (RtcpNack.TryParse(packet, out var nack) && nack.MediaSsrc == PublisherSsrc) nacked.AddRange(lost[..nack.CopyLostSequenceNumbers(lost)]);
+                    if (RtcpPli.TryParse(packet, out var pli) && pli.MediaSsrc == PublisherSsrc) plis++;
+                }
+            }
+            return (nacked, plis);
+        }
 
         /// <summary>SSRCs of the RTP packets that arrived since the last call (RTCP skipped).</summary>
         public List<uint> ReceivedSsrcs()
