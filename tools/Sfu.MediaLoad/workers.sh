@@ -1,8 +1,8 @@
 #!/bin/sh
 # One room over several media workers: the server with Sfu:Media:Workers=<workers> and every new subscriber on the
 # least-loaded worker (SpreadRoomAboveImbalance=0, so the room's subscribers alternate between workers), the load tool
-# beside it. Prints the tool's figures, then each media thread's CPU time over the run (from /proc/<pid>/task), which
-# shows how the forwarding load splits. Run from the repository root after `dotnet build Sfu.sln -c Release`.
+# beside it. Runs the load twice against the same server (the first run warms up its JIT) and prints the tool's figures
+# for both, then each media thread's CPU time over the second run (from /proc/<pid>/task): how the forwarding splits. Run from the repository root after `dotnet build Sfu.sln -c Release`.
 # Usage: tools/Sfu.MediaLoad/workers.sh <workers> <subscribers> [server cores, default 0-1] [tool cores, default 0-1]
 set -eu
 workers=$1
@@ -18,13 +18,15 @@ media_threads() {
     case "$(cat "$task/comm")" in sfu-media-*) echo "$(cat "$task/comm") $(awk '{print $14 + $15}' "$task/stat")" ;; esac
   done | sort
 }
-before=$(media_threads)
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg), $workers worker(s) on cores $server_cores, tool on $tool_cores"
-taskset -c "$tool_cores" dotnet tools/Sfu.MediaLoad/bin/Release/net10.0/Sfu.MediaLoad.dll --url "$url" \
-  --pid "$server" --subscribers "$subscribers" --seconds 15 --warmup 3 || true
-after=$(media_threads)
+for round in warm-up measured; do
+  before=$(media_threads)
+  echo "== $round: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg), $workers worker(s) on cores $server_cores, tool on $tool_cores"
+  taskset -c "$tool_cores" dotnet tools/Sfu.MediaLoad/bin/Release/net10.0/Sfu.MediaLoad.dll --url "$url" \
+    --pid "$server" --subscribers "$subscribers" --seconds 15 --warmup 3 || true
+  after=$(media_threads)
+done
 hz=$(getconf CLK_TCK)
-echo "== media threads, CPU seconds over the whole run (joins, warm-up and the measured window):"
+echo "== media threads, CPU seconds over the measured run (its joins, warm-up and window):"
 echo "$before" | while read -r name ticks; do
   now=$(echo "$after" | awk -v n="$name" '$1 == n {print $2}')
   echo "$name $(echo "$now $ticks $hz" | awk '{printf "%.2f", ($1 - $2) / $3}')"
