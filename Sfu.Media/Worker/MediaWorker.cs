@@ -37,6 +37,9 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     private readonly Thread _thread;
     private long _nextTick;
     private long? _dispatchedArrival;
+
+    // The earliest arrival dispatched in this loop turn (long.MaxValue: none yet), for the residence histogram.
+    private long _earliestArrivalThisTurn = long.MaxValue;
     private volatile bool _stopping;
 
     public MediaWorker(MediaOptions options, TimeProvider time, MediaMetrics metrics, ILogger<MediaWorker> logger)
@@ -191,6 +194,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
                 }
                 // Once per turn: what the datagrams received, the commands and the timers above queued leaves together.
                 _port.Flush();
+                ObserveResidence();
             }
             catch (Exception ex) when (!_stopping)
             {
@@ -247,9 +251,21 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
         while (tcp.TryDequeueClosed(out var connection)) connection.Owner?.OnTcpConnectionClosed(connection);
     }
 
+    /// <summary>
+    /// How long the turn's earliest datagram stayed in the server: one observation per turn (the last copy a turn sends
+    /// leaves with its final flush, so this bounds every datagram of the turn), never one per forwarded copy.
+    /// </summary>
+    private void ObserveResidence()
+    {
+        if (_earliestArrivalThisTurn == long.MaxValue) return;
+        Metrics.TurnFlushed(_time.GetElapsedTime(_earliestArrivalThisTurn));
+        _earliestArrivalThisTurn = long.MaxValue;
+    }
+
     private void DispatchArrived(Span<byte> datagram, SocketAddress from, long arrival, IceTcpConnection? tcp = null)
     {
         _dispatchedArrival = arrival;
+        if (arrival < _earliestArrivalThisTurn) _earliestArrivalThisTurn = arrival;
         try
         {
             Dispatch(datagram, from, tcp);
