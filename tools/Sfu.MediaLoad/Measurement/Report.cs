@@ -21,8 +21,14 @@ static class Report
     /// p50/p99 read off the histogram's buckets, or null for a server without it.
     /// </summary>
     public static string? Residence(WindowResult w) => w.ServerResidence is { Count: > 0 } r
-        ? Invariant($"p50 {r.Quantile(0.5) * 1000:F3} ms, p99 {r.Quantile(0.99) * 1000:F3} ms ({r.Count:F0} loop turns)")
+        ? Invariant($"p50 {Milliseconds(r, 0.5)}, p99 {Milliseconds(r, 0.99)} ({r.Count:F0} loop turns)")
         : null;
+
+    // A quantile in the +Inf bucket reads as the largest bound, which it is at least.
+    private static string Milliseconds(ScrapedHistogram histogram, double quantile) =>
+        histogram.Quantile(quantile) is { } seconds && seconds < histogram.UpperBounds[^2]
+            ? Invariant($"{seconds * 1000:F3} ms")
+            : Invariant($"over {histogram.UpperBounds[^2] * 1000:F0} ms");
 
     public static object? ResidenceJson(WindowResult w) => w.ServerResidence is { } r
         ? new { turns = r.Count, p50Ms = r.Quantile(0.5) * 1000, p99Ms = r.Quantile(0.99) * 1000 }
