@@ -41,6 +41,9 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
     private readonly Thread _thread;
     private long _nextTick;
     private long? _dispatchedArrival;
+
+    // The earliest arrival dispatched in this loop turn (long.MaxValue: none yet), for the residence histogram.
+    private long _earliestArrivalThisTurn = long.MaxValue;
     private volatile bool _stopping;
 
     /// <summary>Worker number <paramref name="index"/>: it listens on <see cref="MediaOptions.Port"/> + index.</summary>
@@ -213,6 +216,7 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
                 }
                 // Once per turn: what the datagrams received, the commands and the timers above queued leaves together.
                 _port.Flush();
+                ObserveResidence();
             }
             catch (Exception ex) when (!_stopping)
             {
@@ -281,9 +285,21 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
         }
     }
 
+    /// <summary>
+    /// How long the turn's earliest datagram stayed in the server: one observation per turn (the last copy a turn sends
+    /// leaves with its final flush, so this bounds every datagram of the turn), never one per forwarded copy.
+    /// </summary>
+    private void ObserveResidence()
+    {
+        if (_earliestArrivalThisTurn == long.MaxValue) return;
+        Metrics.TurnFlushed(_time.GetElapsedTime(_earliestArrivalThisTurn));
+        _earliestArrivalThisTurn = long.MaxValue;
+    }
+
     private void DispatchArrived(Span<byte> datagram, SocketAddress from, long arrival, IceTcpConnection? tcp = null)
     {
         _dispatchedArrival = arrival;
+        if (arrival < _earliestArrivalThisTurn) _earliestArrivalThisTurn = arrival;
         try
         {
             Dispatch(datagram, from, tcp);

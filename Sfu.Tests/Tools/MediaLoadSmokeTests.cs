@@ -38,6 +38,10 @@ public sealed class MediaLoadSmokeTests
             Assert.That(window.GetProperty("serverJitPercentOfWindow").GetDouble(), Is.GreaterThanOrEqualTo(0), "read from the server's metrics");
             Assert.That(window.GetProperty("latency").GetProperty("packets").GetInt64(), Is.GreaterThan(3 * 100), "every video packet carries its send time");
             Assert.That(window.GetProperty("latency").GetProperty("p50Ms").GetDouble(), Is.GreaterThan(0).And.LessThan(1000));
+            var residence = window.GetProperty("serverResidence");
+            Assert.That(residence.GetProperty("turns").GetDouble(), Is.GreaterThan(0), "the server's residence histogram, scraped around the window");
+            Assert.That(residence.GetProperty("p50Ms").GetDouble(), Is.GreaterThan(0).And.LessThanOrEqualTo(residence.GetProperty("p99Ms").GetDouble()));
+            Assert.That(residence.GetProperty("p99Ms").GetDouble(), Is.LessThanOrEqualTo(50), "read off buckets that end at 50 ms");
             Assert.That(joins.GetProperty("joinMs").GetProperty("count").GetInt32(), Is.EqualTo(3));
             Assert.That(joins.GetProperty("joinMs").GetProperty("p50").GetDouble(), Is.GreaterThan(0).And.LessThan(10_000));
         });

@@ -31,6 +31,13 @@ public sealed class PublisherOptions
     public int AudioPacketsPerSecond { get; init; } = 50;
 
     /// <summary>
+    /// Pace video like a browser (<see cref="VideoPacer"/>): each frame's packets spread at this multiple of
+    /// <see cref="VideoBitrate"/> (<see cref="VideoPacer.LibWebRtcPacingFactor"/> is libwebrtc's). 0: each frame's
+    /// packets back to back, the harshest load a forwarder can get from one publisher.
+    /// </summary>
+    public double PacingFactor { get; init; }
+
+    /// <summary>
     /// Stamp each video packet's send time after its VP8 payload header (<see cref="SendTimestamp"/>), so that a
     /// subscriber on the same host measures the one-way latency through the server.
     /// </summary>
@@ -45,8 +52,9 @@ public sealed class PublisherOptions
 /// <summary>
 /// A publishing PeerConnection: offers sendonly Opus and/or VP8 (+RTX), applies the server's answer, and
 /// once connected sends synthetic RTP at a real pace (30 fps video at the configured bitrate, 50 pps
-/// audio). Like a browser's encoder it sends a keyframe first and on every PLI or FIR, and answers NACKs
-/// from its send history over RTX.
+/// audio), each frame's packets back to back or, with <see cref="PublisherOptions.PacingFactor"/>, spread as a
+/// browser's pacer spreads them. Like a browser's encoder it sends a keyframe first and on every PLI or FIR, and
+/// answers NACKs from its send history over RTX.
 /// </summary>
 public sealed class Publisher : IClientMediaListener, IDisposable
 {
@@ -70,6 +78,12 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     private uint _audioTimestamp;
     private ushort _pictureId;
     private int _keyframeRequested = 1;
+
+    // The frame being sent: packets are written one at a time, so that a pacer can spread them.
+    private int _framePackets;
+    private int _framePacketsSent;
+    private int _frameBytes;
+    private bool _frameIsKey;
 
     private long _plis;
     private long _firs;
@@ -270,25 +284,26 @@ public sealed class Publisher : IClientMediaListener, IDisposable
     private async Task MediaLoopAsync()
     {
         // One clock for both streams; each sends whatever fell due since the last tick, so a late tick
-        // catches up instead of drifting.
+        // catches up instead of drifting. A paced publisher looks every burst window, an unpaced one every 5 ms.
         long frequency = Stopwatch.Frequency;
         long frameInterval = frequency / _options.FrameRate;
         long audioInterval = frequency / _options.AudioPacketsPerSecond;
         long start = Stopwatch.GetTimestamp();
         long nextFrame = start;
         long nextAudio = start;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        var pacer = _options.PacingFactor > 0 ? new VideoPacer((long)(_options.VideoBitrate * _options.PacingFactor), frequency) : null;
+        using var timer = new PeriodicTimer(pacer is null ? TimeSpan.FromMilliseconds(5) : VideoPacer.BurstWindow);
         try
         {
             do
             {
                 long now = Stopwatch.GetTimestamp();
-                while (Streams.VideoSsrc is not null && nextFrame <= now)
+                if (Streams.VideoSsrc is not null)
                 {
-                    SendFrame();
-                    nextFrame += frameInterval;
+                    nextFrame = SendDueVideo(now, nextFrame, frameInterval, pacer);
                 }
 
+                // Audio is never held back: libwebrtc's pacer sends audio ahead of video.
                 while (Streams.AudioSsrc is not null && nextAudio <= now)
                 {
                     SendAudio();
@@ -302,39 +317,79 @@ public sealed class Publisher : IClientMediaListener, IDisposable
         }
     }
 
-    private void SendFrame()
+    /// <summary>
+    /// Sends the video packets due at <paramref name="now"/>: without a pacer every frame due, whole; with one, as many
+    /// as it lets go. A frame falls due only once the one before it is out. Returns when the next frame falls due.
+    /// </summary>
+    private long SendDueVideo(long now, long nextFrame, long frameInterval, VideoPacer? pacer)
     {
-        bool keyframe = Interlocked.Exchange(ref _keyframeRequested, 0) == 1;
-        int frameBytes = Math.Max(Vp8Payload.MaxHeaderLength, _options.VideoBitrate / 8 / _options.FrameRate);
-        int packets = (frameBytes + MaxPayloadPerPacket - 1) / MaxPayloadPerPacket;
-        for (int i = 0; i < packets; i++)
+        while (true)
         {
-            int payloadLength = i == packets - 1 ? frameBytes - (i * MaxPayloadPerPacket) : MaxPayloadPerPacket;
-            int at = WriteHeader(ClientSdp.Vp8PayloadType, _videoSequence, _videoTimestamp, Streams.VideoSsrc!.Value, marker: i == packets - 1, ClientSdp.VideoMid);
-            int payloadAt = at;
-            at += Vp8Payload.Write(_packet.AsSpan(at), payloadLength, _pictureId, startOfFrame: i == 0, keyframe, fill: (byte)_videoSequence);
-            if (_options.StampSendTime)
+            if (_framePacketsSent == _framePackets)
             {
-                var payload = _packet.AsSpan(payloadAt, at - payloadAt);
-                SendTimestamp.TryWrite(payload[Vp8Payload.HeaderLength(payload)..], Stopwatch.GetTimestamp());
+                if (nextFrame > now)
+                {
+                    return nextFrame;
+                }
+
+                BeginFrame();
+                pacer?.FrameStarted(now);
+                nextFrame += frameInterval;
             }
 
-            _videoHistory.Store(_videoSequence, _packet.AsSpan(0, at));
-            if (Transport.SendRtp(_packet.AsSpan(0, at)))
+            if (pacer is not null && !pacer.CanSend(now))
             {
-                Interlocked.Increment(ref _videoPackets);
+                return nextFrame;
             }
 
-            _videoSequence++;
+            int sent = SendVideoPacket();
+            pacer?.OnSent(sent);
+        }
+    }
+
+    private void BeginFrame()
+    {
+        _frameIsKey = Interlocked.Exchange(ref _keyframeRequested, 0) == 1;
+        _frameBytes = Math.Max(Vp8Payload.MaxHeaderLength, _options.VideoBitrate / 8 / _options.FrameRate);
+        _framePackets = (_frameBytes + MaxPayloadPerPacket - 1) / MaxPayloadPerPacket;
+        _framePacketsSent = 0;
+    }
+
+    /// <summary>Sends the current frame's next packet; returns its size.</summary>
+    private int SendVideoPacket()
+    {
+        int i = _framePacketsSent;
+        bool last = i == _framePackets - 1;
+        int payloadLength = last ? _frameBytes - (i * MaxPayloadPerPacket) : MaxPayloadPerPacket;
+        int at = WriteHeader(ClientSdp.Vp8PayloadType, _videoSequence, _videoTimestamp, Streams.VideoSsrc!.Value, marker: last, ClientSdp.VideoMid);
+        int payloadAt = at;
+        at += Vp8Payload.Write(_packet.AsSpan(at), payloadLength, _pictureId, startOfFrame: i == 0, _frameIsKey, fill: (byte)_videoSequence);
+        if (_options.StampSendTime)
+        {
+            var payload = _packet.AsSpan(payloadAt, at - payloadAt);
+            SendTimestamp.TryWrite(payload[Vp8Payload.HeaderLength(payload)..], Stopwatch.GetTimestamp());
         }
 
-        _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
-        _videoTimestamp += (uint)(90000 / _options.FrameRate);
-        Interlocked.Increment(ref _frames);
-        if (keyframe)
+        _videoHistory.Store(_videoSequence, _packet.AsSpan(0, at));
+        if (Transport.SendRtp(_packet.AsSpan(0, at)))
         {
-            Interlocked.Increment(ref _keyframes);
+            Interlocked.Increment(ref _videoPackets);
         }
+
+        _videoSequence++;
+        _framePacketsSent++;
+        if (last)
+        {
+            _pictureId = (ushort)((_pictureId + 1) & 0x7FFF);
+            _videoTimestamp += (uint)(90000 / _options.FrameRate);
+            Interlocked.Increment(ref _frames);
+            if (_frameIsKey)
+            {
+                Interlocked.Increment(ref _keyframes);
+            }
+        }
+
+        return at;
     }
 
     private void SendAudio()

@@ -1,8 +1,8 @@
 // Media load, latency, join time, capacity and recovery measurements, against our server (running, reached at --url)
 // or Janus's VideoRoom (started by the tool itself), or both one after the other with the same settings.
 //
-//   load (default): 1 publisher (VP8-like video ~1.5 Mbit/s at 30 fps whose packets carry their send time, optionally
-//     Opus-like audio) and N subscribers in one room; after they all receive video and a warm-up, measures a window of
+//   load (default): 1 publisher (VP8-like video ~1.5 Mbit/s at 30 fps whose packets carry their send time, paced as a
+//     browser paces them unless --burst, optionally Opus-like audio) and N subscribers in one room; after they all receive video and a warm-up, measures a window of
 //     D seconds: packets/s received, per-subscriber loss, server CPU per packet, one-way latency p50/p99/max.
 //   latency: the same at 10 %, 50 % and 90 % of N (or of the largest N found with --find).
 //   joins: join time, from opening the WebSocket to the first whole key frame decrypted, p50/p99 over --joins joins.
@@ -48,6 +48,11 @@ var subscribersOption = ToolCommandLine.IntOption("--subscribers", "Subscribers 
 var secondsOption = ToolCommandLine.IntOption("--seconds", "Seconds measured (load, latency, compare)", 15, minimum: 1);
 var warmupOption = ToolCommandLine.IntOption("--warmup", "Seconds after every subscriber receives video, before measuring", 3, minimum: 0);
 var audioOption = new Option<bool>("--audio") { Description = "Publish Opus-like audio besides the video" };
+var burstOption = new Option<bool>("--burst")
+{
+    Description = "Send each video frame's packets back to back (the harshest load: one core fans out a whole frame at once) "
+        + "instead of pacing them as a browser does (libwebrtc's pacer: 2.5 times the bitrate, bursts of at most 1 ms; the default)",
+};
 var findOption = new Option<bool>("--find") { Description = "latency: take N from a capacity search instead of --subscribers; compare: also search" };
 var startOption = ToolCommandLine.IntOption("--start", "The capacity search's first N", 25, minimum: 1);
 var maxOption = ToolCommandLine.IntOption("--max-subscribers", "The capacity search's largest N", 1600, minimum: 1);
@@ -58,7 +63,7 @@ var jsonOption = ToolCommandLine.JsonOption();
 var command = new RootCommand("Media load, latency, join time, capacity and recovery measurements against our server, Janus's VideoRoom, or both.")
 {
     modeArgument, serverOption, urlOption, pidOption, addressOption, janusOption, janusCpuOption, janusDebugOption, subscribersOption, secondsOption,
-    warmupOption, audioOption, findOption, startOption, maxOption, stepSecondsOption, joinsOption, repsOption, jsonOption,
+    warmupOption, audioOption, burstOption, findOption, startOption, maxOption, stepSecondsOption, joinsOption, repsOption, jsonOption,
 };
 addressOption.Validators.Add(result =>
 {
@@ -70,7 +75,7 @@ command.SetAction((result, _) => RunAsync(new Options(
     result.GetValue(pidOption) is > 0 and var pid ? pid : null,
     result.GetValue(addressOption) is { } address ? IPAddress.Parse(address) : null,
     result.GetValue(janusOption)!, result.GetValue(janusCpuOption) is >= 0 and var cpu ? cpu : null, Math.Min(7, result.GetValue(janusDebugOption)),
-    new Settings(result.GetValue(audioOption), result.GetValue(subscribersOption), TimeSpan.FromSeconds(result.GetValue(warmupOption)),
+    new Settings(result.GetValue(audioOption), result.GetValue(burstOption), result.GetValue(subscribersOption), TimeSpan.FromSeconds(result.GetValue(warmupOption)),
         TimeSpan.FromSeconds(result.GetValue(secondsOption)), result.GetValue(findOption), result.GetValue(startOption), result.GetValue(maxOption),
         TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(result.GetValue(stepSecondsOption)), result.GetValue(joinsOption)),
     result.GetValue(repsOption), result.GetValue(jsonOption))));
@@ -136,6 +141,8 @@ static async Task<object> RunModeAsync(Options options, Room room, CancellationT
                 await Task.Delay(settings.Warmup, cancel);
                 var window = await LoadWindow.MeasureAsync(room, settings.Window, cancel);
                 Console.WriteLine(Report.Invariant($"{percent,3} % of N={full}: {n} subscribers, loss {window.LossPercent:F3} %, latency {Report.Latency(window.Latency)}"));
+                if (Report.Residence(window) is { } residence)
+                    Console.WriteLine($"      inside the server (its histogram): {residence}");
                 levels.Add(new { percent, load = Report.Json(window) });
             }
 
@@ -177,7 +184,8 @@ static async Task<T> WithServerAsync<T>(Options options, string server, Func<Roo
         ? new SfuDriver(options.Url, options.Pid ?? ServerProcess.FindListening(options.Url.Port))
         : new JanusDriver(await JanusProcess.StartAsync(options.Janus, address, options.JanusCpu, options.JanusDebugLevel, cancel));
     Console.WriteLine($"{driver.Name}: pid {driver.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "not found (no CPU figures)"}, clients on {address}");
-    await using var room = new Room(driver, $"media-load-{Environment.ProcessId}-{driver.Name}", address);
+    await using var room = new Room(driver, $"media-load-{Environment.ProcessId}-{driver.Name}", address,
+        options.Settings.Burst ? 0 : Sfu.Client.Media.VideoPacer.LibWebRtcPacingFactor);
     return await body(room);
 }
 

@@ -15,6 +15,7 @@ static class ComparisonTable
             ("latency p50, ms", Percentile(a.Load, 0.5), Percentile(b.Load, 0.5), "F3"),
             ("latency p99, ms", Percentile(a.Load, 0.99), Percentile(b.Load, 0.99), "F3"),
             ("latency max, ms", Max(a.Load), Max(b.Load), "F3"),
+            ("inside the server p99, ms (its histogram)", a.Load?.ServerResidence?.Quantile(0.99) * 1000, b.Load?.ServerResidence?.Quantile(0.99) * 1000, "F3"),
             ("largest N without loss", a.Largest, b.Largest, "F0"),
             ("joins timed", a.JoinMs.Count, b.JoinMs.Count, "F0"),
             ("join time p50, ms", JoinPercentile(a, 0.5), JoinPercentile(b, 0.5), "F1"),

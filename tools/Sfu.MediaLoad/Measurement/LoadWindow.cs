@@ -20,6 +20,7 @@ sealed record WindowResult(
     double? ServerJitPercent, // of the window's wall time the server's JIT spent compiling
     double? WorkerAllocatedBytesPerPacket,
     double ToolCpuPercent,
+    ScrapedHistogram? ServerResidence, // what sfu_media_residence_seconds observed in the window
     long LostMin,
     double LostAverage,
     long LostMax,
@@ -60,11 +61,12 @@ static class LoadWindow
         double? forwarded = after.Counters is { } a && before.Counters is { } b ? a.Forwarded - b.Forwarded : null;
         double? allocated = after.Counters is { } c && before.Counters is { } d && forwarded > 0 ? (c.WorkerAllocatedBytes - d.WorkerAllocatedBytes) / forwarded : null;
         double? jitPercent = after.Counters is { } e && before.Counters is { } f ? (e.JitSeconds - f.JitSeconds) / seconds * 100 : null;
+        var residence = after.Counters?.Residence is { } g && before.Counters?.Residence is { } h ? g.Since(h) : null;
         return new WindowResult(
             room.Server.Name, subscribers.Length, seconds, after.PublisherVideoPackets - before.PublisherVideoPackets,
             received / seconds, forwarded / seconds,
             serverCpu?.TotalSeconds / seconds * 100, serverCpu?.TotalMicroseconds / Math.Max(1, received), jitPercent, allocated,
-            (after.ToolCpu - before.ToolCpu).TotalSeconds / seconds * 100,
+            (after.ToolCpu - before.ToolCpu).TotalSeconds / seconds * 100, residence,
             lost.Length == 0 ? 0 : lost.Min(), lost.Length == 0 ? 0 : lost.Average(), lost.Length == 0 ? 0 : lost.Max(), lost.Sum(), expected, latency);
     }
 

@@ -16,6 +16,24 @@ static class Report
         ? "none measured"
         : Invariant($"p50 {latency.Percentile(0.5) / 1000:F3} ms, p99 {latency.Percentile(0.99) / 1000:F3} ms, max {latency.MaxMicroseconds / 1000.0:F3} ms ({latency.Count} packets)");
 
+    /// <summary>
+    /// The server's own figure: how long datagrams stayed inside it (kernel receive stamp to the loop turn's flush),
+    /// p50/p99 read off the histogram's buckets, or null for a server without it.
+    /// </summary>
+    public static string? Residence(WindowResult w) => w.ServerResidence is { Count: > 0 } r
+        ? Invariant($"p50 {Milliseconds(r, 0.5)}, p99 {Milliseconds(r, 0.99)} ({r.Count:F0} loop turns)")
+        : null;
+
+    // A quantile in the +Inf bucket reads as the largest bound, which it is at least.
+    private static string Milliseconds(ScrapedHistogram histogram, double quantile) =>
+        histogram.Quantile(quantile) is { } seconds && seconds < histogram.UpperBounds[^2]
+            ? Invariant($"{seconds * 1000:F3} ms")
+            : Invariant($"over {histogram.UpperBounds[^2] * 1000:F0} ms");
+
+    public static object? ResidenceJson(WindowResult w) => w.ServerResidence is { } r
+        ? new { turns = r.Count, p50Ms = r.Quantile(0.5) * 1000, p99Ms = r.Quantile(0.99) * 1000 }
+        : null;
+
     public static object LatencyJson(LatencyHistogram latency) => new
     {
         packets = latency.Count,
@@ -57,6 +75,8 @@ static class Report
         if (w.WorkerAllocatedBytesPerPacket is { } allocated)
             Console.WriteLine(Invariant($"worker allocated/packet   {allocated:F3} bytes"));
         Console.WriteLine($"latency (one way)         {Latency(w.Latency)}");
+        if (Residence(w) is { } residence)
+            Console.WriteLine($"  inside the server       {residence}");
     }
 
     public static object Json(WindowResult w) => new
@@ -67,5 +87,6 @@ static class Report
         serverCpuPercentOfOneCore = w.ServerCpuPercent, serverCpuMicrosecondsPerPacket = w.ServerCpuMicrosecondsPerPacket, serverJitPercentOfWindow = w.ServerJitPercent,
         workerAllocatedBytesPerPacket = w.WorkerAllocatedBytesPerPacket, loadToolCpuPercentOfOneCore = w.ToolCpuPercent,
         latency = LatencyJson(w.Latency),
+        serverResidence = ResidenceJson(w),
     };
 }

@@ -7,10 +7,11 @@ using Sfu.MediaLoad.Servers;
 namespace Sfu.MediaLoad.Measurement;
 
 /// <summary>
-/// One room on one server: a publisher whose video packets carry their send time, and any number of subscribers,
-/// each with its own signaling connection; every client socket on <paramref name="localAddress"/>.
+/// One room on one server: a publisher whose video packets carry their send time, paced at
+/// <paramref name="pacingFactor"/> times its bitrate (0: each frame back to back), and any number of subscribers, each
+/// with its own signaling connection; every client socket on <paramref name="localAddress"/>.
 /// </summary>
-sealed class Room(IServerDriver server, string name, IPAddress localAddress) : IAsyncDisposable
+sealed class Room(IServerDriver server, string name, IPAddress localAddress, double pacingFactor) : IAsyncDisposable
 {
     private static readonly TimeSpan VideoWait = TimeSpan.FromSeconds(20);
     private const int ConnectConcurrency = 8;
@@ -47,7 +48,7 @@ sealed class Room(IServerDriver server, string name, IPAddress localAddress) : I
     }
 
     public async Task StartPublisherAsync(bool audio, CancellationToken cancel) =>
-        Publisher = await server.PublishAsync(name, new PublisherOptions { Audio = audio, StampSendTime = true, Transport = TransportOptions }, cancel);
+        Publisher = await server.PublishAsync(name, new PublisherOptions { Audio = audio, StampSendTime = true, PacingFactor = pacingFactor, Transport = TransportOptions }, cancel);
 
     /// <summary>Adds a subscriber without waiting for its video.</summary>
     public async Task<SubscriberPeer> AddSubscriberAsync(CancellationToken cancel)

@@ -55,4 +55,4 @@ sealed record ServerFigures(string Server, int? Largest, List<CapacityStep> Step
 }
 
 /// <summary>The comparison's settings, the same for every server.</summary>
-sealed record Settings(bool Audio, int Subscribers, TimeSpan Warmup, TimeSpan Window, bool FindLargest, int Start, int Max, TimeSpan StepWarmup, TimeSpan StepWindow, int Joins);
+sealed record Settings(bool Audio, bool Burst, int Subscribers, TimeSpan Warmup, TimeSpan Window, bool FindLargest, int Start, int Max, TimeSpan StepWarmup, TimeSpan StepWindow, int Joins);

@@ -25,8 +25,11 @@ interface IServerDriver : IAsyncDisposable
     Task<ServerCounters?> CountersAsync(CancellationToken cancel);
 }
 
-/// <summary>What the server says it forwarded, what its media worker allocated and how long its JIT compiled, so far.</summary>
-sealed record ServerCounters(double Forwarded, double WorkerAllocatedBytes, double JitSeconds);
+/// <summary>
+/// What the server says it forwarded, what its media worker allocated, how long its JIT compiled, and how long datagrams
+/// stayed in it (<c>sfu_media_residence_seconds</c>, null when it has none), so far.
+/// </summary>
+sealed record ServerCounters(double Forwarded, double WorkerAllocatedBytes, double JitSeconds, Measurement.ScrapedHistogram? Residence);
 
 /// <summary>A publisher and the signaling that keeps it in its room; disposing leaves the room.</summary>
 sealed class PublisherPeer(Publisher publisher, IAsyncDisposable signaling) : IAsyncDisposable

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Sfu.Client;
 using Sfu.Client.Signaling;
+using Sfu.MediaLoad.Measurement;
 
 namespace Sfu.MediaLoad.Servers;
 
@@ -69,7 +70,7 @@ sealed partial class SfuDriver(Uri url, int? processId) : IServerDriver
     {
         var text = await _http.GetStringAsync("/metrics", cancel);
         return new ServerCounters(ReadMetric(text, "sfu_media_rtp_forwarded_total"), ReadMetric(text, "sfu_media_worker_allocated_bytes_total"),
-            ReadMetric(text, "dotnet_jit_compilation_time_seconds_total"));
+            ReadMetric(text, "dotnet_jit_compilation_time_seconds_total"), ReadHistogram(text, "sfu_media_residence_seconds"));
     }
 
     /// <summary>The sum and count of the server's recovery-time histogram (seconds).</summary>
@@ -92,6 +93,20 @@ sealed partial class SfuDriver(Uri url, int? processId) : IServerDriver
         SeriesLine().Matches(text).FirstOrDefault(m => m.Groups[1].Value == series) is { } match
             ? double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)
             : 0;
+
+    /// <summary>The buckets of an unlabelled histogram, in the order of their bounds; null when the server has none.</summary>
+    private static ScrapedHistogram? ReadHistogram(string text, string name)
+    {
+        var prefix = name + "_bucket{le=\"";
+        var buckets = SeriesLine().Matches(text)
+            .Where(m => m.Groups[1].Value.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(m => (Bound: ParseBound(m.Groups[1].Value[prefix.Length..^2]), Count: double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .OrderBy(b => b.Bound)
+            .ToArray();
+        return buckets.Length == 0 ? null : new ScrapedHistogram([.. buckets.Select(b => b.Bound)], [.. buckets.Select(b => b.Count)]);
+    }
+
+    private static double ParseBound(string le) => le == "+Inf" ? double.PositiveInfinity : double.Parse(le, CultureInfo.InvariantCulture);
 
     [GeneratedRegex(@"^([a-z_]+(?:\{[^}]*\})?) ([0-9.eE+-]+)$", RegexOptions.Multiline)]
     private static partial Regex SeriesLine();
