@@ -15,6 +15,7 @@ namespace Sfu.Tests.Media.Pipes;
 /// One room spread over two media workers of a real server, with real C# clients (ICE, DTLS, SRTP): with
 /// SpreadRoomAboveImbalance at 0 every new subscriber goes to the less-loaded worker, so the publisher's tracks reach
 /// one subscriber on the room's home worker directly and another on the second worker through an in-process pipe.
+/// Each subscriber listens before it joins: with tracks already published, its subscribe-offer follows the join at once.
 /// </summary>
 [NonParallelizable]
 public sealed class RoomAcrossWorkersTests
@@ -34,14 +35,16 @@ public sealed class RoomAcrossWorkersTests
     [Test]
     public async Task VideoPublishedOnOneWorker_ReachesASubscriberOnEachWorker_AndKeyframeRequestsCrossBack()
     {
-        await using var remoteSignaling = await JoinAsync("spread", "remote");
+        await using var remoteSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var remote = new Subscriber(remoteSignaling);
+        await remoteSignaling.JoinAsync("spread", "remote");
         await using var publisherSignaling = await JoinAsync("spread", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = true });
         await publisher.PublishAsync(publisherSignaling);
         await remote.WaitForOffersAnsweredAsync(1, Wait);
-        await using var localSignaling = await JoinAsync("spread", "local");
+        await using var localSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var local = new Subscriber(localSignaling);
+        await localSignaling.JoinAsync("spread", "local");
         await local.WaitForOffersAnsweredAsync(1, Wait);
 
         await UntilAsync(() => Video(remote) is { Packets: > 150, Keyframes: > 0 } && Video(local) is { Packets: > 150, Keyframes: > 0 });
@@ -89,8 +92,9 @@ public sealed class RoomAcrossWorkersTests
     [Test]
     public async Task ThePublisherLeaving_ClosesItsMirrors_OnTheOtherWorker()
     {
-        await using var remoteSignaling = await JoinAsync("leave-spread", "remote");
+        await using var remoteSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var remote = new Subscriber(remoteSignaling);
+        await remoteSignaling.JoinAsync("leave-spread", "remote");
         var publisherSignaling = await JoinAsync("leave-spread", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -105,8 +109,9 @@ public sealed class RoomAcrossWorkersTests
     [Test]
     public async Task TheLastSubscriberOnTheSecondWorkerLeaving_ClosesTheMirrorRouter_AndTheNextOneOpensANewOne()
     {
-        var remoteSignaling = await JoinAsync("empty-spread", "remote");
+        var remoteSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var remote = new Subscriber(remoteSignaling);
+        await remoteSignaling.JoinAsync("empty-spread", "remote");
         await using var publisherSignaling = await JoinAsync("empty-spread", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -116,8 +121,9 @@ public sealed class RoomAcrossWorkersTests
         await remoteSignaling.LeaveAsync();
         await UntilAsync(async () => (await RoomMedia("empty-spread").InspectAllAsync(r => r.Worker.Index)).SequenceEqual([0]));
 
-        await using var nextSignaling = await JoinAsync("empty-spread", "next");
+        await using var nextSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var next = new Subscriber(nextSignaling);
+        await nextSignaling.JoinAsync("empty-spread", "next");
         await UntilAsync(() => Video(next) is { Packets: > 30, Keyframes: > 0 });
         Assert.That(next.Transport.RemoteEndPoint?.Port, Is.EqualTo(Workers[1].Port), "a new mirror on the second worker");
         await remoteSignaling.DisposeAsync();
@@ -126,8 +132,9 @@ public sealed class RoomAcrossWorkersTests
     [Test]
     public async Task ASubscriberOverIceTcp_ReachesTheSecondWorkersTcpPort_AndReceivesVideo()
     {
-        await using var remoteSignaling = await JoinAsync("tcp-spread", "remote");
+        await using var remoteSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var remote = new Subscriber(remoteSignaling, new SubscriberOptions { Transport = new ClientTransportOptions { IceTcp = true } });
+        await remoteSignaling.JoinAsync("tcp-spread", "remote");
         await using var publisherSignaling = await JoinAsync("tcp-spread", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -144,8 +151,9 @@ public sealed class RoomAcrossWorkersTests
     [Test]
     public async Task ASubscriberOnTheSecondWorker_MovesToANewAddress_AndItsMediaFollows()
     {
-        await using var remoteSignaling = await JoinAsync("move-spread", "remote");
+        await using var remoteSignaling = await SignalingClient.ConnectAsync(_server.WebSocketUri);
         using var remote = new Subscriber(remoteSignaling);
+        await remoteSignaling.JoinAsync("move-spread", "remote");
         await using var publisherSignaling = await JoinAsync("move-spread", "pub");
         using var publisher = new Publisher(new PublisherOptions { Audio = false });
         await publisher.PublishAsync(publisherSignaling);
@@ -176,7 +184,8 @@ public sealed class RoomAcrossWorkersTests
 
     private async Task<DataPeer> DataPeerAsync(string room, string name)
     {
-        var peer = new DataPeer(await JoinAsync(room, name));
+        var peer = new DataPeer(await SignalingClient.ConnectAsync(_server.WebSocketUri));
+        await peer.Signaling.JoinAsync(room, name);
         await peer.Publisher.PublishAsync(peer.Signaling);
         return peer;
     }
