@@ -121,15 +121,6 @@ public sealed class WorkerPipeTests
         });
     }
 
-    [Test]
-    public void AClosedReader_IsSeenByTheWriter()
-    {
-        var pipe = new WorkerPipe(() => _wakes++, 4096);
-        Assert.That(pipe.IsReaderClosed, Is.False);
-        pipe.CloseReader();
-        Assert.That(pipe.IsReaderClosed, Is.True);
-    }
-
     private sealed class Recorder : IPipeEntryHandler
     {
         public List<(PipeEntryKind Kind, byte Tag, long Arrival, string Payload)> Entries { get; } = [];
