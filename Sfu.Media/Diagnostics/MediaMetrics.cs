@@ -50,6 +50,7 @@ public sealed class MediaMetrics
     private readonly Counter _consentExpired;
     private readonly Histogram _recoveryTime;
     private readonly Histogram _residence;
+    private readonly Histogram _timerTurn;
     private readonly Gauge _transports;
     private readonly Histogram _bandwidthEstimate;
     private readonly Counter _estimateRestarts;
@@ -139,9 +140,16 @@ public sealed class MediaMetrics
             + "of the turn's last flush of sends, the longest any of them stayed in the server.",
             new HistogramConfiguration
             {
-                Buckets = [0.00005, 0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05],
+                Buckets = ResidenceBuckets,
             });
+        // Timers run between datagrams: a long timer turn is time every datagram arriving meanwhile waits.
+        _timerTurn = factory.CreateHistogram("sfu_media_timer_turn_seconds",
+            "Per media worker timer turn (every 20 ms): how long the worker spent running its transports' timers.",
+            new HistogramConfiguration { Buckets = ResidenceBuckets });
     }
+
+    private static readonly double[] ResidenceBuckets =
+        [0.00005, 0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05];
 
     /// <summary>SCTP and data channel figures, summed over transports.</summary>
     public DataChannelMetrics DataChannels { get; }
@@ -166,6 +174,7 @@ public sealed class MediaMetrics
         _consentExpired = first._consentExpired;
         _recoveryTime = first._recoveryTime;
         _residence = first._residence;
+        _timerTurn = first._timerTurn;
         _transports = first._transports;
         _bandwidthEstimate = first._bandwidthEstimate;
         _estimateRestarts = first._estimateRestarts;
@@ -248,6 +257,9 @@ public sealed class MediaMetrics
 
     /// <summary>One loop turn's residence: its earliest arrival to the end of its flush. Once per turn, never per packet.</summary>
     internal void TurnFlushed(TimeSpan sinceEarliestArrival) => _residence.Observe(sinceEarliestArrival.TotalSeconds);
+
+    /// <summary>One timer turn's duration. Once per 20 ms tick.</summary>
+    internal void TimersRan(TimeSpan duration) => _timerTurn.Observe(duration.TotalSeconds);
 
     internal void TcpConnectionAccepted() => _tcp.Accepted();
 

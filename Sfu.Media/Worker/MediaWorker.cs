@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -209,8 +210,10 @@ public sealed partial class MediaWorker : ITransportHost, IDisposable
                 {
                     _nextTick = tickCount + TickIntervalMs;
                     var now = _time.GetTimestamp();
+                    var timersStarted = Stopwatch.GetTimestamp();
                     _table.Tick(now);
                     foreach (var receiver in _pipeReceivers) receiver.OnTick(now);
+                    Metrics.TimersRan(Stopwatch.GetElapsedTime(timersStarted));
                     // Read here because only this thread can read its own count; a scrape sees it at most one tick old.
                     Metrics.WorkerAllocated(GC.GetAllocatedBytesForCurrentThread());
                 }

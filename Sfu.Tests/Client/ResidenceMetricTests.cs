@@ -6,13 +6,15 @@ namespace Sfu.Tests.Client;
 
 /// <summary>
 /// <c>sfu_media_residence_seconds</c> on the real server: a publisher's media forwarded to a subscriber over loopback
-/// is observed at most once per loop turn, in seconds from the kernel's receive stamp to the turn's flush.
+/// is observed at most once per loop turn, in seconds from the kernel's receive stamp to the turn's flush; and
+/// <c>sfu_media_timer_turn_seconds</c>, the worker's timer turns beside it.
 /// </summary>
 [NonParallelizable]
 public sealed class ResidenceMetricTests : ServerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
     private const string Residence = "sfu_media_residence_seconds";
+    private const string TimerTurn = "sfu_media_timer_turn_seconds";
 
     [Test]
     public async Task ForwardedMedia_IsObservedOncePerTurnAtMost_InSecondsOnTheKernelsClock()
@@ -44,6 +46,9 @@ public sealed class ResidenceMetricTests : ServerTest
             Assert.That(sum / count, Is.LessThan(1), "the mean stay is a fraction of a second");
             Assert.That(after[Residence + "_bucket{le=\"+Inf\"}"], Is.EqualTo(count));
             Assert.That(after[Residence + "_bucket{le=\"0.05\"}"], Is.GreaterThan(0), "buckets resolve up to 50 ms");
+            Assert.That(after[TimerTurn + "_count"], Is.GreaterThan(before[TimerTurn + "_count"]), "the worker's timer turns are observed");
+            Assert.That((after[TimerTurn + "_sum"] - before[TimerTurn + "_sum"]) / (after[TimerTurn + "_count"] - before[TimerTurn + "_count"]),
+                Is.GreaterThan(0).And.LessThan(0.02), "a timer turn of two transports takes a fraction of its 20 ms interval, in seconds");
         });
     }
 }
