@@ -58,11 +58,6 @@ public sealed class BitrateAllocator(long timestampFrequency)
     }
 
     /// <summary>
-    /// Each round gives every video consumer its next allowed layer, if the rest of the budget pays for the step
-    /// (plus the margin when the step goes above what it has now). Rounds go on until no one can move. Returns
-    /// the budget left.
-    /// </summary>
-    /// <summary>
     /// The transport moved to a new link (a path switch, an ICE restart) and its estimate starts again. A consumer
     /// that the old link's estimate paused is not held paused on the new one: once its layers arrive and the fresh
     /// estimate pays for its lowest one, it resumes there at the next allocation, without the upgrade hold (a
@@ -73,6 +68,11 @@ public sealed class BitrateAllocator(long timestampFrequency)
         for (var i = 0; i < consumers.Count; i++) consumers[i].OnNewLink = true;
     }
 
+    /// <summary>
+    /// Each round gives every video consumer its next allowed layer, if the rest of the budget pays for the step
+    /// (plus the margin when the step goes above what it has now). Rounds go on until no one can move. Returns
+    /// the budget left.
+    /// </summary>
     private static long RaiseInTurns(IReadOnlyList<LayerAllocation> consumers, long budget)
     {
         bool raised;

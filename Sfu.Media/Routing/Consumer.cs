@@ -63,6 +63,14 @@ public sealed class Consumer : IDisposable
     private int _reportedLayer = LayerSelector.None;
     private bool _reportedPaused;
 
+    // Moving down for bandwidth: until the lower layer's keyframe arrives, the layer being left goes out at its base
+    // temporal layer only, instead of at the full rate the link no longer carries. Chromium sent that keyframe up to
+    // 2.5 s after the request on a loaded machine, and meanwhile the subscriber's audio was lost in the full queue.
+    // VP8 with temporal layers only (Chromium's simulcast is L1T3: the base layer is ~40 % of the rate); other streams
+    // have no lighter part to send and keep going in full. Cleared at the next keyframe forwarded, which nothing
+    // before it is referenced across.
+    private bool _baseTemporalLayerOnly;
+
     internal Consumer(Producer producer, IConsumerHost owner, ConsumerParameters parameters, TimeProvider time)
     {
         Producer = producer;
@@ -115,7 +123,11 @@ public sealed class Consumer : IDisposable
     internal void ApplyAllocation()
     {
         if (!Allocation.Changed) return;
+        var leaving = _layers.Current;
         SetLayer(Allocation.Layer);
+        if (Allocation is { Reason: LayerChangeReason.Bandwidth, Layer: >= 0 } && Allocation.Layer < leaving) _baseTemporalLayerOnly = true;
+        // Back to the layer being left before the switch happened: its higher temporal layers need a fresh start.
+        else if (_baseTemporalLayerOnly && Allocation.Layer == leaving) Producer.RequestKeyframe(leaving);
         var metrics = _owner.Host.Metrics;
         metrics.LayerChanged(Allocation.Reason);
         if (_countedPaused != IsPaused)
@@ -173,6 +185,12 @@ public sealed class Consumer : IDisposable
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
                 _pictureIds?.RequestSwitch();
+                _baseTemporalLayerOnly = false;
+                // A stand-in is a switch no allocation asked for: counted here, as the allocator's are when it decides.
+                if (_layers.FellBack) _owner.Host.Metrics.LayerChanged(LayerChangeReason.LayerLost);
+                break;
+            case LayerDecision.Forward when isKeyframe:
+                _baseTemporalLayerOnly = false;
                 break;
             case LayerDecision.Forward when AboveTemporalCap(source):
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
@@ -215,12 +233,12 @@ public sealed class Consumer : IDisposable
     }
 
     /// <summary>
-    /// A VP8 packet of a temporal layer above the subscriber's cap. Frames of the higher temporal layers are
-    /// referenced only by frames of higher layers still, so the lower ones decode without them, at a lower
-    /// frame rate. A switch is never one of these: it happens at a keyframe, which is in the base layer.
+    /// A VP8 packet of a temporal layer above the subscriber's cap, or above the base layer while the layer being left
+    /// for bandwidth still goes out. Frames of the higher temporal layers are referenced only by frames of higher
+    /// layers still, so the lower ones decode without them, at a lower frame rate. A switch is never one of these: it happens at a keyframe, which is in the base layer.
     /// </summary>
     private bool AboveTemporalCap(RtpPacket source) =>
-        Allocation.Preferences.MaxTemporalLayer is { } cap && Producer.VideoCodec == RtpVideoCodec.Vp8
+        (_baseTemporalLayerOnly ? 0 : Allocation.Preferences.MaxTemporalLayer) is { } cap && Producer.VideoCodec == RtpVideoCodec.Vp8
         && Vp8PayloadDescriptor.TryParse(source.Payload, out var descriptor) && descriptor.TemporalId > cap;
 
     /// <summary>Re-sends packets the subscriber reported lost, as RTX when negotiated.</summary>

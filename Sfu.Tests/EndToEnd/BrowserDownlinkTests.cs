@@ -109,13 +109,14 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
         var publisherPeer = await publisher.PeerIdAsync();
         await SteadyOnTopAsync(room, publisherPeer, a, b);
 
-        TestContext.Out.WriteLine("t_s   phase      estimate_kbps  b_estimate  layers_kbps  a_layer  a_width  a_video_kbps  a_audio_pkts  a_audio_lost  a_freezes  a_freeze_s  b_layer  b_width  a_label");
+        TestContext.Out.WriteLine("t_s   phase      estimate_kbps  b_estimate  layers_kbps  a_layer  a_width  a_video_kbps  a_audio_pkts  a_audio_lost  a_freezes  a_freeze_s  b_layer  b_width  rtx  nacks  plis_in  plis_out  probes  a_label");
         var samples = new List<Sampled>();
         var started = DateTime.UtcNow;
         var throttleAt = Before.TotalSeconds;
         var liftAt = throttleAt + Throttled.TotalSeconds;
         var end = liftAt + After.TotalSeconds;
         Received? previous = null;
+        var previousMetrics = await MetricsSnapshot.ScrapeAsync(Server);
         var throttled = false;
         try
         {
@@ -139,9 +140,14 @@ public sealed class BrowserDownlinkTests : BrowserTestBase
                 var estimateOfB = await EstimateOfAsync(room, bPeer);
                 var rates = await LayerRatesOfAsync(room, publisherPeer);
                 var layers = string.Join('/', rates.Select(r => r / 1000));
+                // The server's side of the same half second (A's and B's together; B, unthrottled, adds next to nothing).
+                var metrics = await MetricsSnapshot.ScrapeAsync(Server);
+                string Delta(string name) => (metrics.Sum(name) - previousMetrics.Sum(name)).ToString(CultureInfo.InvariantCulture);
+                var server = $"{Delta("sfu_media_retransmissions_total"),4}  {Delta("sfu_media_nacks_received_total"),5}  {Delta("sfu_media_keyframe_requests_received_total"),7}  {Delta("sfu_media_keyframe_requests_sent_total"),8}  {Delta("sfu_media_probe_packets_sent_total"),6}";
+                previousMetrics = metrics;
                 var videoKbps = previous is null ? 0 : (aNow.VideoBytes - previous.VideoBytes) * 8 / Sample.TotalSeconds / 1000;
                 TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{t,5:F1}  {phase,-9}  {estimate / 1000,13}  {estimateOfB / 1000,10}  {layers,11}  {aNow.Layer,7}  {aNow.Width,7}  {videoKbps,12:F0}  {aNow.AudioPackets,12}  {aNow.AudioLost,12}  {aNow.Freezes,9}  {aNow.FreezeSeconds,10:F2}  {bNow.Layer,7}  {bNow.Width,7}  {aNow.Label}"));
+                    $"{t,5:F1}  {phase,-9}  {estimate / 1000,13}  {estimateOfB / 1000,10}  {layers,11}  {aNow.Layer,7}  {aNow.Width,7}  {videoKbps,12:F0}  {aNow.AudioPackets,12}  {aNow.AudioLost,12}  {aNow.Freezes,9}  {aNow.FreezeSeconds,10:F2}  {bNow.Layer,7}  {bNow.Width,7}  {server}  {aNow.Label}"));
                 samples.Add(new Sampled(t, estimate, rates.Length > 0 && rates[^1] > 0, aNow, bNow));
                 previous = aNow;
             }

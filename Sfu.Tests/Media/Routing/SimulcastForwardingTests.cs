@@ -167,6 +167,7 @@ public sealed class SimulcastForwardingTests
         Assert.That(_call.Consumer.TargetLayer, Is.EqualTo(1), "0.36 s: the allocator still counts the high layer as arriving");
         await IdleAsync(TimeSpan.FromMilliseconds(40));
         Assert.That(_call.LayerEvents[^1], Is.EqualTo((0, false, LayerChangeReason.LayerLost)));
+        Assert.That(_call.Metrics.LayerChangeCount(LayerChangeReason.LayerLost), Is.EqualTo(1), "the stand-in switch is counted");
 
         // The high layer comes back before the allocator gave up on it: its keyframe takes over again.
         await FramesAsync(1, low: true, high: true, keyframeFirst: true);
@@ -236,6 +237,72 @@ public sealed class SimulcastForwardingTests
         Assert.That(SequencesAreContinuous(sent));
         Assert.That(sent[^1].Timestamp - sent[1].Timestamp, Is.EqualTo(8u * 33 * 90), "timestamps are the frames' own");
     }
+
+    [Test]
+    public async Task MovingDownForBandwidth_SendsTheLayerBeingLeftAtItsBaseTemporalLayer_UntilTheLowerLayersKeyframe()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(1, low: true, high: true, keyframeFirst: true);
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(1));
+        var before = _call.TakeSubscriberRtp();
+        _call.TakePublisherPlis();
+
+        await MoveForBandwidthAsync(0);
+        Assert.That(_call.TakePublisherPlis(), Is.EqualTo(new[] { LowSsrc }), "the lower layer's keyframe is asked for");
+
+        // Its keyframe is slow to come; meanwhile the high layer's higher temporal layers stay off the link.
+        await TemporalFramesAsync([0, 2, 1, 2, 0, 2, 1, 2]);
+        var leaving = _call.TakeSubscriberRtp();
+        Assert.That(leaving, Has.Count.EqualTo(2), "the high layer's two base-layer frames of eight");
+        Assert.That(leaving[1].Timestamp - leaving[0].Timestamp, Is.EqualTo(4u * 33 * 90), "those frames, at their own times");
+
+        await FramesAsync(1, low: true, high: false, keyframeFirst: true);
+        await TemporalFramesAsync([0, 2, 1, 2]);
+        var arrived = _call.TakeSubscriberRtp();
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(0));
+        Assert.That(arrived, Has.Count.EqualTo(5), "the low layer's keyframe, then every frame of it");
+        Assert.That(SequencesAreContinuous([before[^1], .. leaving, .. arrived]));
+    }
+
+    [Test]
+    public async Task MovingBackBeforeTheSwitch_AsksForTheLeftLayersKeyframe_WhereItsFullFrameRateResumes()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        await FramesAsync(1, low: true, high: true, keyframeFirst: true);
+        await MoveForBandwidthAsync(0);
+        _call.TakeSubscriberRtp();
+        _call.TakePublisherPlis();
+
+        await MoveForBandwidthAsync(1);
+        Assert.That(_call.TakePublisherPlis(), Is.EqualTo(new[] { HighSsrc }), "the frames it left out are referenced until a keyframe");
+        await TemporalFramesAsync([0, 2, 1, 2]);
+        Assert.That(_call.TakeSubscriberRtp(), Has.Count.EqualTo(1), "still the base layer only before it");
+
+        await FramesAsync(1, low: false, high: true, keyframeFirst: true);
+        await TemporalFramesAsync([2, 1, 2]);
+        Assert.That(_call.TakeSubscriberRtp(), Has.Count.EqualTo(4), "the keyframe, then every frame");
+    }
+
+    /// <summary>On the worker: the allocator's decision for a subscriber whose estimate changed, applied as a tick applies it.</summary>
+    private Task MoveForBandwidthAsync(int layer) => _call.OnWorkerAsync(() =>
+    {
+        _call.Consumer.Allocation.Decide(layer, LayerChangeReason.Bandwidth);
+        _call.Consumer.ApplyAllocation();
+    });
+
+    /// <summary>VP8 delta frames of one packet each with these temporal layer ids, on both layers, 33 ms apart.</summary>
+    private Task TemporalFramesAsync(int[] temporalIds) => _call.OnWorkerAsync(() =>
+    {
+        foreach (var tid in temporalIds)
+        {
+            _call.Receive(LowSsrc, "q", _lowSequence++, _lowTimestamp, false, startOfFrame: true, marker: true, temporalId: tid);
+            _call.Receive(HighSsrc, "h", _highSequence++, _highTimestamp, false, startOfFrame: true, marker: true, temporalId: tid);
+            _lowTimestamp += 33 * 90;
+            _highTimestamp += 33 * 90;
+            _call.Clock.Advance(FrameInterval);
+            _call.Tick();
+        }
+    });
 
     /// <summary>
     /// Frames of one packet each on the chosen layers, 33 ms apart (the worker's timers run after each), the
