@@ -2,7 +2,8 @@
 // or Janus's VideoRoom (started by the tool itself), or both one after the other with the same settings.
 //
 //   load (default): 1 publisher (VP8-like video ~1.5 Mbit/s at 30 fps whose packets carry their send time, paced as a
-//     browser paces them unless --burst, optionally Opus-like audio) and N subscribers in one room; after they all receive video and a warm-up, measures a window of
+//     browser paces them unless --burst, optionally Opus-like audio) and N subscribers in one room (or spread over
+//     --rooms R rooms, a publisher each); after they all receive video and a warm-up, measures a window of
 //     D seconds: packets/s received, per-subscriber loss, server CPU per packet, one-way latency p50/p99/max.
 //   latency: the same at 10 %, 50 % and 90 % of N (or of the largest N found with --find).
 //   joins: join time, from opening the WebSocket to the first whole key frame decrypted, p50/p99 over --joins joins.
@@ -58,12 +59,13 @@ var startOption = ToolCommandLine.IntOption("--start", "The capacity search's fi
 var maxOption = ToolCommandLine.IntOption("--max-subscribers", "The capacity search's largest N", 1600, minimum: 1);
 var stepSecondsOption = ToolCommandLine.IntOption("--step-seconds", "Seconds measured per capacity step (after 2 s of warm-up)", 5, minimum: 1);
 var joinsOption = ToolCommandLine.IntOption("--joins", "Joins timed (joins, compare; 0 skips them in compare)", 100, minimum: 0);
+var roomsOption = ToolCommandLine.IntOption("--rooms", "Rooms the subscribers are spread over, each with its own publisher (load, latency, capacity, compare); 1 is the hardest fan-out", 1, minimum: 1);
 var repsOption = ToolCommandLine.IntOption("--reps", "Port changes, then as many fresh re-subscribes (recovery)", 20, minimum: 1);
 var jsonOption = ToolCommandLine.JsonOption();
 var command = new RootCommand("Media load, latency, join time, capacity and recovery measurements against our server, Janus's VideoRoom, or both.")
 {
     modeArgument, serverOption, urlOption, pidOption, addressOption, janusOption, janusCpuOption, janusDebugOption, subscribersOption, secondsOption,
-    warmupOption, audioOption, burstOption, findOption, startOption, maxOption, stepSecondsOption, joinsOption, repsOption, jsonOption,
+    warmupOption, audioOption, burstOption, findOption, startOption, maxOption, stepSecondsOption, joinsOption, roomsOption, repsOption, jsonOption,
 };
 addressOption.Validators.Add(result =>
 {
@@ -78,7 +80,7 @@ command.SetAction((result, _) => RunAsync(new Options(
     new Settings(result.GetValue(audioOption), result.GetValue(burstOption), result.GetValue(subscribersOption), TimeSpan.FromSeconds(result.GetValue(warmupOption)),
         TimeSpan.FromSeconds(result.GetValue(secondsOption)), result.GetValue(findOption), result.GetValue(startOption), result.GetValue(maxOption),
         TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(result.GetValue(stepSecondsOption)), result.GetValue(joinsOption)),
-    result.GetValue(repsOption), result.GetValue(jsonOption))));
+    result.GetValue(roomsOption), result.GetValue(repsOption), result.GetValue(jsonOption))));
 return await ToolCommandLine.RunAsync(command, args);
 
 static async Task<int> RunAsync(Options options)
@@ -95,8 +97,8 @@ static async Task<int> RunAsync(Options options)
         var summary = options.Mode switch
         {
             "compare" => await CompareAsync(options, deadline.Token),
-            "recovery" => await WithServerAsync(options, "sfu", async room => await Recovery.RunAsync(room, (SfuDriver)room.Server, options.Reps, options.Settings.Audio, deadline.Token), deadline.Token),
-            _ => await WithServerAsync(options, options.Server, room => RunModeAsync(options, room, deadline.Token), deadline.Token),
+            "recovery" => await WithServerAsync(options, "sfu", async rooms => await Recovery.RunAsync(rooms, (SfuDriver)rooms.Server, options.Reps, options.Settings.Audio, deadline.Token), deadline.Token),
+            _ => await WithServerAsync(options, options.Server, rooms => RunModeAsync(options, rooms, deadline.Token), deadline.Token),
         };
         ToolCommandLine.WriteSummary(options.Json, summary);
         return 0;
@@ -109,18 +111,18 @@ static async Task<int> RunAsync(Options options)
     }
 }
 
-static async Task<object> RunModeAsync(Options options, Room room, CancellationToken cancel)
+static async Task<object> RunModeAsync(Options options, Rooms rooms, CancellationToken cancel)
 {
     var settings = options.Settings;
-    await room.StartPublisherAsync(settings.Audio, cancel);
+    await rooms.StartPublishersAsync(settings.Audio, cancel);
     switch (options.Mode)
     {
         case "load":
         {
-            await JoinWithProgressAsync(room, settings.Subscribers, cancel);
+            await JoinWithProgressAsync(rooms, settings.Subscribers, cancel);
             Console.WriteLine($"warming up {settings.Warmup.TotalSeconds:F0} s, then measuring {settings.Window.TotalSeconds:F0} s");
             await Task.Delay(settings.Warmup, cancel);
-            var window = await LoadWindow.MeasureAsync(room, settings.Window, cancel);
+            var window = await LoadWindow.MeasureAsync(rooms, settings.Window, cancel);
             Report.Print(window);
             return new { mode = "load", settings.Audio, load = Report.Json(window) };
         }
@@ -129,7 +131,7 @@ static async Task<object> RunModeAsync(Options options, Room room, CancellationT
             int full = settings.Subscribers;
             if (settings.FindLargest)
             {
-                (full, _) = await CapacitySearch.RunAsync(room, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, Console.WriteLine, cancel);
+                (full, _) = await CapacitySearch.RunAsync(rooms, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, Console.WriteLine, cancel);
                 Console.WriteLine($"largest N without loss: {full}");
             }
 
@@ -137,9 +139,9 @@ static async Task<object> RunModeAsync(Options options, Room room, CancellationT
             foreach (var percent in new[] { 10, 50, 90 })
             {
                 int n = Math.Max(1, (int)Math.Round(full * percent / 100.0));
-                await room.ResizeAsync(n, cancel);
+                await rooms.ResizeAsync(n, cancel);
                 await Task.Delay(settings.Warmup, cancel);
-                var window = await LoadWindow.MeasureAsync(room, settings.Window, cancel);
+                var window = await LoadWindow.MeasureAsync(rooms, settings.Window, cancel);
                 Console.WriteLine(Report.Invariant($"{percent,3} % of N={full}: {n} subscribers, loss {window.LossPercent:F3} %, latency {Report.Latency(window.Latency)}"));
                 if (Report.Residence(window) is { } residence)
                     Console.WriteLine($"      inside the server (its histogram): {residence}");
@@ -150,15 +152,15 @@ static async Task<object> RunModeAsync(Options options, Room room, CancellationT
         }
         case "joins":
         {
-            var joins = await JoinTimes.RunAsync(room, Math.Max(1, settings.Joins), Console.WriteLine, cancel);
+            var joins = await JoinTimes.RunAsync(rooms, Math.Max(1, settings.Joins), Console.WriteLine, cancel);
             Console.WriteLine(Report.Invariant($"join time over {joins.Count} joins: p50 {Report.Percentile(joins, 0.5):F1} ms, p99 {Report.Percentile(joins, 0.99):F1} ms, max {joins.Max():F1} ms"));
-            return new { mode = "joins", server = room.Server.Name, joinMs = Report.SummaryJson(joins) };
+            return new { mode = "joins", server = rooms.Server.Name, joinMs = Report.SummaryJson(joins) };
         }
         default:
         {
-            var (largest, steps) = await CapacitySearch.RunAsync(room, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, Console.WriteLine, cancel);
+            var (largest, steps) = await CapacitySearch.RunAsync(rooms, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, Console.WriteLine, cancel);
             Console.WriteLine($"largest N without loss: {largest}");
-            return ComparisonTable.Json(new ServerFigures(room.Server.Name, largest, steps, steps.LastOrDefault(s => s.Passed)?.Window, [], []));
+            return ComparisonTable.Json(new ServerFigures(rooms.Server.Name, largest, steps, steps.LastOrDefault(s => s.Passed)?.Window, [], []));
         }
     }
 }
@@ -168,7 +170,7 @@ static async Task<object> CompareAsync(Options options, CancellationToken cancel
     var figures = new List<ServerFigures>();
     foreach (var server in new[] { "sfu", "janus" })
     {
-        figures.Add(await WithServerAsync(options, server, room => ServerFigures.MeasureAsync(room, options.Settings, Console.WriteLine, cancel), cancel));
+        figures.Add(await WithServerAsync(options, server, rooms => ServerFigures.MeasureAsync(rooms, options.Settings, Console.WriteLine, cancel), cancel));
     }
 
     Console.WriteLine();
@@ -176,26 +178,28 @@ static async Task<object> CompareAsync(Options options, CancellationToken cancel
     return new { mode = "compare", options.Settings.Audio, options.Settings.Subscribers, servers = figures.Select(ComparisonTable.Json) };
 }
 
-/// <summary>Opens <paramref name="server"/>, runs <paramref name="body"/> on a fresh room of it, and closes both.</summary>
-static async Task<T> WithServerAsync<T>(Options options, string server, Func<Room, Task<T>> body, CancellationToken cancel)
+/// <summary>Opens <paramref name="server"/>, runs <paramref name="body"/> on fresh rooms of it, and closes them all.</summary>
+static async Task<T> WithServerAsync<T>(Options options, string server, Func<Rooms, Task<T>> body, CancellationToken cancel)
 {
     var address = options.Address ?? (options.Mode == "compare" || server == "janus" ? NonLoopbackAddress() : IPAddress.Loopback);
     await using IServerDriver driver = server == "sfu"
         ? new SfuDriver(options.Url, options.Pid ?? ServerProcess.FindListening(options.Url.Port))
         : new JanusDriver(await JanusProcess.StartAsync(options.Janus, address, options.JanusCpu, options.JanusDebugLevel, cancel));
     Console.WriteLine($"{driver.Name}: pid {driver.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "not found (no CPU figures)"}, clients on {address}");
-    await using var room = new Room(driver, $"media-load-{Environment.ProcessId}-{driver.Name}", address,
+    // Recovery times one subscriber's port changes: other rooms would only add load.
+    var roomCount = options.Mode == "recovery" ? 1 : options.RoomCount;
+    await using var rooms = new Rooms(driver, $"media-load-{Environment.ProcessId}-{driver.Name}", roomCount, address,
         options.Settings.Burst ? 0 : Sfu.Client.Media.VideoPacer.LibWebRtcPacingFactor);
-    return await body(room);
+    return await body(rooms);
 }
 
-static async Task JoinWithProgressAsync(Room room, int subscribers, CancellationToken cancel)
+static async Task JoinWithProgressAsync(Rooms rooms, int subscribers, CancellationToken cancel)
 {
     using var joining = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-    var progress = ToolCommandLine.ReportProgressAsync(() => $"joining: {room.ReceivingVideo}/{subscribers} subscribers receiving video", joining.Token);
+    var progress = ToolCommandLine.ReportProgressAsync(() => $"joining: {rooms.ReceivingVideo}/{subscribers} subscribers receiving video", joining.Token);
     try
     {
-        await room.AddSubscribersAsync(subscribers, cancel);
+        await rooms.AddSubscribersAsync(subscribers, cancel);
     }
     finally
     {
@@ -213,4 +217,4 @@ static IPAddress NonLoopbackAddress() =>
     ?? throw new InvalidOperationException("no non-loopback IPv4 address for Janus's ICE: pass --address");
 
 /// <summary>The command line, validated.</summary>
-sealed record Options(string Mode, string Server, Uri Url, int? Pid, IPAddress? Address, string Janus, int? JanusCpu, int JanusDebugLevel, Settings Settings, int Reps, FileInfo? Json);
+sealed record Options(string Mode, string Server, Uri Url, int? Pid, IPAddress? Address, string Janus, int? JanusCpu, int JanusDebugLevel, Settings Settings, int RoomCount, int Reps, FileInfo? Json);

@@ -9,19 +9,19 @@ sealed record CapacityStep(int Subscribers, WindowResult? Window, string? Failur
 /// <summary>
 /// The largest subscriber count the server carries without loss: doubling from a start until a step loses packets
 /// (or subscribers cannot join), then bisection between the last count that passed and the first that failed, down to
-/// a resolution of 1/16 of the count. Each step resizes the room, warms up, and measures a short window.
+/// a resolution of 1/16 of the count. Each step resizes the rooms, warms up, and measures a short window.
 /// </summary>
 static class CapacitySearch
 {
     public static async Task<(int Largest, List<CapacityStep> Steps)> RunAsync(
-        Room room, int start, int max, TimeSpan warmup, TimeSpan window, Action<string> log, CancellationToken cancel)
+        Rooms rooms, int start, int max, TimeSpan warmup, TimeSpan window, Action<string> log, CancellationToken cancel)
     {
         var steps = new List<CapacityStep>();
         int passed = 0;
         int? failed = null;
         for (int n = Math.Min(start, max); ; n = Math.Min(n * 2, max))
         {
-            var step = await TryAsync(room, n, warmup, window, log, cancel);
+            var step = await TryAsync(rooms, n, warmup, window, log, cancel);
             steps.Add(step);
             if (!step.Passed)
             {
@@ -36,7 +36,7 @@ static class CapacitySearch
         while (failed is { } high && high - passed > Math.Max(1, passed / 16))
         {
             int n = (passed + high) / 2;
-            var step = await TryAsync(room, n, warmup, window, log, cancel);
+            var step = await TryAsync(rooms, n, warmup, window, log, cancel);
             steps.Add(step);
             if (step.Passed) passed = n;
             else failed = n;
@@ -45,14 +45,14 @@ static class CapacitySearch
         return (passed, steps);
     }
 
-    private static async Task<CapacityStep> TryAsync(Room room, int n, TimeSpan warmup, TimeSpan window, Action<string> log, CancellationToken cancel)
+    private static async Task<CapacityStep> TryAsync(Rooms rooms, int n, TimeSpan warmup, TimeSpan window, Action<string> log, CancellationToken cancel)
     {
         CapacityStep step;
         try
         {
-            await room.ResizeAsync(n, cancel);
+            await rooms.ResizeAsync(n, cancel);
             await Task.Delay(warmup, cancel);
-            step = new CapacityStep(n, await LoadWindow.MeasureAsync(room, window, cancel), null);
+            step = new CapacityStep(n, await LoadWindow.MeasureAsync(rooms, window, cancel), null);
         }
         catch (TimeoutException e)
         {

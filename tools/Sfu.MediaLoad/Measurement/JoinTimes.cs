@@ -15,22 +15,23 @@ static class JoinTimes
     private static readonly TimeSpan SlowJoin = TimeSpan.FromMilliseconds(250);
 
     /// <returns>Milliseconds to the first whole key frame, and (for the log) to the first video packet of any kind.</returns>
-    public static async Task<List<double>> RunAsync(Room room, int joins, Action<string> log, CancellationToken cancel)
+    public static async Task<List<double>> RunAsync(Rooms rooms, int joins, Action<string> log, CancellationToken cancel)
     {
         var milliseconds = new List<double>();
         var firstPackets = new List<double>();
         for (int i = 0; i < joins; i++)
         {
-            var publisher = room.Publisher!.Publisher;
+            // A lone subscriber joins the emptiest room, the first.
+            var publisher = rooms.Publishers[0].Publisher;
             long requestsBefore = publisher.PlisReceived + publisher.FirsReceived, keyframesBefore = publisher.KeyframesSent;
-            var peer = await room.AddSubscriberAsync(cancel);
+            var peer = await rooms.AddSubscriberAsync(cancel);
             var connectedAt = Stopwatch.GetTimestamp();
             long requestsAtConnect = publisher.PlisReceived + publisher.FirsReceived, keyframesAtConnect = publisher.KeyframesSent;
             try
             {
                 var deadline = Stopwatch.GetTimestamp() + (long)(KeyframeWait.TotalSeconds * Stopwatch.Frequency);
                 long at;
-                while ((at = Room.Video(peer.Subscriber)?.FirstCompleteKeyframeAt ?? 0) == 0)
+                while ((at = Rooms.Video(peer.Subscriber)?.FirstCompleteKeyframeAt ?? 0) == 0)
                 {
                     if (Stopwatch.GetTimestamp() > deadline) throw new TimeoutException($"join {i + 1}: no whole key frame within {KeyframeWait.TotalSeconds} s");
                     await Task.Delay(1, cancel);
@@ -46,11 +47,11 @@ static class JoinTimes
                     log(Report.Invariant($"  join {i + 1}: {joinMs:F1} ms, transport connected at {connectedMs:F1} ms; publisher got {requestsAtConnect - requestsBefore} key frame requests and sent {keyframesAtConnect - keyframesBefore} key frames before that, {requestsAfter} and {keyframesAfter} after"));
                 }
 
-                firstPackets.Add((Room.Video(peer.Subscriber)!.FirstAt - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
+                firstPackets.Add((Rooms.Video(peer.Subscriber)!.FirstAt - peer.OpenedAt) * 1000.0 / Stopwatch.Frequency);
             }
             finally
             {
-                await room.RemoveAsync(peer);
+                await rooms.RemoveAsync(peer);
             }
 
             if ((i + 1) % 10 == 0 || i + 1 == joins)

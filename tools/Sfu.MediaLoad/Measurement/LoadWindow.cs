@@ -35,14 +35,14 @@ sealed record WindowResult(
 
 static class LoadWindow
 {
-    /// <summary>Measures <paramref name="length"/> of the room as it is now (latency from a clean slate).</summary>
-    public static async Task<WindowResult> MeasureAsync(Room room, TimeSpan length, CancellationToken cancel)
+    /// <summary>Measures <paramref name="length"/> of the rooms as they are now (latency from a clean slate).</summary>
+    public static async Task<WindowResult> MeasureAsync(Rooms rooms, TimeSpan length, CancellationToken cancel)
     {
-        var subscribers = room.Subscribers;
+        var subscribers = rooms.Subscribers;
         foreach (var peer in subscribers) peer.Subscriber.ClearLatency();
-        var before = await Sample.TakeAsync(room, subscribers, cancel);
+        var before = await Sample.TakeAsync(rooms, subscribers, cancel);
         await Task.Delay(length, cancel);
-        var after = await Sample.TakeAsync(room, subscribers, cancel);
+        var after = await Sample.TakeAsync(rooms, subscribers, cancel);
 
         var seconds = (after.At - before.At) / (double)Stopwatch.Frequency;
         var lost = new long[subscribers.Length];
@@ -63,7 +63,7 @@ static class LoadWindow
         double? jitPercent = after.Counters is { } e && before.Counters is { } f ? (e.JitSeconds - f.JitSeconds) / seconds * 100 : null;
         var residence = after.Counters?.Residence is { } g && before.Counters?.Residence is { } h ? g.Since(h) : null;
         return new WindowResult(
-            room.Server.Name, subscribers.Length, seconds, after.PublisherVideoPackets - before.PublisherVideoPackets,
+            rooms.Server.Name, subscribers.Length, seconds, after.PublisherVideoPackets - before.PublisherVideoPackets,
             received / seconds, forwarded / seconds,
             serverCpu?.TotalSeconds / seconds * 100, serverCpu?.TotalMicroseconds / Math.Max(1, received), jitPercent, allocated,
             (after.ToolCpu - before.ToolCpu).TotalSeconds / seconds * 100, residence,
@@ -73,14 +73,14 @@ static class LoadWindow
     /// <summary>Everything read at one end of the window.</summary>
     private sealed record Sample(long At, long PublisherVideoPackets, TimeSpan? ServerCpu, TimeSpan ToolCpu, ServerCounters? Counters, (long Lost, long Expected, long Packets)[] Streams)
     {
-        public static async Task<Sample> TakeAsync(Room room, SubscriberPeer[] subscribers, CancellationToken cancel)
+        public static async Task<Sample> TakeAsync(Rooms rooms, SubscriberPeer[] subscribers, CancellationToken cancel)
         {
             var at = Stopwatch.GetTimestamp();
-            var cpu = room.Server.ProcessId is { } pid ? ServerProcess.CpuTime(pid) : null;
+            var cpu = rooms.Server.ProcessId is { } pid ? ServerProcess.CpuTime(pid) : null;
             var streams = subscribers.Select(s => s.Subscriber.Streams.Aggregate((Lost: 0L, Expected: 0L, Packets: 0L),
                 (sum, x) => x.IsRtx ? (sum.Lost, sum.Expected, sum.Packets + x.Packets) : (sum.Lost + x.Lost, sum.Expected + x.Lost + x.Distinct, sum.Packets + x.Packets))).ToArray();
-            var counters = await room.Server.CountersAsync(cancel);
-            return new Sample(at, room.Publisher?.Publisher.VideoPacketsSent ?? 0, cpu, Process.GetCurrentProcess().TotalProcessorTime, counters, streams);
+            var counters = await rooms.Server.CountersAsync(cancel);
+            return new Sample(at, rooms.PublisherVideoPacketsSent, cpu, Process.GetCurrentProcess().TotalProcessorTime, counters, streams);
         }
     }
 }

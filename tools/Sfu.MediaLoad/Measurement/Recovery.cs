@@ -18,11 +18,11 @@ static class Recovery
     // for a lone rebind.
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(1200);
 
-    public static async Task<object> RunAsync(Room room, SfuDriver server, int reps, bool audio, CancellationToken cancel)
+    public static async Task<object> RunAsync(Rooms rooms, SfuDriver server, int reps, bool audio, CancellationToken cancel)
     {
         // With audio too, the next packet after a switch comes sooner (every 20 ms instead of every 33 ms frame).
-        await room.StartPublisherAsync(audio, cancel);
-        await room.AddSubscribersAsync(1, cancel);
+        await rooms.StartPublishersAsync(audio, cancel);
+        await rooms.AddSubscribersAsync(1, cancel);
         await Task.Delay(Pause, cancel);
 
         var recovered = new List<double>();
@@ -31,8 +31,8 @@ static class Recovery
         for (var rep = 0; rep < reps; rep++)
         {
             var (sum, count) = await server.RecoveryAsync(cancel);
-            var subscriber = room.Subscribers[0].Subscriber;
-            var lostBefore = Room.Video(subscriber)!.Lost;
+            var subscriber = rooms.Subscribers[0].Subscriber;
+            var lostBefore = Rooms.Video(subscriber)!.Lost;
             var start = Stopwatch.GetTimestamp();
             await subscriber.Transport.RebindAsync();
             keyframe.Add(await UntilKeyframeAfterAsync(subscriber, start, cancel));
@@ -41,7 +41,7 @@ static class Recovery
             // Plus up to one frame interval at random: a fixed pause would rebind at the same phase of the
             // publisher's 30 fps clock each time and measure one wait for the next packet over and over.
             await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
-            lostInRebinds += Room.Video(subscriber)!.Lost - lostBefore;
+            lostInRebinds += Rooms.Video(subscriber)!.Lost - lostBefore;
             Console.WriteLine(Report.Invariant($"rebind {rep + 1}/{reps}: server {recovered[^1]:F3} ms, first keyframe {keyframe[^1]:F1} ms"));
         }
 
@@ -50,10 +50,10 @@ static class Recovery
         {
             // The old subscriber goes away first (leave, so the server drops its transport), untimed: a client
             // whose network changed would not get to do that. Timing starts as the fresh one connects.
-            await room.ResizeAsync(0, cancel);
+            await rooms.ResizeAsync(0, cancel);
             var start = Stopwatch.GetTimestamp();
-            await room.AddSubscribersAsync(1, cancel);
-            workaround.Add(await UntilKeyframeAfterAsync(room.Subscribers[0].Subscriber, start, cancel));
+            await rooms.AddSubscribersAsync(1, cancel);
+            workaround.Add(await UntilKeyframeAfterAsync(rooms.Subscribers[0].Subscriber, start, cancel));
             Console.WriteLine(Report.Invariant($"re-subscribe {rep + 1}/{reps}: first keyframe {workaround[^1]:F1} ms"));
             await Task.Delay(Pause + TimeSpan.FromMilliseconds(Random.Shared.Next(34)), cancel);
         }
@@ -75,7 +75,7 @@ static class Recovery
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(KeyframeWait);
-        var at = await UntilAsync(() => Task.FromResult(Room.Video(subscriber) is { } v && v.LastKeyframeAt > start ? v.LastKeyframeAt : (long?)null), limit.Token);
+        var at = await UntilAsync(() => Task.FromResult(Rooms.Video(subscriber) is { } v && v.LastKeyframeAt > start ? v.LastKeyframeAt : (long?)null), limit.Token);
         return (at - start) * 1000.0 / Stopwatch.Frequency;
     }
 

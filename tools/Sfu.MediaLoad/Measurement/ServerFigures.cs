@@ -7,50 +7,50 @@ namespace Sfu.MediaLoad.Measurement;
 sealed record ServerFigures(string Server, int? Largest, List<CapacityStep> Steps, WindowResult? Load, List<double> JoinMs, List<string> Failures)
 {
     /// <summary>Runs the whole set on a fresh room of <paramref name="room"/>'s server.</summary>
-    public static async Task<ServerFigures> MeasureAsync(Room room, Settings settings, Action<string> log, CancellationToken cancel)
+    public static async Task<ServerFigures> MeasureAsync(Rooms rooms, Settings settings, Action<string> log, CancellationToken cancel)
     {
-        await room.StartPublisherAsync(settings.Audio, cancel);
+        await rooms.StartPublishersAsync(settings.Audio, cancel);
         int? largest = null;
         var steps = new List<CapacityStep>();
         if (settings.FindLargest)
         {
-            log($"{room.Server.Name}: largest N without loss, from {settings.Start} up to {settings.Max}");
-            (largest, steps) = await CapacitySearch.RunAsync(room, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, log, cancel);
-            log($"{room.Server.Name}: largest N without loss {largest}");
+            log($"{rooms.Server.Name}: largest N without loss, from {settings.Start} up to {settings.Max}");
+            (largest, steps) = await CapacitySearch.RunAsync(rooms, settings.Start, settings.Max, settings.StepWarmup, settings.StepWindow, log, cancel);
+            log($"{rooms.Server.Name}: largest N without loss {largest}");
         }
 
         var failures = new List<string>();
-        log($"{room.Server.Name}: {settings.Subscribers} subscribers, {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.Window.TotalSeconds:F0} s measured");
+        log($"{rooms.Server.Name}: {settings.Subscribers} subscribers, {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.Window.TotalSeconds:F0} s measured");
         WindowResult? load = null;
         try
         {
-            await room.ResizeAsync(settings.Subscribers, cancel);
+            await rooms.ResizeAsync(settings.Subscribers, cancel);
             await Task.Delay(settings.Warmup, cancel);
-            load = await LoadWindow.MeasureAsync(room, settings.Window, cancel);
+            load = await LoadWindow.MeasureAsync(rooms, settings.Window, cancel);
         }
         catch (Exception e) when (e is TimeoutException or MeasurementBrokenException)
         {
             failures.Add($"load at N={settings.Subscribers}: {e.Message}");
-            log($"{room.Server.Name}: {failures[^1]}");
+            log($"{rooms.Server.Name}: {failures[^1]}");
         }
 
-        await room.ResizeAsync(0, cancel);
+        await rooms.ResizeAsync(0, cancel);
         var joins = new List<double>();
         if (settings.Joins > 0)
         {
-            log($"{room.Server.Name}: {settings.Joins} joins, one at a time");
+            log($"{rooms.Server.Name}: {settings.Joins} joins, one at a time");
             try
             {
-                joins = await JoinTimes.RunAsync(room, settings.Joins, log, cancel);
+                joins = await JoinTimes.RunAsync(rooms, settings.Joins, log, cancel);
             }
             catch (Exception e) when (e is TimeoutException or MeasurementBrokenException)
             {
                 failures.Add($"joins: {e.Message}");
-                log($"{room.Server.Name}: {failures[^1]}");
+                log($"{rooms.Server.Name}: {failures[^1]}");
             }
         }
 
-        return new ServerFigures(room.Server.Name, largest, steps, load, joins, failures);
+        return new ServerFigures(rooms.Server.Name, largest, steps, load, joins, failures);
     }
 }
 

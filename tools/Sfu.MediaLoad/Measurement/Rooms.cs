@@ -7,29 +7,38 @@ using Sfu.MediaLoad.Servers;
 namespace Sfu.MediaLoad.Measurement;
 
 /// <summary>
-/// One room on one server: a publisher whose video packets carry their send time, paced at
-/// <paramref name="pacingFactor"/> times its bitrate (0: each frame back to back), and any number of subscribers, each
-/// with its own signaling connection; every client socket on <paramref name="localAddress"/>.
+/// The rooms of one measurement on one server: <paramref name="roomCount"/> rooms alike (one unless --rooms), each with a
+/// publisher whose video packets carry their send time, paced at <paramref name="pacingFactor"/> times its bitrate
+/// (0: each frame back to back), and subscribers spread evenly over them, each with its own signaling connection;
+/// every client socket on <paramref name="localAddress"/>. One room is the hardest fan-out (a packet's copies leave
+/// one after another); many small rooms are the common shape of a conferencing server's load.
 /// </summary>
-sealed class Room(IServerDriver server, string name, IPAddress localAddress, double pacingFactor) : IAsyncDisposable
+sealed class Rooms(IServerDriver server, string name, int roomCount, IPAddress localAddress, double pacingFactor) : IAsyncDisposable
 {
     private static readonly TimeSpan VideoWait = TimeSpan.FromSeconds(20);
     private const int ConnectConcurrency = 8;
-    private readonly List<SubscriberPeer> _subscribers = [];
+    // Every subscriber with the room it joined (an index into _publishers), in joining order; the lock guards both fields.
+    private readonly List<(SubscriberPeer Peer, int Room)> _members = [];
+    private readonly int[] _joining = new int[roomCount];
+    private readonly List<PublisherPeer> _publishers = [];
 
     public IServerDriver Server => server;
 
-    public PublisherPeer? Publisher { get; private set; }
+    /// <summary>The publishers, one per room, once started.</summary>
+    public IReadOnlyList<PublisherPeer> Publishers => _publishers;
+
+    /// <summary>Video packets every publisher has sent so far.</summary>
+    public long PublisherVideoPacketsSent => _publishers.Sum(p => p.Publisher.VideoPacketsSent);
 
     /// <summary>The subscribers now, a copy.</summary>
     public SubscriberPeer[] Subscribers
     {
-        get { lock (_subscribers) return [.. _subscribers]; }
+        get { lock (_members) return [.. _members.Select(m => m.Peer)]; }
     }
 
     public int Count
     {
-        get { lock (_subscribers) return _subscribers.Count; }
+        get { lock (_members) return _members.Count; }
     }
 
     /// <summary>Subscribers that have received video so far (for progress lines).</summary>
@@ -47,16 +56,37 @@ sealed class Room(IServerDriver server, string name, IPAddress localAddress, dou
         return mid is null ? null : subscriber.FindByMid(mid);
     }
 
-    public async Task StartPublisherAsync(bool audio, CancellationToken cancel) =>
-        Publisher = await server.PublishAsync(name, new PublisherOptions { Audio = audio, StampSendTime = true, PacingFactor = pacingFactor, Transport = TransportOptions }, cancel);
+    public async Task StartPublishersAsync(bool audio, CancellationToken cancel)
+    {
+        for (var i = 0; i < roomCount; i++)
+        {
+            var options = new PublisherOptions { Audio = audio, StampSendTime = true, PacingFactor = pacingFactor, Transport = TransportOptions };
+            _publishers.Add(await server.PublishAsync(RoomName(i), options, cancel));
+        }
+    }
 
-    /// <summary>Adds a subscriber without waiting for its video.</summary>
+    /// <summary>Adds a subscriber to the room with the fewest (joined or joining), without waiting for its video.</summary>
     public async Task<SubscriberPeer> AddSubscriberAsync(CancellationToken cancel)
     {
-        var peer = await server.SubscribeAsync(name, new SubscriberOptions { Transport = TransportOptions }, cancel);
-        lock (_subscribers) _subscribers.Add(peer);
-        return peer;
+        int room;
+        lock (_members)
+        {
+            room = Enumerable.Range(0, roomCount).MinBy(i => _joining[i] + _members.Count(m => m.Room == i));
+            _joining[room]++;
+        }
+        try
+        {
+            var peer = await server.SubscribeAsync(RoomName(room), new SubscriberOptions { Transport = TransportOptions }, cancel);
+            lock (_members) _members.Add((peer, room));
+            return peer;
+        }
+        finally
+        {
+            lock (_members) _joining[room]--;
+        }
     }
+
+    private string RoomName(int index) => roomCount == 1 ? name : $"{name}-{index}";
 
     /// <summary>Adds <paramref name="count"/> subscribers, a few at a time, and waits until each receives video.</summary>
     public async Task AddSubscribersAsync(int count, CancellationToken cancel)
@@ -92,10 +122,10 @@ sealed class Room(IServerDriver server, string name, IPAddress localAddress, dou
         }
 
         SubscriberPeer[] leaving;
-        lock (_subscribers)
+        lock (_members)
         {
-            leaving = [.. _subscribers.Skip(count)];
-            _subscribers.RemoveRange(count, _subscribers.Count - count);
+            leaving = [.. _members.Skip(count).Select(m => m.Peer)];
+            _members.RemoveRange(count, _members.Count - count);
         }
 
         await Task.WhenAll(leaving.Select(s => s.DisposeAsync().AsTask()));
@@ -104,13 +134,13 @@ sealed class Room(IServerDriver server, string name, IPAddress localAddress, dou
     /// <summary>Removes and disposes one subscriber (it leaves the room).</summary>
     public async Task RemoveAsync(SubscriberPeer peer)
     {
-        lock (_subscribers) _subscribers.Remove(peer);
+        lock (_members) _members.RemoveAll(m => m.Peer == peer);
         await peer.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         await ResizeAsync(0, CancellationToken.None);
-        if (Publisher is not null) await Publisher.DisposeAsync();
+        foreach (var publisher in _publishers) await publisher.DisposeAsync();
     }
 }
