@@ -26,7 +26,7 @@ namespace Sfu.Tests.EndToEnd;
 /// </remarks>
 [Category("Media")]
 [NonParallelizable]
-public sealed class BrowserNetworkChangeTests
+public sealed class BrowserNetworkChangeTests : NamespacedBrowserTestBase<PhoneNetworks>
 {
     // What the subscriber must get back to: the publisher's frame rate, within about a second of both pages' media
     // being on 4g, and from then on.
@@ -63,40 +63,12 @@ public sealed class BrowserNetworkChangeTests
         }
         """;
 
-    private PhoneNetworks? _networks;
-    private SfuTestServer? _server;
-    private BrowserFixture? _browser;
-
-    [SetUp]
-    public void CreateNetworks()
-    {
-        try
-        {
-            _networks = PhoneNetworks.Create(cellularUpFromStart: true);
-        }
-        catch (NetworkNamespaceUnavailableException e)
-        {
-            Assert.Ignore($"network namespaces unavailable here: {e.Message}");
-        }
-    }
-
-    [TearDown]
-    public async Task CloseEverything()
-    {
-        if (_browser is not null)
-        {
-            await _browser.ResetLoggingConsoleOnFailureAsync();
-            await _browser.DisposeAsync();
-        }
-        if (_server is not null) await _server.DisposeAsync();
-        _networks?.Dispose();
-        (_browser, _server, _networks) = (null, null, null);
-    }
+    protected override PhoneNetworks CreateNetwork() => PhoneNetworks.Create(cellularUpFromStart: true);
 
     [Test]
     public async Task PublisherAndSubscriberOnAPhone_WifiGoesDown_VideoCarriesOnOver4gAtThePublishersFrameRateWithinASecond()
     {
-        var networks = _networks!;
+        var networks = Network;
         var origin = await StartServerAndBrowserAsync(networks);
 
         var publisher = await OpenAsync(origin, "publisher", publish: true);
@@ -154,7 +126,7 @@ public sealed class BrowserNetworkChangeTests
     [Test]
     public async Task TwoPagesOnAPhone_WifiGoesDownMidTransfer_10000DataMessagesEachWayArriveInOrderNoneLost()
     {
-        var networks = _networks!;
+        var networks = Network;
         var origin = await StartServerAndBrowserAsync(networks);
         var (alice, bob) = await DataTrackPages.TwoPagesAsync(label => OpenAsync(origin, label, publish: false, room: "data-to-4g"));
         var wifi = networks.WifiAddress.ToString();
@@ -170,7 +142,7 @@ public sealed class BrowserNetworkChangeTests
 
         var cellular = networks.CellularAddress.ToString();
         var peerLefts = (await alice.EventsAsync("peer-left")).Count + (await bob.EventsAsync("peer-left")).Count;
-        var metrics = await MetricsSnapshot.ScrapeAsync(_server!);
+        var metrics = await MetricsSnapshot.ScrapeAsync(Server);
         TestContext.Out.WriteLine($"wifi went down after bob received {atMove} of {DataTrackPages.Messages}; server: "
             + $"{metrics.Sum("sfu_media_rebinds_total")} rebinds, {metrics.Sum("sfu_media_ice_restarts_total")} ICE restarts");
         var (alicePaths, bobPaths) = (await PathsAsync(alice), await PathsAsync(bob));
@@ -208,23 +180,9 @@ public sealed class BrowserNetworkChangeTests
             + (down is null ? $"{topWidth} wide throughout" : $"{down.Width} wide {After(down)}, {topWidth} again {After(upAgain)}");
     }
 
-    /// <summary>The server on every address (announcing the phone's way to it), and Chromium inside the phone; returns the pages' origin.</summary>
-    private async Task<Uri> StartServerAndBrowserAsync(PhoneNetworks networks)
-    {
-        _server = await SfuTestServer.StartAsync(null,
-            "urls=http://0.0.0.0:0", "Sfu:Media:BindAddress=0.0.0.0", $"Sfu:Media:AnnouncedAddress={networks.ServerAddress}");
-        var origin = new UriBuilder(_server.HttpBase) { Host = networks.ServerAddress.ToString() }.Uri;
-        // The page is opened by the server's address over plain HTTP, as on a LAN; the switch lets it use the camera.
-        _browser = await BrowserFixture.LaunchAsync(networks.Phone, $"--unsafely-treat-insecure-origin-as-secure={origin.GetLeftPart(UriPartial.Authority)}");
-        return origin;
-    }
+    private Task<Uri> StartServerAndBrowserAsync(PhoneNetworks networks) => StartServerAndBrowserAsync(networks.ServerAddress, networks.Phone);
 
-    private async Task<SdkPage> OpenAsync(Uri origin, string label, bool publish, string room = Room)
-    {
-        var page = await _browser!.NewPageAsync(label);
-        await page.GotoAsync(new Uri(origin, $"/?room={room}&name={label}&publish={(publish ? 1 : 0)}&autostart=1").ToString());
-        return new SdkPage(label, page);
-    }
+    private Task<SdkPage> OpenAsync(Uri origin, string label, bool publish, string room = Room) => OpenAsync(origin, room, label, publish);
 
     /// <summary>The local address of a page's publish and subscribe connections' selected paths.</summary>
     private static async Task<(string Publish, string Subscribe)> PathsAsync(SdkPage page)
@@ -296,7 +254,7 @@ public sealed class BrowserNetworkChangeTests
     /// </summary>
     private async Task<(long Estimate, bool SubscriberPathOnCellular, long TopLayerRate)> ServerViewAsync()
     {
-        var room = _server!.Services.GetRequiredService<SignalingService>().Rooms.Find(Room);
+        var room = Server.Services.GetRequiredService<SignalingService>().Rooms.Find(Room);
         if (room?.Media is not { } media) return (0, false, 0);
         var peers = room.Peers.ToList();
         var subscriberId = peers.FirstOrDefault(p => p.Name == "subscriber")?.Id;
@@ -307,7 +265,7 @@ public sealed class BrowserNetworkChangeTests
             var selected = transport?.Transport.SelectedAddress is { } address ? (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address) : null;
             var topLayer = (publisherId is null ? null : router.FindPublisher(publisherId))?.Producers
                 .FirstOrDefault(p => p.Kind == MediaKind.Video)?.Layers[^1];
-            return (transport?.EstimatedBitrate ?? 0, selected?.Address.Equals(_networks!.CellularAddress) == true, topLayer?.Bitrate ?? 0);
+            return (transport?.EstimatedBitrate ?? 0, selected?.Address.Equals(Network.CellularAddress) == true, topLayer?.Bitrate ?? 0);
         });
     }
 

@@ -13,7 +13,7 @@ namespace Sfu.Tests.EndToEnd;
 /// </summary>
 [Category("Media")]
 [NonParallelizable]
-public sealed class BrowserUplinkLossTests
+public sealed class BrowserUplinkLossTests : NamespacedBrowserTestBase<VethNetwork>
 {
     private const int LossPercent = 5;
     private static readonly TimeSpan Lossy = TimeSpan.FromSeconds(15);
@@ -41,45 +41,14 @@ public sealed class BrowserUplinkLossTests
         }
         """;
 
-    private VethNetwork? _link;
-    private SfuTestServer? _server;
-    private BrowserFixture? _browser;
-
-    [SetUp]
     [SupportedOSPlatform("linux")] // VethNetwork.Create has the test ignored elsewhere
-    public void CreateTheLink()
-    {
-        try
-        {
-            _link = VethNetwork.Create("upl", subnetOctet: 221);
-        }
-        catch (NetworkNamespaceUnavailableException e)
-        {
-            Assert.Ignore($"network namespaces unavailable here: {e.Message}");
-        }
-    }
-
-    [TearDown]
-    public async Task CloseEverything()
-    {
-        if (_browser is not null)
-        {
-            await _browser.ResetLoggingConsoleOnFailureAsync();
-            await _browser.DisposeAsync();
-        }
-        if (_server is not null) await _server.DisposeAsync();
-        _link?.Dispose();
-        (_browser, _server, _link) = (null, null, null);
-    }
+    protected override VethNetwork CreateNetwork() => VethNetwork.Create("upl", subnetOctet: 221);
 
     [Test]
     public async Task PublisherUplinkLosesSomeVideo_TheServerRepairsIt_AndTheSubscriberSeesNoLoss()
     {
-        var link = _link!;
-        _server = await SfuTestServer.StartAsync(null, "urls=http://0.0.0.0:0", "Sfu:Media:BindAddress=0.0.0.0", $"Sfu:Media:AnnouncedAddress={link.ServerAddress}");
-        var origin = new UriBuilder(_server.HttpBase) { Host = link.ServerAddress.ToString() }.Uri;
-        // Opened by the server's address over plain HTTP, as on a LAN; the switch lets the publisher use the camera.
-        _browser = await BrowserFixture.LaunchAsync(link.Inside, $"--unsafely-treat-insecure-origin-as-secure={origin.GetLeftPart(UriPartial.Authority)}");
+        var link = Network;
+        var origin = await StartServerAndBrowserAsync(link.ServerAddress, link.Inside);
         var publisher = await OpenAsync(origin, "publisher", publish: true);
         var subscriber = await OpenAsync(origin, "subscriber", publish: false);
         await subscriber.WaitForAsync("window.demo.client.subscribeConnection?.connectionState === 'connected'", "the subscriber's media connection",
@@ -90,12 +59,12 @@ public sealed class BrowserUplinkLossTests
         Assert.That(payloadType, Is.GreaterThanOrEqualTo(96), "the publisher's video payload type");
         var subscriberBefore = await StatsAsync(subscriber, SubscriberScript);
         var publisherBefore = await StatsAsync(publisher, PublisherScript);
-        var recoveredBefore = (await MetricsSnapshot.ScrapeAsync(_server))["sfu_media_publisher_packets_recovered_total"];
+        var recoveredBefore = (await MetricsSnapshot.ScrapeAsync(Server))["sfu_media_publisher_packets_recovered_total"];
         link.LoseOutgoingRtp(payloadType, LossPercent);
         await Task.Delay(Lossy);
         var subscriberAfter = await StatsAsync(subscriber, SubscriberScript);
         var publisherAfter = await StatsAsync(publisher, PublisherScript);
-        var metrics = await MetricsSnapshot.ScrapeAsync(_server);
+        var metrics = await MetricsSnapshot.ScrapeAsync(Server);
 
         long Delta(JsonElement before, JsonElement after, string key) => after.GetProperty(key).GetInt64() - before.GetProperty(key).GetInt64();
         var sent = Delta(publisherBefore, publisherAfter, "sent");
@@ -119,12 +88,7 @@ public sealed class BrowserUplinkLossTests
         });
     }
 
-    private async Task<SdkPage> OpenAsync(Uri origin, string label, bool publish)
-    {
-        var page = await _browser!.NewPageAsync(label);
-        await page.GotoAsync(new Uri(origin, $"/?room=uplink&name={label}&publish={(publish ? 1 : 0)}&autostart=1").ToString());
-        return new SdkPage(label, page);
-    }
+    private Task<SdkPage> OpenAsync(Uri origin, string label, bool publish) => OpenAsync(origin, "uplink", label, publish);
 
     private static Task WaitForDecodedAsync(SdkPage subscriber, int frames) =>
         subscriber.WaitForAsync(
