@@ -62,6 +62,12 @@ internal sealed class BottleneckSimulation
     /// <summary>What the sender's media would use if the estimate allowed (also told to the estimator, for probing).</summary>
     public long DesiredBitrate { get; set; } = 10_000_000;
 
+    /// <summary>
+    /// What the media sends whatever the estimate, when set: a subscriber whose video is paused for want of bandwidth
+    /// still gets its audio, and only probes can show that the link has room again.
+    /// </summary>
+    public long? MediaBitrate { get; set; }
+
     public int ProbePacketsSent { get; private set; }
 
     /// <summary>The estimate every 100 ms: (time µs, bits/s).</summary>
@@ -120,7 +126,7 @@ internal sealed class BottleneckSimulation
     private void SendFrame()
     {
         QueueDelays.Add((NowUs, Math.Max(0, _linkFreeUs - NowUs)));
-        var bytes = (int)(Math.Min(Estimator.EstimatedBitrate, DesiredBitrate) / 30 / 8);
+        var bytes = (int)((MediaBitrate ?? Math.Min(Estimator.EstimatedBitrate, DesiredBitrate)) / 30 / 8);
         while (bytes > 0)
         {
             var size = Math.Min(bytes, MaxPacketBytes);

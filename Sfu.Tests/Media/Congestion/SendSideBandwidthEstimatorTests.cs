@@ -74,6 +74,28 @@ public class SendSideBandwidthEstimatorTests
     }
 
     [Test]
+    public void VideoPausedForWantOfBandwidth_ProbesFindTheLinkAgain_OnceItComesBack()
+    {
+        // The estimate fell under the lowest layer (a 120 kbit/s squeeze), so only audio goes out; what the allocator
+        // wants is the lowest layer with its move-up margins. Then the link is fast again.
+        var sim = new BottleneckSimulation(capacity: 2_000_000) { DesiredBitrate = 910_000 };
+        sim.Run(TimeSpan.FromSeconds(10));
+        sim.Capacity = 120_000;
+        sim.Run(TimeSpan.FromSeconds(5));
+        var squeezed = sim.Estimator.EstimatedBitrate;
+        (sim.MediaBitrate, sim.DesiredBitrate) = (40_000, 260_000);
+        sim.Run(TimeSpan.FromSeconds(2));
+        sim.Capacity = 2_000_000;
+        sim.Run(TimeSpan.FromSeconds(15));
+
+        var resumedAt = sim.Estimates.FirstOrDefault(e => e.TimeUs >= 17_000_000 && e.Bitrate >= 260_000).TimeUs;
+        TestContext.Out.WriteLine($"squeezed to {squeezed / 1000} kbit/s; the link back at 17 s, the lowest layer fits again at {resumedAt / 1e6:F1} s; "
+            + string.Join(", ", sim.Estimates.Where(e => e.TimeUs >= 15_000_000 && e.TimeUs % 1_000_000 == 0).Select(e => $"{e.TimeUs / 1_000_000} s {e.Bitrate / 1000}")));
+        Assert.That(squeezed, Is.LessThan(260_000), "the premise: the squeeze took the estimate under what the video needs");
+        Assert.That(resumedAt, Is.GreaterThan(0).And.LessThanOrEqualTo(23_000_000), "within a periodic probe and its follow-up of the link's return");
+    }
+
+    [Test]
     public void ShapedLink_ProbesDoNotPromiseMoreThanItCarries_AndTheEstimateDoesNotCollapse()
     {
         // A 400 kbit/s token bucket with a 3000-byte burst and a 200 ms queue (tc tbf ... burst 3000 latency 200ms),
