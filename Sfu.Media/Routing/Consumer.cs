@@ -23,7 +23,6 @@ public sealed record ConsumerParameters(
 /// </summary>
 public sealed class Consumer : IDisposable
 {
-    private const int HistorySize = 1024;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
     // A layer counts as stopped once another has arrived this much later than its last packet: six frames at 20 fps,
@@ -37,18 +36,10 @@ public sealed class Consumer : IDisposable
     private readonly int? _sourceAudioLevelId;
     // Whether the subscriber accepted transport-wide sequence numbers: then every packet sent carries one.
     private readonly bool _stampsTransportSequence;
-    // Which original packet each sent sequence number carried, for NACKs: index = sent seq % size.
-    private readonly ushort[] _sentSequence = new ushort[HistorySize];
-    private readonly ushort[] _sourceSequence = new ushort[HistorySize];
-    private readonly byte[] _sourceLayer = new byte[HistorySize];
-    private readonly uint[] _sentTimestamp = new uint[HistorySize];
-    private readonly bool[] _sentValid = new bool[HistorySize];
-    private readonly long[] _sentAt = new long[HistorySize];
-    // VP8 only: the picture numbering offsets each sent packet was written with, so a retransmission matches it.
+    // What each sent sequence number carried, for NACKs.
+    private readonly SentPacketHistory _history;
+    // VP8 only: rewrites the picture numbering; each sent packet's offsets are kept in the history, so a retransmission matches it.
     private readonly Vp8PictureIdRewriter? _pictureIds;
-    private readonly ushort[] _sentPictureOffset = new ushort[HistorySize];
-    private readonly byte[] _sentTl0Offset = new byte[HistorySize];
-    private readonly RetransmissionThrottle _retransmissions;
     private readonly long _reportInterval;
     private readonly long _stallGap;
     private readonly LayerSelector _layers;
@@ -86,7 +77,7 @@ public sealed class Consumer : IDisposable
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _stallGap = (long)(StallGap.TotalSeconds * time.TimestampFrequency);
-        _retransmissions = new RetransmissionThrottle(HistorySize, time.TimestampFrequency);
+        _history = new SentPacketHistory(time.TimestampFrequency);
         Allocation = new LayerAllocation(producer);
         producer.AddConsumer(this);
         // Until the allocator first runs: the best layer, as a track without simulcast always had.
@@ -199,19 +190,12 @@ public sealed class Consumer : IDisposable
         var newest = _rewriter.LastSequenceNumber;
         if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
 
-        var slot = sequence % HistorySize;
         // A late packet (the publisher's retransmission of one lost on its uplink, or reordered) goes out under the
         // number its place in the stream gives it, filling the subscriber's gap; unless that number went out already,
         // or is older than the history that keeps numbers apart.
         var late = _packetsSent > 0 && (short)(sequence - newest) <= 0;
-        if (late && ((ushort)(newest - sequence) >= HistorySize || (_sentValid[slot] && _sentSequence[slot] == sequence))) return;
-        _sentSequence[slot] = sequence;
-        _sourceSequence[slot] = source.SequenceNumber;
-        _sourceLayer[slot] = (byte)layer.Index;
-        _sentTimestamp[slot] = timestamp;
-        _sentValid[slot] = true;
-        _sentAt[slot] = now;
-        _retransmissions.OnSent(slot);
+        if (late && ((ushort)(newest - sequence) >= SentPacketHistory.Size || _history.Contains(sequence))) return;
+        ref var sent = ref _history.Record(sequence, layer.Index, source.SequenceNumber, timestamp, now);
 
         var buffer = _owner.Host.SendBuffer;
         var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
@@ -219,7 +203,7 @@ public sealed class Consumer : IDisposable
         if (_pictureIds is not null)
         {
             var payloadLength = source.Packet.Length - source.HeaderLength;
-            (_sentPictureOffset[slot], _sentTl0Offset[slot]) = _pictureIds.Rewrite(buffer.AsSpan(length - payloadLength, payloadLength));
+            (sent.PictureOffset, sent.Tl0Offset) = _pictureIds.Rewrite(buffer.AsSpan(length - payloadLength, payloadLength));
         }
         if (!_owner.SendRtp(buffer, length, _stampsTransportSequence)) return;
         _packetsSent++;
@@ -249,14 +233,14 @@ public sealed class Consumer : IDisposable
         Span<byte> copy = stackalloc byte[RtpPacketCache.DefaultMaxPacketLength];
         foreach (var sequence in lost)
         {
-            var slot = sequence % HistorySize;
-            if (!_sentValid[slot] || _sentSequence[slot] != sequence) continue;
-            if (!_retransmissions.TryAllow(slot, now))
+            var resend = _history.TryResend(sequence, now, out var sent);
+            if (resend == SentPacketHistory.Resend.Unknown) continue;
+            if (resend == SentPacketHistory.Resend.Throttled)
             {
                 _owner.Host.Metrics.Dropped(DropReason.NackThrottled);
                 continue;
             }
-            if (!Producer.TryGetCached(_sourceLayer[slot], _sourceSequence[slot], out var cached)) continue;
+            if (!Producer.TryGetCached(sent.SourceLayer, sent.SourceSequence, out var cached)) continue;
             if (cached.Length > copy.Length) continue;
             cached.CopyTo(copy);
             if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
@@ -264,12 +248,12 @@ public sealed class Consumer : IDisposable
             var buffer = _owner.Host.SendBuffer;
             var rtx = Parameters is { RtxPayloadType: not null, RtxSsrc: not null };
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
-                ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, _sentTimestamp[slot], rtxOriginalSequence: sequence)
-                : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, _sentTimestamp[slot], rtxOriginalSequence: null);
+                ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, sent.Timestamp, rtxOriginalSequence: sequence)
+                : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, sent.Timestamp, rtxOriginalSequence: null);
             if (length > 0 && _pictureIds is not null)
             {
                 var payloadLength = rtx ? original.Payload.Length : original.Packet.Length - original.HeaderLength;
-                Vp8PictureIdRewriter.Apply(buffer.AsSpan(length - payloadLength, payloadLength), _sentPictureOffset[slot], _sentTl0Offset[slot]);
+                Vp8PictureIdRewriter.Apply(buffer.AsSpan(length - payloadLength, payloadLength), sent.PictureOffset, sent.Tl0Offset);
             }
             if (length > 0 && _owner.SendRtp(buffer, length, _stampsTransportSequence)) _owner.Host.Metrics.Retransmitted();
         }
@@ -284,13 +268,12 @@ public sealed class Consumer : IDisposable
     internal void ResendSince(long since, int max)
     {
         if (_packetsSent == 0) return;
-        Span<ushort> recent = stackalloc ushort[Math.Min(max, HistorySize)];
+        Span<ushort> recent = stackalloc ushort[Math.Min(max, SentPacketHistory.Size)];
         var count = 0;
         var sequence = _rewriter.LastSequenceNumber;
         while (count < recent.Length)
         {
-            var slot = sequence % HistorySize;
-            if (!_sentValid[slot] || _sentSequence[slot] != sequence || _sentAt[slot] < since) break;
+            if (!_history.SentSince(sequence, since)) break;
             recent[count++] = sequence--;
         }
         recent[..count].Reverse();

@@ -102,12 +102,15 @@ public sealed class WorkerPipeTests
             var seen = new SequenceChecker();
             while (seen.Next < Count)
             {
-                // Sleeps like a worker: only a wake (or the 2 s give-up, which would fail the test) brings it back.
-                if (!pipe.Drain(seen, maxEntries: 64) && seen.Next < Count && !await woken.WaitAsync(TimeSpan.FromSeconds(2))) return seen;
+                // Sleeps like a worker: only a wake (or the give-up, which fails the test) brings it back. The give-up is
+                // long because a loaded CI machine can keep the writer off its core for seconds; a lost wake waits forever.
+                if (!pipe.Drain(seen, maxEntries: 64) && seen.Next < Count && !await woken.WaitAsync(TimeSpan.FromSeconds(15))) return seen;
             }
             return seen;
         });
-        for (var i = 0; i < Count;)
+        // Until the reader is done or gave up: a writer waiting for room that a reader who gave up never frees would
+        // hang the suite (it did once on CI, under load, before the give-up was long enough).
+        for (var i = 0; i < Count && !reader.IsCompleted;)
         {
             if (pipe.TryWrite(PipeEntryKind.Rtp, 0, i, BitConverter.GetBytes(i))) i++;
             else Thread.Yield();
