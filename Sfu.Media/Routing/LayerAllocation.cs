@@ -24,7 +24,7 @@ public sealed class LayerAllocation
     }
 
     internal LayerAllocation(Producer producer)
-        : this(producer.Kind, producer.Layers.Count)
+        : this(producer.Kind, producer.SelectableLayerCount)
     {
     }
 
