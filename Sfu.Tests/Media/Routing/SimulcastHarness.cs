@@ -100,7 +100,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     public static SimulcastHarness WithRidsAndNack(string codec, params string[] rids) => new(codec, rids, [], nack: true);
 
     /// <summary>One stream, learned by its mid: for VP9 the spatial layers inside it (SVC) are what a subscriber picks from.</summary>
-    public static SimulcastHarness WithOneStream(string codec) => new(codec, [], []);
+    public static SimulcastHarness WithOneStream(string codec, bool nack = false) => new(codec, [], [], nack: nack);
 
     public static SimulcastHarness WithSsrcGroup(string codec, params SignalledStream[] streams) => new(codec, [], streams);
 
@@ -140,7 +140,31 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, ssrc, marker);
         header.AddExtension(MidId, "1"u8);
         var at = header.Finish();
-        var payload = _send.AsSpan(at, 200);
+        at += WriteVp9(_send.AsSpan(at), timestamp, spatialId, temporalId, keyframe, startOfLayerFrame, endOfLayerFrame, spatialLayers);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    /// <summary>
+    /// On the worker: the RTX retransmission (RFC 4588) of a packet of a one-stream track, learned as its repair stream
+    /// by payload type; the packet as <see cref="ReceiveVp9"/> writes it.
+    /// </summary>
+    public void ReceiveVp9Retransmission(uint rtxSsrc, ushort rtxSequence, ushort originalSequence, uint timestamp, int spatialId, int temporalId,
+        bool startOfLayerFrame, bool endOfLayerFrame, bool marker)
+    {
+        var header = new RtpHeaderWriter(_send, RtxPayloadType, rtxSequence, timestamp, rtxSsrc, marker);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        BinaryPrimitives.WriteUInt16BigEndian(_send.AsSpan(at), originalSequence);
+        at += 2 + WriteVp9(_send.AsSpan(at + 2), timestamp, spatialId, temporalId, keyframe: false, startOfLayerFrame, endOfLayerFrame, spatialLayers: 3);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    private static int WriteVp9(Span<byte> destination, uint timestamp, int spatialId, int temporalId, bool keyframe, bool startOfLayerFrame,
+        bool endOfLayerFrame, int spatialLayers)
+    {
+        var payload = destination[..200];
         payload.Fill(0x55);
         var structure = keyframe && spatialId == 0 && startOfLayerFrame;
         payload[0] = (byte)(0xA0 | (keyframe ? 0 : 0x40) | (startOfLayerFrame ? 0x08 : 0) | (endOfLayerFrame ? 0x04 : 0) | (structure ? 0x02 : 0));
@@ -156,9 +180,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
                 BinaryPrimitives.WriteUInt16BigEndian(payload[(8 + (4 * i))..], (ushort)(120 << i));
             }
         }
-        at += payload.Length;
-        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
-        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+        return payload.Length;
     }
 
     /// <summary>On the worker: a packet of the stream whose payload is exactly <paramref name="payload"/>.</summary>

@@ -154,6 +154,37 @@ public sealed class SvcForwardingTests
     }
 
     [Test]
+    public async Task PacketLostUpstream_AndRepairedAfterUpperLayersWereLeftOut_FillsTheSubscribersGap()
+    {
+        await _call.DisposeAsync();
+        _call = SimulcastHarness.WithOneStream(CodecNames.Vp9, nack: true);
+        await _call.OnWorkerAsync(() => _call.Subscriber.SetPreferences(_call.Producer.Id, new LayerPreferences(MaxLayer: 0)));
+        await PicturesAsync(2, keyframeFirst: true);
+        var before = _call.TakeSubscriberPackets();
+
+        // The next picture's first packet is lost on the publisher's uplink; the rest arrives (the upper layers left out).
+        var lost = _sequence++;
+        var lostTimestamp = _timestamp;
+        await _call.OnWorkerAsync(() =>
+        {
+            _call.ReceiveVp9(Ssrc, _sequence++, _timestamp, 0, 0, keyframe: false, startOfLayerFrame: false, endOfLayerFrame: true, marker: false);
+            Layer(1, keyframe: false, temporalId: 0, top: 2);
+            Layer(2, keyframe: false, temporalId: 0, top: 2);
+            NextPicture();
+        });
+        await PicturesAsync(1, keyframeFirst: false);
+        Assert.That(_call.TakePublisherFeedback().Nacked, Does.Contain((Ssrc, lost)), "the server asks the publisher for it");
+        var gapped = _call.TakeSubscriberPackets();
+        Assert.That(gapped[0].Sequence, Is.EqualTo((ushort)(before[^1].Sequence + 2)), "the subscriber sees one number missing");
+
+        await _call.OnWorkerAsync(() => _call.ReceiveVp9Retransmission(0x1000_0019, 1, lost, lostTimestamp, 0, 0, startOfLayerFrame: true,
+            endOfLayerFrame: false, marker: false));
+        var repaired = _call.TakeSubscriberPackets();
+        Assert.That(repaired.Select(p => (p.Sequence, p.Timestamp)), Is.EqualTo(new[] { ((ushort)(before[^1].Sequence + 1), before[^1].Timestamp + (33 * 90)) }),
+            "the repair goes out under the missing number, though upper layers were left out after it");
+    }
+
+    [Test]
     public async Task Allocator_GivesTheSpatialLayerTheEstimateFits()
     {
         await PicturesInChunksAsync(40, keyframeFirst: true);
