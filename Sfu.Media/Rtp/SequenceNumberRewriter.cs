@@ -75,7 +75,7 @@ public sealed class SequenceNumberRewriter
         }
 
         ForgetSkips(_sourceHighest + 1, extended);
-        _skipped[(extended % SkipWindow) / 64] |= 1UL << (int)(extended % 64);
+        _skipped[SkipWord(extended)] |= SkipBit(extended);
         _sequenceOffset--;
         _sourceHighest = extended;
     }
@@ -171,7 +171,12 @@ public sealed class SequenceNumberRewriter
         return true;
     }
 
-    private bool IsSkipped(long extended) => (_skipped[(extended % SkipWindow) / 64] & (1UL << (int)(extended % 64))) != 0;
+    private bool IsSkipped(long extended) => (_skipped[SkipWord(extended)] & SkipBit(extended)) != 0;
+
+    // Extended numbers are positive, and the window a power of two: masks rather than divisions.
+    private static int SkipWord(long extended) => (int)(extended & (SkipWindow - 1)) >> 6;
+
+    private static ulong SkipBit(long extended) => 1UL << (int)(extended & 63);
 
     /// <summary>Clears the bits of extended numbers <paramref name="from"/> to <paramref name="to"/>: they now stand for new packets.</summary>
     private void ForgetSkips(long from, long to)
@@ -184,7 +189,7 @@ public sealed class SequenceNumberRewriter
 
         for (long i = from; i <= to; i++)
         {
-            _skipped[(i % SkipWindow) / 64] &= ~(1UL << (int)(i % 64));
+            _skipped[SkipWord(i)] &= ~SkipBit(i);
         }
     }
 
