@@ -81,7 +81,7 @@ public class SvcDecisionBenchmarks
             _now += 1000;
             if (!Vp9PayloadDescriptor.TryParse(payload, out var descriptor)) continue;
             _layers.OnPacket(descriptor, payload, payload.Length + 40, _now);
-            if (_filter.Decide(descriptor, _markers[i], maxTemporalId: null) == SpatialDecision.Drop)
+            if (_filter.Decide(descriptor, (uint)(i / 6 * 3000), _markers[i], maxTemporalId: null) == SpatialDecision.Drop)
             {
                 _rewriter.Skip(1, sequence);
                 continue;

@@ -200,6 +200,7 @@ public sealed class Consumer : IDisposable
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
                 _pictureIds?.RequestSwitch();
+                _spatial?.Restart();
                 break;
             case LayerDecision.Forward when AboveTemporalCap(source):
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
@@ -208,7 +209,7 @@ public sealed class Consumer : IDisposable
         var marker = source.Marker;
         if (_spatial is not null)
         {
-            var decision = _spatial.Decide(svc, source.Marker, Allocation.Preferences.MaxTemporalLayer);
+            var decision = _spatial.Decide(svc, source.Timestamp, source.Marker, Allocation.Preferences.MaxTemporalLayer);
             if (decision == SpatialDecision.Drop)
             {
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);

@@ -32,6 +32,11 @@ internal sealed class SpatialLayerFilter
     /// <summary>The highest spatial layer being forwarded, or <see cref="None"/> before the first keyframe.</summary>
     public int Current { get; private set; } = None;
 
+    // The RTP timestamp of the newest picture started: a late packet (a retransmission, or reordered) that starts an
+    // older picture must not move the layers, since the packets after it in the stream were decided already.
+    private uint _pictureTimestamp;
+    private bool _started;
+
     /// <summary>Sets the highest layer wanted. True when that is above what is forwarded: a keyframe must be asked for.</summary>
     public bool SetTarget(int spatialId)
     {
@@ -39,13 +44,19 @@ internal sealed class SpatialLayerFilter
         return Current != None && spatialId > Current;
     }
 
+    /// <summary>The stream (re)starts at a keyframe, perhaps on another timestamp base: no picture before it counts.</summary>
+    public void Restart() => _started = false;
+
     /// <param name="descriptor">The packet's payload descriptor.</param>
+    /// <param name="timestamp">The packet's RTP timestamp (the picture's).</param>
     /// <param name="sourceMarker">The publisher's marker: the end of its whole picture.</param>
     /// <param name="maxTemporalId">The subscriber's temporal cap, or null for every temporal layer.</param>
-    public SpatialDecision Decide(in Vp9PayloadDescriptor descriptor, bool sourceMarker, int? maxTemporalId)
+    public SpatialDecision Decide(in Vp9PayloadDescriptor descriptor, uint timestamp, bool sourceMarker, int? maxTemporalId)
     {
-        if (descriptor.StartOfPicture)
+        if (descriptor.StartOfPicture && (!_started || (int)(timestamp - _pictureTimestamp) > 0))
         {
+            _started = true;
+            _pictureTimestamp = timestamp;
             // A keyframe: every layer up to the target can start here. Otherwise only a move down can happen now.
             if (!descriptor.InterPicturePredicted) Current = Target;
             else if (Target < Current) Current = Target;
