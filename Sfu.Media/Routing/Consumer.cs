@@ -120,6 +120,13 @@ public sealed class Consumer : IDisposable
         if (Producer.Svc is { } svc)
         {
             for (var i = 0; i < Allocation.Layers.Length; i++) Allocation.Layers[i] = svc.Figures(i);
+            // Started on the highest layer VP9 can number: now the stream shows its own top layer, that is the one it has.
+            var top = svc.Count - 1;
+            if (top >= 0 && Allocation.Layer > top && !svc.HasArrived(Allocation.Layer))
+            {
+                Allocation.Assume(top);
+                SetLayer(top);
+            }
             return;
         }
         var layers = Producer.Layers;

@@ -66,6 +66,13 @@ public sealed class LayerAllocation
         PreferencesChanged = true;
     }
 
+    /// <summary>
+    /// Takes <paramref name="layer"/> as the layer it has, without a decision, a reason or a count: for an SVC consumer
+    /// that started on the highest spatial layer VP9 can number, once its stream shows it has fewer. Moving off a layer
+    /// that was never there is not a change anyone should hear of (nor a layer lost).
+    /// </summary>
+    internal void Assume(int layer) => Layer = layer;
+
     internal void Decide(int layer, LayerChangeReason reason)
     {
         Changed = layer != Layer;

@@ -104,7 +104,7 @@ public sealed class Producer : IDisposable
         if (VideoCodec is { } codec)
         {
             layer.Cache!.Store(packet.SequenceNumber, packet.Packet);
-            isKeyframe = RtpKeyframe.IsKeyframeStart(codec, packet.Payload);
+            isKeyframe = Svc is null ? RtpKeyframe.IsKeyframeStart(codec, packet.Payload) : svc.StartOfKeyframe;
             if (isKeyframe)
             {
                 layer.Keyframes!.OnKeyframeReceived();

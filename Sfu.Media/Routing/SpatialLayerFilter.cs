@@ -58,7 +58,7 @@ internal sealed class SpatialLayerFilter
             _started = true;
             _pictureTimestamp = timestamp;
             // A keyframe: every layer up to the target can start here. Otherwise only a move down can happen now.
-            if (!descriptor.InterPicturePredicted) Current = Target;
+            if (descriptor.StartOfKeyframe) Current = Target;
             else if (Target < Current) Current = Target;
         }
         if (Current == None || descriptor.SpatialId > Current || descriptor.TemporalId > maxTemporalId) return SpatialDecision.Drop;

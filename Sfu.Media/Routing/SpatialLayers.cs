@@ -31,6 +31,9 @@ internal sealed class SpatialLayers
     /// </summary>
     public int Count { get; private set; }
 
+    /// <summary>Whether any packet of this layer ever arrived.</summary>
+    public bool HasArrived(int spatialId) => _meters[spatialId].HasPackets;
+
     /// <summary>Bits per second of one layer alone.</summary>
     public long Bitrate(int spatialId) => _meters[spatialId].Bitrate;
 

@@ -89,6 +89,9 @@ public readonly record struct Vp9PayloadDescriptor
     /// </summary>
     public bool StartOfPicture => StartOfLayerFrame && SpatialId == 0;
 
+    /// <summary>The first packet of a keyframe: a picture start not predicted from an earlier picture.</summary>
+    public bool StartOfKeyframe => StartOfPicture && !InterPicturePredicted;
+
     /// <summary>
     /// The picture size of spatial layer <paramref name="spatialId"/>, from the scalability structure of the payload this
     /// descriptor was read from. False when the structure is absent, gives no sizes, or has no such layer.

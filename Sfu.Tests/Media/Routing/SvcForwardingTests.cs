@@ -49,6 +49,9 @@ public sealed class SvcForwardingTests
         Assert.That(sent.Count(p => p.Marker), Is.EqualTo(40), "one marker per picture, on its top layer's last packet");
         Assert.That(_call.Producer.SpatialLayerCount, Is.EqualTo(3));
         Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(2));
+        Assert.That(_call.LayerEvents.Select(e => e.Layer), Is.EqualTo(new[] { 2 }), "the top layer the stream has, reported once");
+        Assert.That(_call.LayerEvents.Select(e => e.Reason), Has.None.EqualTo(LayerChangeReason.LayerLost),
+            "the layers VP9 could number but this stream never had were never lost");
         var figures = _call.Consumer.Allocation.Layers;
         Assert.That(figures.Take(3).Select(f => (f.IsActive, f.Width, f.Height)), Is.EqualTo(new[] { (true, 160, 120), (true, 320, 240), (true, 640, 480) }));
         Assert.That(figures.Skip(3).Select(f => f.IsActive), Is.All.False);
