@@ -18,8 +18,9 @@ public sealed record ConsumerParameters(
 /// One producer's stream as one subscriber receives it: the subscriber's SSRC, payload type, header extension
 /// ids and mid, and a sequence/timestamp space of its own that stays continuous across pauses and layer
 /// switches. Of a simulcast producer it forwards one layer, chosen by its subscriber's allocator; video starts,
-/// switches and resumes at a keyframe of the layer. NACKs are answered from the producer's cache.
-/// Worker thread only.
+/// switches and resumes at a keyframe of the layer. Of a VP9 SVC producer (one stream, spatial layers inside) it
+/// forwards the spatial layers up to one, chosen the same way (<see cref="SpatialLayerFilter"/>). NACKs are answered
+/// from the producer's cache. Worker thread only.
 /// </summary>
 public sealed class Consumer : IDisposable
 {
@@ -40,6 +41,8 @@ public sealed class Consumer : IDisposable
     private readonly SentPacketHistory _history;
     // VP8 only: rewrites the picture numbering; each sent packet's offsets are kept in the history, so a retransmission matches it.
     private readonly Vp8PictureIdRewriter? _pictureIds;
+    // VP9 SVC only: the spatial layers forwarded.
+    private readonly SpatialLayerFilter? _spatial;
     private readonly long _reportInterval;
     private readonly long _stallGap;
     private readonly LayerSelector _layers;
@@ -74,6 +77,7 @@ public sealed class Consumer : IDisposable
         _rewriter = new SequenceNumberRewriter(producer.Track.Codec.ClockRate, time.TimestampFrequency);
         _layers = new LayerSelector(waitsForKeyframes: producer.VideoCodec is not null);
         if (producer.VideoCodec == RtpVideoCodec.Vp8) _pictureIds = new Vp8PictureIdRewriter();
+        if (producer.Svc is not null) _spatial = new SpatialLayerFilter();
         _rtxSequence = (ushort)Random.Shared.Next(ushort.MaxValue);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _stallGap = (long)(StallGap.TotalSeconds * time.TimestampFrequency);
@@ -81,18 +85,27 @@ public sealed class Consumer : IDisposable
         Allocation = new LayerAllocation(producer);
         producer.AddConsumer(this);
         // Until the allocator first runs: the best layer, as a track without simulcast always had.
-        SetLayer(producer.Layers.Count - 1);
+        SetLayer(Allocation.Layers.Length - 1);
     }
 
     public Producer Producer { get; }
 
     public ConsumerParameters Parameters { get; }
 
-    /// <summary>The layer being forwarded; -1 while paused or waiting for the first keyframe.</summary>
-    public int CurrentLayer => _layers.Current;
+    /// <summary>The layer being forwarded (of SVC: the highest spatial layer); -1 while paused or waiting for the first keyframe.</summary>
+    public int CurrentLayer => _spatial is null || _layers.Current == LayerSelector.None ? _layers.Current : Existing(_spatial.Current);
 
     /// <summary>The layer the allocator chose; -1 when paused.</summary>
-    public int TargetLayer => _layers.Target;
+    public int TargetLayer => _spatial is null || _layers.Target == LayerSelector.None ? _layers.Target : Existing(_spatial.Target);
+
+    /// <summary>
+    /// A spatial layer as far as the stream has it: a consumer that takes every layer (before its first allocation, or
+    /// uncapped) forwards the top one the publisher sends.
+    /// </summary>
+    private int Existing(int spatialId) => Math.Min(spatialId, Math.Max(0, Producer.SpatialLayerCount - 1));
+
+    /// <summary>The layers of this track subscribers tell apart: simulcast streams, or SVC spatial layers once more than one arrived.</summary>
+    private bool HasLayers => Producer.Layers.Count > 1 || Producer.SpatialLayerCount > 1;
 
     public bool IsPaused => _layers.IsPaused;
 
@@ -102,6 +115,18 @@ public sealed class Consumer : IDisposable
     /// <summary>Copies the producer's layer figures into the allocator's input.</summary>
     internal void RefreshLayerFigures()
     {
+        if (Producer.Svc is { } svc)
+        {
+            for (var i = 0; i < Allocation.Layers.Length; i++) Allocation.Layers[i] = svc.Figures(i);
+            // Started on the highest layer VP9 can number: now the stream shows its own top layer, that is the one it has.
+            var top = svc.Count - 1;
+            if (top >= 0 && Allocation.Layer > top && !svc.HasArrived(Allocation.Layer))
+            {
+                Allocation.Assume(top);
+                SetLayer(top);
+            }
+            return;
+        }
         var layers = Producer.Layers;
         for (var i = 0; i < layers.Count; i++)
         {
@@ -134,7 +159,7 @@ public sealed class Consumer : IDisposable
     /// </summary>
     internal bool TakeLayerChange(out int layer, out bool paused, out LayerChangeReason reason)
     {
-        layer = _layers.Current;
+        layer = CurrentLayer;
         paused = _layers.IsPaused;
         reason = _layers.FellBack ? LayerChangeReason.LayerLost : Allocation.Reason;
         if (paused)
@@ -145,7 +170,7 @@ public sealed class Consumer : IDisposable
         }
         // Resumed or switched: say so once the new layer's keyframe went out, not while it is awaited.
         if (layer == LayerSelector.None || (layer == _reportedLayer && !_reportedPaused)) return false;
-        var report = _reportedPaused || Producer.Layers.Count > 1;
+        var report = _reportedPaused || HasLayers;
         _reportedPaused = false;
         _reportedLayer = layer;
         return report;
@@ -157,10 +182,18 @@ public sealed class Consumer : IDisposable
     /// </summary>
     internal void SetLayer(int layer)
     {
+        if (_spatial is not null)
+        {
+            // One stream: paused or not; the layer is the spatial one, and moving up needs the stream's keyframe.
+            var upwards = layer != LayerSelector.None && _spatial.SetTarget(layer);
+            if ((_layers.SetTarget(layer == LayerSelector.None ? LayerSelector.None : 0) | upwards) && _owner.CanSend) Producer.RequestKeyframe(0);
+            return;
+        }
         if (_layers.SetTarget(layer) && _owner.CanSend) Producer.RequestKeyframe(layer);
     }
 
-    internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now)
+    /// <param name="svc">The payload descriptor, read once by the producer, when it is an SVC stream.</param>
+    internal void Forward(ProducerLayer layer, RtpPacket source, bool isKeyframe, long now, in Vp9PayloadDescriptor svc)
     {
         // A lower layer's keyframe may be the first packet after its silence: whether it can stand in is decided
         // now, not at the next tick (keyframes are rare, so this costs nothing per packet).
@@ -176,6 +209,7 @@ public sealed class Consumer : IDisposable
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
                 _rewriter.RequestSwitch();
                 _pictureIds?.RequestSwitch();
+                _spatial?.Restart();
                 _baseTemporalLayerOnly = false;
                 // A stand-in is a switch no allocation asked for: counted here, as the allocator's are when it decides.
                 if (_layers.FellBack) _owner.Host.Metrics.LayerChanged(LayerChangeReason.LayerLost);
@@ -187,6 +221,17 @@ public sealed class Consumer : IDisposable
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
                 return;
         }
+        var marker = source.Marker;
+        if (_spatial is not null)
+        {
+            var decision = _spatial.Decide(svc, source.Timestamp, source.Marker, Allocation.Preferences.MaxTemporalLayer);
+            if (decision == SpatialDecision.Drop)
+            {
+                _rewriter.Skip(source.Ssrc, source.SequenceNumber);
+                return;
+            }
+            marker = decision == SpatialDecision.ForwardEndOfPicture;
+        }
         var newest = _rewriter.LastSequenceNumber;
         if (!_rewriter.TryRewrite(source.Ssrc, source.SequenceNumber, source.Timestamp, now, out var sequence, out var timestamp)) return;
 
@@ -195,10 +240,10 @@ public sealed class Consumer : IDisposable
         // or is older than the history that keeps numbers apart.
         var late = _packetsSent > 0 && (short)(sequence - newest) <= 0;
         if (late && ((ushort)(newest - sequence) >= SentPacketHistory.Size || _history.Contains(sequence))) return;
-        ref var sent = ref _history.Record(sequence, layer.Index, source.SequenceNumber, timestamp, now);
+        ref var sent = ref _history.Record(sequence, layer.Index, source.SequenceNumber, timestamp, marker, now);
 
         var buffer = _owner.Host.SendBuffer;
-        var length = Write(buffer, source, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
+        var length = Write(buffer, source, marker, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
         if (length < 0) return;
         if (_pictureIds is not null)
         {
@@ -248,8 +293,8 @@ public sealed class Consumer : IDisposable
             var buffer = _owner.Host.SendBuffer;
             var rtx = Parameters is { RtxPayloadType: not null, RtxSsrc: not null };
             var length = Parameters is { RtxPayloadType: { } rtxPt, RtxSsrc: { } rtxSsrc }
-                ? Write(buffer, original, rtxPt, rtxSsrc, _rtxSequence++, sent.Timestamp, rtxOriginalSequence: sequence)
-                : Write(buffer, original, Parameters.PayloadType, Parameters.Ssrc, sequence, sent.Timestamp, rtxOriginalSequence: null);
+                ? Write(buffer, original, sent.Marker, rtxPt, rtxSsrc, _rtxSequence++, sent.Timestamp, rtxOriginalSequence: sequence)
+                : Write(buffer, original, sent.Marker, Parameters.PayloadType, Parameters.Ssrc, sequence, sent.Timestamp, rtxOriginalSequence: null);
             if (length > 0 && _pictureIds is not null)
             {
                 var payloadLength = rtx ? original.Payload.Length : original.Packet.Length - original.HeaderLength;
@@ -360,9 +405,10 @@ public sealed class Consumer : IDisposable
     /// <summary>
     /// Writes the subscriber's version of <paramref name="source"/>: fixed header with this consumer's
     /// numbers, the header extension block (<see cref="WriteExtensions"/>), then the payload with its padding.
-    /// RTX puts the original sequence number first. Returns -1 if it would not fit.
+    /// RTX puts the original sequence number first. <paramref name="marker"/> is the subscriber's: the source's, except
+    /// where SVC forwarding ends the picture at a lower spatial layer. Returns -1 if it would not fit.
     /// </summary>
-    private int Write(Span<byte> buffer, RtpPacket source, int payloadType, uint ssrc, ushort sequence, uint timestamp, ushort? rtxOriginalSequence)
+    private int Write(Span<byte> buffer, RtpPacket source, bool marker, int payloadType, uint ssrc, ushort sequence, uint timestamp, ushort? rtxOriginalSequence)
     {
         var payload = rtxOriginalSequence is null ? source.Packet[source.HeaderLength..] : source.Payload;
         var offset = WriteExtensions(buffer, source);
@@ -372,7 +418,7 @@ public sealed class Consumer : IDisposable
         if (total + Transports.WebRtcTransport.MaxProtectionOverhead > buffer.Length) return -1;
         var padding = rtxOriginalSequence is null && source.HasPadding;
         buffer[0] = (byte)(0x80 | (padding ? 0x20 : 0) | (hasExtension ? 0x10 : 0));
-        buffer[1] = (byte)((source.Marker ? 0x80 : 0) | (payloadType & 0x7F));
+        buffer[1] = (byte)((marker ? 0x80 : 0) | (payloadType & 0x7F));
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], sequence);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], timestamp);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], ssrc);

@@ -24,7 +24,7 @@ public sealed class LayerAllocation
     }
 
     internal LayerAllocation(Producer producer)
-        : this(producer.Kind, producer.Layers.Count)
+        : this(producer.Kind, producer.SelectableLayerCount)
     {
     }
 
@@ -65,6 +65,13 @@ public sealed class LayerAllocation
         Preferences = preferences;
         PreferencesChanged = true;
     }
+
+    /// <summary>
+    /// Takes <paramref name="layer"/> as the layer it has, without a decision, a reason or a count: for an SVC consumer
+    /// that started on the highest spatial layer VP9 can number, once its stream shows it has fewer. Moving off a layer
+    /// that was never there is not a change anyone should hear of (nor a layer lost).
+    /// </summary>
+    internal void Assume(int layer) => Layer = layer;
 
     internal void Decide(int layer, LayerChangeReason reason)
     {

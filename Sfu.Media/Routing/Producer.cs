@@ -11,7 +11,9 @@ namespace Sfu.Media.Routing;
 /// One published track: receives the publisher's RTP (already decrypted) on one or more layers (simulcast
 /// streams, lowest first), keeps recent video packets of each for retransmission, measures each layer's rate,
 /// and fans each packet out to its consumers, which pick the layer they forward. Asks the publisher for a
-/// layer's keyframe at most once per interval, and sends it receiver reports per layer. Worker thread only.
+/// layer's keyframe at most once per interval, and sends it receiver reports per layer. A VP9 track sent as one
+/// stream may carry spatial layers inside it (SVC): then <see cref="Svc"/> measures them, and its consumers pick
+/// spatial layers instead of streams. Worker thread only.
 /// </summary>
 public sealed class Producer : IDisposable
 {
@@ -46,6 +48,8 @@ public sealed class Producer : IDisposable
             var nackHost = track.Codec.Has(Sdp.RtcpFeedback.Nack) ? owner as IUplinkRepairHost : null;
             _layers[i] = new ProducerLayer(i, rid, track.Kind == MediaKind.Video, nackHost, time, keyframeInterval);
         }
+        // Rid or SSRC simulcast is one picture per stream; one VP9 stream may hold several (SVC). Never both.
+        if (VideoCodec == RtpVideoCodec.Vp9 && count == 1) Svc = new SpatialLayers(time.TimestampFrequency);
         _reportInterval = (long)(ReportInterval.TotalSeconds * time.TimestampFrequency);
         _interruptionGap = (long)(InterruptionGap.TotalSeconds * time.TimestampFrequency);
     }
@@ -62,6 +66,18 @@ public sealed class Producer : IDisposable
     /// <summary>The track's RTP streams, lowest simulcast layer first; one for a track without simulcast.</summary>
     public IReadOnlyList<ProducerLayer> Layers => _layers;
 
+    /// <summary>The spatial layers inside the one stream of a VP9 track; null for simulcast and other codecs.</summary>
+    internal SpatialLayers? Svc { get; }
+
+    /// <summary>
+    /// How many layers a subscriber can be given (and <c>maxLayer</c> can name): the simulcast streams, or the spatial
+    /// layers a VP9 stream can number, whether or not its publisher sends that many.
+    /// </summary>
+    public int SelectableLayerCount => Svc is null ? _layers.Length : SpatialLayers.MaxCount;
+
+    /// <summary>Spatial layers the VP9 stream has shown so far (0 until it shows any; always 0 without <see cref="Svc"/>).</summary>
+    public int SpatialLayerCount => Svc?.Count ?? 0;
+
     internal void AddConsumer(Consumer consumer) => _consumers.Add(consumer);
 
     internal void RemoveConsumer(Consumer consumer) => _consumers.Remove(consumer);
@@ -74,10 +90,21 @@ public sealed class Producer : IDisposable
         layer.Reception.Update(packet.SequenceNumber);
         layer.Meter.OnPacket(packet.Packet.Length, packet.Marker, now);
         var isKeyframe = false;
+        Vp9PayloadDescriptor svc = default;
+        if (Svc is not null)
+        {
+            // Each consumer chooses by these layer indices: a packet without a readable descriptor has no place.
+            if (!Vp9PayloadDescriptor.TryParse(packet.Payload, out svc))
+            {
+                _owner.Host.Metrics.Dropped(DropReason.Malformed);
+                return;
+            }
+            Svc.OnPacket(svc, packet.Payload, packet.Packet.Length, now);
+        }
         if (VideoCodec is { } codec)
         {
             layer.Cache!.Store(packet.SequenceNumber, packet.Packet);
-            isKeyframe = RtpKeyframe.IsKeyframeStart(codec, packet.Payload);
+            isKeyframe = Svc is null ? RtpKeyframe.IsKeyframeStart(codec, packet.Payload) : svc.StartOfKeyframe;
             if (isKeyframe)
             {
                 layer.Keyframes!.OnKeyframeReceived();
@@ -90,7 +117,7 @@ public sealed class Producer : IDisposable
         }
         // Back after an interruption, without a keyframe: what was asked for meanwhile was lost with the old path.
         if (silentSince >= 0 && layer.Keyframes is { } keyframes && keyframes.ResendAfterSilence(silentSince)) _owner.SendKeyframeRequest(packet.Ssrc);
-        foreach (var consumer in _consumers) consumer.Forward(layer, packet, isKeyframe, now);
+        foreach (var consumer in _consumers) consumer.Forward(layer, packet, isKeyframe, now, svc);
         if (_pipes.Count > 0) WriteToPipes(PipeEntryKind.Rtp, (byte)layer.Index, now, packet.Packet);
     }
 
@@ -149,6 +176,7 @@ public sealed class Producer : IDisposable
     {
         var report = now >= _nextReport;
         if (report) _nextReport = now + _reportInterval;
+        Svc?.OnTick(now);
         foreach (var layer in _layers)
         {
             layer.Meter.OnTick(now);

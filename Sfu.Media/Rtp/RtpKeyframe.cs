@@ -72,45 +72,8 @@ public static class RtpKeyframe
     /// VP9 (RFC 9628): the beginning of a frame (B=1) that is not inter-picture predicted (P=0) in the
     /// lowest spatial layer.
     /// </summary>
-    public static bool IsVp9(ReadOnlySpan<byte> payload)
-    {
-        if (payload.IsEmpty)
-        {
-            return false;
-        }
-
-        byte first = payload[0];
-        bool interPredicted = (first & 0x40) != 0;
-        bool beginningOfFrame = (first & 0x08) != 0;
-        if (interPredicted || !beginningOfFrame)
-        {
-            return false;
-        }
-
-        if ((first & 0x20) == 0)
-        {
-            return true; // no layer indices: a single spatial layer
-        }
-
-        int offset = 1;
-        if ((first & 0x80) != 0)
-        {
-            if (payload.Length <= offset)
-            {
-                return false;
-            }
-
-            offset += (payload[offset] & 0x80) != 0 ? 2 : 1;
-        }
-
-        if (payload.Length <= offset)
-        {
-            return false;
-        }
-
-        int spatialId = (payload[offset] >> 1) & 0x07;
-        return spatialId == 0;
-    }
+    public static bool IsVp9(ReadOnlySpan<byte> payload) =>
+        Vp9PayloadDescriptor.TryParse(payload, out var descriptor) && descriptor.StartOfKeyframe;
 
     /// <summary>
     /// H.264 (RFC 6184): an IDR slice or an SPS, alone, inside a STAP-A, or at the start of a FU-A. An SPS

@@ -2,7 +2,7 @@ namespace Sfu.Media.Rtp;
 
 /// <summary>
 /// What each sequence number a consumer sent carried, to answer the subscriber's NACKs: the source packet (layer and
-/// sequence number, to find it in the producer's cache), the timestamp and VP8 picture numbering it went out with,
+/// sequence number, to find it in the producer's cache), the timestamp, marker and VP8 picture numbering it went out with,
 /// when it was sent, and when it was last re-sent (at most once per round trip: a subscriber repeating its NACK before
 /// the first answer could reach it gets nothing twice). One entry per slot (sequence number modulo <see cref="Size"/>),
 /// so that recording a copy touches one cache line: a fan-out to hundreds of subscribers writes one entry each, and
@@ -37,7 +37,7 @@ internal sealed class SentPacketHistory(long timestampFrequency)
     }
 
     /// <summary>Remembers a packet sent under <paramref name="sequence"/>, never re-sent yet; its picture numbering is set after.</summary>
-    public ref Entry Record(ushort sequence, int sourceLayer, ushort sourceSequence, uint timestamp, long now)
+    public ref Entry Record(ushort sequence, int sourceLayer, ushort sourceSequence, uint timestamp, bool marker, long now)
     {
         ref var entry = ref _entries[sequence % Size];
         entry = new Entry
@@ -47,6 +47,7 @@ internal sealed class SentPacketHistory(long timestampFrequency)
             SourceLayer = (byte)sourceLayer,
             SourceSequence = sourceSequence,
             Timestamp = timestamp,
+            Marker = marker,
             SentAt = now,
             ResentAt = long.MinValue,
         };
@@ -70,6 +71,8 @@ internal sealed class SentPacketHistory(long timestampFrequency)
     public struct Entry
     {
         public bool Valid;
+        // The marker it went out with: an SVC subscriber's picture can end before the publisher's.
+        public bool Marker;
         public byte SourceLayer;
         public ushort Sequence;
         public ushort SourceSequence;

@@ -6,11 +6,16 @@ namespace Sfu.Media.Rtp;
 /// consistently and gaps stay visible to the receiver (which NACKs them). After <see cref="RequestSwitch"/>
 /// (a layer or SSRC change, or a resume after a pause) the next packet continues at last + 1, its timestamp
 /// advanced by the wall-clock time since the last forwarded packet, and anything older than that packet is
-/// dropped, because its output number would collide with what was already sent.
+/// dropped, because its output number would collide with what was already sent. Packets left out with
+/// <see cref="Skip"/> take no number; one that arrives late (a retransmission of a packet lost upstream) still gets
+/// the number its place in the stream gives it, as long as it is within the last <see cref="SkipWindow"/> packets.
 /// One instance per consumer stream; not thread-safe (the receive loop owns it).
 /// </summary>
 public sealed class SequenceNumberRewriter
 {
+    /// <summary>How far back (in source packets) the skips are remembered, and so how late a packet can still be placed.</summary>
+    public const int SkipWindow = 1024;
+
     private readonly long _clockRate;
     private readonly long _timestampFrequency;
 
@@ -23,6 +28,9 @@ public sealed class SequenceNumberRewriter
     private long _sourceHighest;
 
     private ushort _sequenceOffset;
+
+    // One bit per extended source sequence number modulo the window: set when that packet was skipped.
+    private readonly ulong[] _skipped = new ulong[SkipWindow / 64];
     private uint _timestampOffset;
 
     // The output packet with the highest sequence number so far, and when it arrived.
@@ -49,9 +57,9 @@ public sealed class SequenceNumberRewriter
     public void RequestSwitch() => _switchPending = true;
 
     /// <summary>
-    /// Leaves out one packet of the current source without a gap in the output (a temporal layer the subscriber
-    /// does not get): later packets move down by one. A packet older than it that arrives late is then dropped
-    /// too, because its output number would collide. Only the newest packet can be left out this way.
+    /// Leaves out one packet of the current source without a gap in the output (a temporal or spatial layer the
+    /// subscriber does not get): later packets move down by one. Only the newest packet can be left out this way; an
+    /// older one is a gap the subscriber already saw.
     /// </summary>
     public void Skip(uint ssrc, ushort sequenceNumber)
     {
@@ -66,9 +74,10 @@ public sealed class SequenceNumberRewriter
             return;
         }
 
+        ForgetSkips(_sourceHighest + 1, extended);
+        _skipped[SkipWord(extended)] |= SkipBit(extended);
         _sequenceOffset--;
         _sourceHighest = extended;
-        _sourceStart = extended + 1;
     }
 
     /// <summary>
@@ -90,14 +99,21 @@ public sealed class SequenceNumberRewriter
         }
 
         long extended = _sourceHighest + (short)(sequenceNumber - (ushort)_sourceHighest);
-        if (extended < _sourceStart)
+        // A late packet moves up by the skips after it: the offset went down by one at each.
+        int skippedAfter = 0;
+        if (extended < _sourceStart || (extended < _sourceHighest && !TryCountSkipsAfter(extended, out skippedAfter)))
         {
             outSequenceNumber = 0;
             outTimestamp = 0;
             return false;
         }
 
-        outSequenceNumber = (ushort)(sequenceNumber + _sequenceOffset);
+        if (extended > _sourceHighest)
+        {
+            ForgetSkips(_sourceHighest + 1, extended);
+        }
+
+        outSequenceNumber = (ushort)(sequenceNumber + _sequenceOffset + skippedAfter);
         outTimestamp = timestamp + _timestampOffset;
         if (extended > _sourceHighest || extended == _sourceStart)
         {
@@ -128,7 +144,53 @@ public sealed class SequenceNumberRewriter
         _ssrc = ssrc;
         // Start the extended range one cycle up so that earlier packets compare as smaller, not as wrapped.
         _sourceStart = _sourceHighest = 0x10000 + sequenceNumber;
+        ForgetSkips(_sourceStart, _sourceStart);
         _switchPending = false;
+    }
+
+    /// <summary>
+    /// The skips between a late packet and the newest: false when the late packet was itself skipped (it is never sent)
+    /// or is older than the window remembers.
+    /// </summary>
+    private bool TryCountSkipsAfter(long extended, out int count)
+    {
+        count = 0;
+        if (_sourceHighest - extended >= SkipWindow || IsSkipped(extended))
+        {
+            return false;
+        }
+
+        for (long i = extended + 1; i <= _sourceHighest; i++)
+        {
+            if (IsSkipped(i))
+            {
+                count++;
+            }
+        }
+
+        return true;
+    }
+
+    private bool IsSkipped(long extended) => (_skipped[SkipWord(extended)] & SkipBit(extended)) != 0;
+
+    // Extended numbers are positive, and the window a power of two: masks rather than divisions.
+    private static int SkipWord(long extended) => (int)(extended & (SkipWindow - 1)) >> 6;
+
+    private static ulong SkipBit(long extended) => 1UL << (int)(extended & 63);
+
+    /// <summary>Clears the bits of extended numbers <paramref name="from"/> to <paramref name="to"/>: they now stand for new packets.</summary>
+    private void ForgetSkips(long from, long to)
+    {
+        if (to - from + 1 >= SkipWindow)
+        {
+            Array.Clear(_skipped);
+            return;
+        }
+
+        for (long i = from; i <= to; i++)
+        {
+            _skipped[SkipWord(i)] &= ~SkipBit(i);
+        }
     }
 
     /// <summary>At least one tick, so the first frame of the new source never repeats the last timestamp sent.</summary>

@@ -188,8 +188,8 @@ public sealed partial class RoomMedia
         await router.Worker.InvokeAsync(() =>
         {
             if (router.Find(trackId) is not { } producer) throw notReceived;
-            if (preferences.MaxLayer >= producer.Layers.Count)
-                throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.Layers.Count}: track '{trackId}' has {producer.Layers.Count} layer(s)");
+            if (preferences.MaxLayer >= producer.SelectableLayerCount)
+                throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.SelectableLayerCount}: track '{trackId}' has {producer.SelectableLayerCount} layer(s)");
             router.Subscriber(peer.Id, state).SetPreferences(trackId, preferences);
         }).ConfigureAwait(false);
     });

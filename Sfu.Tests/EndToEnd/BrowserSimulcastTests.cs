@@ -12,9 +12,10 @@ namespace Sfu.Tests.EndToEnd;
 public sealed class BrowserSimulcastTests : BrowserTestBase
 {
     // Joins the room on the signaling protocol, publishes the fake camera (and microphone) with the given
-    // encodings, and keeps the socket alive; returns once the answer is applied.
-    private const string PublishScript = """
-        async ({ room, encodings }) => {
+    // encodings (and, when `codec` names one, that video codec only), and keeps the socket alive; returns once the
+    // answer is applied.
+    internal const string PublishScript = """
+        async ({ room, encodings, codec }) => {
           const ws = new WebSocket(`ws://${location.host}/ws`, 'sfu.v1');
           await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
           let nextId = 0;
@@ -30,7 +31,12 @@ public sealed class BrowserSimulcastTests : BrowserTestBase
           const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
           const pc = new RTCPeerConnection();
           pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly' });
-          pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', sendEncodings: encodings });
+          const video = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', sendEncodings: encodings });
+          if (codec) {
+            const codecs = RTCRtpSender.getCapabilities('video').codecs;
+            const rtx = codecs.filter(c => c.mimeType === 'video/rtx');
+            video.setCodecPreferences([...codecs.filter(c => c.mimeType === `video/${codec}`), ...rtx]);
+          }
           await pc.setLocalDescription(await pc.createOffer());
           const answer = await request({ type: 'publish', sdp: pc.localDescription.sdp });
           if (!answer.ok) throw new Error('publish: ' + JSON.stringify(answer.error));

@@ -39,6 +39,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     private readonly SrtpContext _toServer;
     private readonly SrtpContext _fromServerToPublisher;
     private readonly SrtpContext _fromServerToSubscriber;
+    private readonly SrtpContext _fromSubscriber;
     private readonly byte[] _send = new byte[1500];
 
     private readonly SrtpKeyPair _subscriberKeys;
@@ -54,6 +55,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         _toServer = new SrtpContext(publisherKeys.Remote);
         _fromServerToPublisher = new SrtpContext(publisherKeys.Local);
         _fromServerToSubscriber = new SrtpContext(subscriberKeys.Local);
+        _fromSubscriber = new SrtpContext(subscriberKeys.Remote);
         Worker.InvokeAsync(() =>
         {
             Router = Worker.CreateRouter("test", Dtls);
@@ -97,6 +99,9 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
     /// <summary>Rid layers of a publisher that negotiated NACK (and RTX): the server repairs its losses.</summary>
     public static SimulcastHarness WithRidsAndNack(string codec, params string[] rids) => new(codec, rids, [], nack: true);
 
+    /// <summary>One stream, learned by its mid: for VP9 the spatial layers inside it (SVC) are what a subscriber picks from.</summary>
+    public static SimulcastHarness WithOneStream(string codec, bool nack = false) => new(codec, [], [], nack: nack);
+
     public static SimulcastHarness WithSsrcGroup(string codec, params SignalledStream[] streams) => new(codec, [], streams);
 
     /// <summary>A track without simulcast whose subscriber is still connecting: <see cref="ConnectSubscriber"/> finishes it.</summary>
@@ -122,6 +127,80 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
             : Vp8Payload.Write(_send.AsSpan(at), 200, (ushort)(sequence & 0x7FFF), startOfFrame, keyframe, 0x55);
         if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
         Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    /// <summary>
+    /// On the worker: one packet of a VP9 SVC stream (RFC 9628, non-flexible mode: 15-bit picture id, layer indices,
+    /// TL0PICIDX); the first packet of a keyframe also carries a scalability structure of <paramref name="spatialLayers"/>
+    /// layers, 160x120 doubling upwards. The VP9 data after the descriptor is filler.
+    /// </summary>
+    public void ReceiveVp9(uint ssrc, ushort sequence, uint timestamp, int spatialId, int temporalId, bool keyframe, bool startOfLayerFrame,
+        bool endOfLayerFrame, bool marker, int spatialLayers = 3)
+    {
+        var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, ssrc, marker);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        at += WriteVp9(_send.AsSpan(at), timestamp, spatialId, temporalId, keyframe, startOfLayerFrame, endOfLayerFrame, spatialLayers);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    /// <summary>
+    /// On the worker: the RTX retransmission (RFC 4588) of a packet of a one-stream track, learned as its repair stream
+    /// by payload type; the packet as <see cref="ReceiveVp9"/> writes it.
+    /// </summary>
+    public void ReceiveVp9Retransmission(uint rtxSsrc, ushort rtxSequence, ushort originalSequence, uint timestamp, int spatialId, int temporalId,
+        bool startOfLayerFrame, bool endOfLayerFrame, bool marker)
+    {
+        var header = new RtpHeaderWriter(_send, RtxPayloadType, rtxSequence, timestamp, rtxSsrc, marker);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        BinaryPrimitives.WriteUInt16BigEndian(_send.AsSpan(at), originalSequence);
+        at += 2 + WriteVp9(_send.AsSpan(at + 2), timestamp, spatialId, temporalId, keyframe: false, startOfLayerFrame, endOfLayerFrame, spatialLayers: 3);
+        if (_toServer.Protect(_send, at, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    private static int WriteVp9(Span<byte> destination, uint timestamp, int spatialId, int temporalId, bool keyframe, bool startOfLayerFrame,
+        bool endOfLayerFrame, int spatialLayers)
+    {
+        var payload = destination[..200];
+        payload.Fill(0x55);
+        var structure = keyframe && spatialId == 0 && startOfLayerFrame;
+        payload[0] = (byte)(0xA0 | (keyframe ? 0 : 0x40) | (startOfLayerFrame ? 0x08 : 0) | (endOfLayerFrame ? 0x04 : 0) | (structure ? 0x02 : 0));
+        BinaryPrimitives.WriteUInt16BigEndian(payload[1..], (ushort)(0x8000 | (timestamp / 3000 & 0x7FFF)));
+        payload[3] = (byte)((temporalId << 5) | (spatialId << 1) | (spatialId > 0 ? 1 : 0));
+        payload[4] = 0; // TL0PICIDX
+        if (structure)
+        {
+            payload[5] = (byte)(((spatialLayers - 1) << 5) | 0x10); // N_S, Y
+            for (var i = 0; i < spatialLayers; i++)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(payload[(6 + (4 * i))..], (ushort)(160 << i));
+                BinaryPrimitives.WriteUInt16BigEndian(payload[(8 + (4 * i))..], (ushort)(120 << i));
+            }
+        }
+        return payload.Length;
+    }
+
+    /// <summary>On the worker: a packet of the stream whose payload is exactly <paramref name="payload"/>.</summary>
+    public void DeliverRawVp9(uint ssrc, ushort sequence, uint timestamp, byte[] payload)
+    {
+        var header = new RtpHeaderWriter(_send, 96, sequence, timestamp, ssrc, marker: true);
+        header.AddExtension(MidId, "1"u8);
+        var at = header.Finish();
+        payload.CopyTo(_send.AsSpan(at));
+        if (_toServer.Protect(_send, at + payload.Length, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Publisher.Transport.ReceiveRtpOrRtcp(_send.AsSpan(0, length), _publisherPeer.Address);
+    }
+
+    /// <summary>On the worker: the subscriber reports these of its packets lost (a generic NACK for the consumer's SSRC).</summary>
+    public void SubscriberNacks(params ushort[] lost)
+    {
+        var buffer = new byte[1500];
+        if (!RtcpNack.TryWrite(buffer, 0x5555_0001, ConsumerSsrc, lost, out var written)) throw new InvalidOperationException("NACK did not fit");
+        if (_fromSubscriber.ProtectRtcp(buffer, written, out var length) != SrtpStatus.Ok) throw new InvalidOperationException("protect failed");
+        Subscriber.Transport.ReceiveRtpOrRtcp(buffer.AsSpan(0, length), _subscriberPeer.Address);
     }
 
     /// <summary>
@@ -161,15 +240,21 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
 
     /// <summary>RTP the subscriber got since the last call: (sequence, timestamp, SSRC).</summary>
     /// <param name="replays">Also packets its SRTP would refuse as replays (read from their clear headers).</param>
-    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp(bool replays = false)
+    public List<(ushort Sequence, uint Timestamp, uint Ssrc)> TakeSubscriberRtp(bool replays = false) =>
+        [.. TakeSubscriberPackets(replays).Select(p => (p.Sequence, p.Timestamp, p.Ssrc))];
+
+    /// <summary>RTP the subscriber got since the last call, decrypted: header fields and the payload (replays as they came).</summary>
+    public List<(ushort Sequence, uint Timestamp, uint Ssrc, bool Marker, byte PayloadType, byte[] Payload)> TakeSubscriberPackets(bool replays = false)
     {
-        var packets = new List<(ushort, uint, uint)>();
+        var packets = new List<(ushort, uint, uint, bool, byte, byte[])>();
         foreach (var datagram in _subscriberPeer.Drain())
         {
             if (datagram[1] is >= 192 and <= 223) continue;
-            if (_fromServerToSubscriber.Unprotect(datagram, datagram.Length, out _) != SrtpStatus.Ok && !replays) continue;
+            var decrypted = _fromServerToSubscriber.Unprotect(datagram, datagram.Length, out var length) == SrtpStatus.Ok;
+            if (!decrypted && !replays) continue;
+            var payload = decrypted && Sfu.Media.Rtp.RtpPacket.TryParse(datagram.AsSpan(0, length), out var rtp) ? rtp.Payload.ToArray() : [];
             packets.Add((BinaryPrimitives.ReadUInt16BigEndian(datagram.AsSpan(2)), BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(4)),
-                BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(8))));
+                BinaryPrimitives.ReadUInt32BigEndian(datagram.AsSpan(8)), (datagram[1] & 0x80) != 0, (byte)(datagram[1] & 0x7F), payload));
         }
         return packets;
     }
@@ -217,6 +302,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
         _toServer.Dispose();
         _fromServerToPublisher.Dispose();
         _fromServerToSubscriber.Dispose();
+        _fromSubscriber.Dispose();
         Dtls.Dispose();
     }
 

@@ -132,7 +132,7 @@ public class SequenceNumberRewriterTests
     }
 
     [Test]
-    public void SkippedPacket_LeavesNoGap_AndLaterOlderPacketsAreDropped()
+    public void SkippedPacket_LeavesNoGap_AndALatePacketBeforeItGetsTheNumberItsPlaceGivesIt()
     {
         var rewriter = new SequenceNumberRewriter(90000, Frequency);
         rewriter.TryRewrite(1, 100, 0, 0, out _, out _);
@@ -141,7 +141,43 @@ public class SequenceNumberRewriterTests
 
         Assert.That(rewriter.TryRewrite(1, 104, 3000, Ms, out ushort next, out _), Is.True);
         Assert.That(next, Is.EqualTo(102), "101 keeps its place for when it arrives; 102 and 103 are gone");
-        Assert.That(rewriter.TryRewrite(1, 101, 0, 2 * Ms, out _, out _), Is.False, "older than a skip: its number would collide");
+        Assert.That(rewriter.TryRewrite(1, 101, 0, 2 * Ms, out ushort late, out _), Is.True);
+        Assert.That(late, Is.EqualTo(101), "the gap the subscriber saw");
+        Assert.That(rewriter.LastSequenceNumber, Is.EqualTo(102), "a late packet is not the newest");
+    }
+
+    [Test]
+    public void SkippedPacket_ArrivingAgain_IsNeverSent()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        rewriter.TryRewrite(1, 100, 0, 0, out _, out _);
+        rewriter.Skip(1, 101);
+        rewriter.TryRewrite(1, 102, 0, 0, out _, out _);
+
+        Assert.That(rewriter.TryRewrite(1, 101, 0, Ms, out _, out _), Is.False, "a retransmission of a layer left out");
+    }
+
+    [Test]
+    public void LatePacket_OlderThanTheWindow_IsDropped_AndOldSkipsAreForgottenAcrossTheWrap()
+    {
+        var rewriter = new SequenceNumberRewriter(90000, Frequency);
+        ushort sequence = 65000;
+        rewriter.TryRewrite(1, sequence, 0, 0, out ushort first, out _);
+        // Every other packet left out, for longer than the window, across the 16-bit wrap.
+        for (var i = 1; i <= 3 * SequenceNumberRewriter.SkipWindow; i++)
+        {
+            sequence++;
+            if (i % 2 == 0) rewriter.Skip(1, sequence);
+            else rewriter.TryRewrite(1, sequence, 0, 0, out _, out _);
+        }
+        var newest = rewriter.LastSequenceNumber;
+        Assert.That(newest, Is.EqualTo((ushort)(first + (3 * SequenceNumberRewriter.SkipWindow / 2))));
+
+        // One that was sent, but further back than the window: its place can no longer be worked out.
+        Assert.That(rewriter.TryRewrite(1, (ushort)(sequence - SequenceNumberRewriter.SkipWindow - 1), 0, 0, out _, out _), Is.False);
+        // One that was sent, three back (two skips after it): the number it went out with, as for a duplicate.
+        Assert.That(rewriter.TryRewrite(1, (ushort)(sequence - 3), 0, 0, out ushort again, out _), Is.True);
+        Assert.That(again, Is.EqualTo((ushort)(newest - 1)));
     }
 
     [Test]

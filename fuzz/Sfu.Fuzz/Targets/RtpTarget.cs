@@ -4,8 +4,8 @@ namespace Sfu.Fuzz.Targets;
 
 /// <summary>
 /// A decrypted RTP packet as a producer receives it: header, CSRCs, padding, both header extension forms with every
-/// element id, the extension values the SFU reads, the in-place id rewrite a consumer applies, and keyframe
-/// detection of the payload for each video codec.
+/// element id, the extension values the SFU reads, the in-place id rewrite a consumer applies, keyframe
+/// detection of the payload for each video codec, and the VP9 payload descriptor with its scalability structure.
 /// </summary>
 public sealed class RtpTarget : FuzzTarget
 {
@@ -41,6 +41,15 @@ public sealed class RtpTarget : FuzzTarget
         foreach (var codec in Enum.GetValues<RtpVideoCodec>())
         {
             RtpKeyframe.IsKeyframeStart(codec, rtp.Payload);
+        }
+
+        // What an SVC producer reads of every VP9 packet: the layer indices and the scalability structure's sizes.
+        if (Vp9PayloadDescriptor.TryParse(rtp.Payload, out var vp9))
+        {
+            for (int spatialId = 0; spatialId < Vp9PayloadDescriptor.MaxSpatialLayers; spatialId++)
+            {
+                vp9.TryGetLayerSize(rtp.Payload, spatialId, out _, out _);
+            }
         }
     }
 }
