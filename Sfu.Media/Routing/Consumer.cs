@@ -105,7 +105,10 @@ public sealed class Consumer : IDisposable
     private int Existing(int spatialId) => Math.Min(spatialId, Math.Max(0, Producer.SpatialLayerCount - 1));
 
     /// <summary>The layers of this track subscribers tell apart: simulcast streams, or SVC spatial layers once more than one arrived.</summary>
-    private bool HasLayers => Producer.Layers.Count > 1 || Producer.SpatialLayerCount > 1;
+    private bool HasLayers => LayerCount > 1;
+
+    /// <summary>The layers the track has now: its simulcast streams, or the spatial layers of its SVC stream seen so far.</summary>
+    internal int LayerCount => Producer.Svc is null ? Producer.Layers.Count : Math.Max(1, Producer.SpatialLayerCount);
 
     public bool IsPaused => _layers.IsPaused;
 

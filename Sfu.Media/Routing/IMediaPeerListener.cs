@@ -12,10 +12,11 @@ public interface IMediaPeerListener
     void OnMediaPathLost(TransportDirection direction);
 
     /// <summary>
-    /// A track this peer receives changed the layer it is forwarded at (<paramref name="layer"/>, 0 = lowest), or was
-    /// paused (<paramref name="layer"/> -1) or resumed. Reported for simulcast tracks and pauses only.
+    /// A track this peer receives changed the layer it is forwarded at (<paramref name="layer"/>, 0 = lowest, of
+    /// <paramref name="layers"/> the track has now), or was paused (<paramref name="layer"/> -1) or resumed. Reported for
+    /// tracks with layers (simulcast, SVC) and pauses only.
     /// </summary>
-    void OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
+    void OnTrackLayerChanged(string trackId, int layer, int layers, bool paused, LayerChangeReason reason)
     {
     }
 

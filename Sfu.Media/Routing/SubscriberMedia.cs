@@ -404,7 +404,7 @@ public sealed class SubscriberMedia : ITransportListener, IDataChannelListener, 
         {
             consumer.OnTick(now);
             if (consumer.TakeLayerChange(out var layer, out var paused, out var reason))
-                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, paused, reason);
+                _peer.OnTrackLayerChanged(consumer.Producer.Id, layer, consumer.LayerCount, paused, reason);
         }
         if (now >= _nextAllocation) Allocate(now);
         SendDueProbe(now);

@@ -47,9 +47,9 @@ internal sealed partial class PeerMedia(Peer peer, ILogger logger) : IMediaPeerL
         Log.PathLost(logger, Peer.Room.Id, Peer.Id, direction);
 
     // On the media worker: the session queues the event, so nothing here waits for the socket.
-    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
+    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, int layers, bool paused, LayerChangeReason reason)
     {
-        var fields = new JsonObject { ["trackId"] = trackId, ["paused"] = paused, ["reason"] = reason.Label() };
+        var fields = new JsonObject { ["trackId"] = trackId, ["paused"] = paused, ["reason"] = reason.Label(), ["layers"] = layers };
         if (!paused) fields["layer"] = layer;
         Peer.Outbox.Emit("track-layer", fields);
     }

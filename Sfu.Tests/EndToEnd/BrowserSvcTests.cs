@@ -73,6 +73,8 @@ public sealed class BrowserSvcTests : BrowserTestBase
             Assert.That(fullLayers.Select(e => e.GetProperty("index").ToString()), Has.Some.Matches<string>(i => i is "1" or "2"),
                 "the server saw and reported an upper spatial layer");
             Assert.That(cappedLayers[^1].GetProperty("index").GetInt32(), Is.Zero);
+            Assert.That(fullLayers[^1].GetProperty("count").GetInt32(), Is.GreaterThanOrEqualTo(2), "the server says how many spatial layers the track has");
+            Assert.That(fullLayers[^1].GetProperty("quality").GetString(), Is.EqualTo("high"), "so the top spatial layer reads as high, not medium");
         });
     }
 

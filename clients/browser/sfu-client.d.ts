@@ -170,7 +170,7 @@ export interface SfuClientOptions {
 export interface ReceivedLayer {
   /** 0 = the lowest; null while paused, or while a simulcast track's first layer is awaited. */
   index: number | null;
-  /** How many layers the track has (1 without simulcast). */
+  /** How many layers the track has: its simulcast rids, or as many as the server says (an SVC track's spatial layers); 1 for a plain track. */
   count: number;
   /** The layer's rid, for a simulcast track. */
   rid: string | null;

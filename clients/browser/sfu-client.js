@@ -125,7 +125,7 @@ export class SfuClient extends EventTarget {
   #offerWaiters = []; // resolved when the next subscribe-offer is queued
   #msidByMid = new Map();
   #remoteTracks = new Map(); // mid -> { mid, track, stream, streamId, msidTrackId, surfaced }
-  #receivedLayers = new Map(); // trackId -> { layer, paused, reason } from the last track-layer event
+  #receivedLayers = new Map(); // trackId -> { layer, layers, paused, reason } from the last track-layer event
 
   constructor(url, options = {}) {
     super();
@@ -576,7 +576,7 @@ export class SfuClient extends EventTarget {
       case 'track-published': this.#peerOf(message.peerId)?.tracks.set(message.track.trackId, message.track); break;
       case 'track-unpublished': this.#removeTrack(message.peerId, message.trackId); break;
       case 'subscribe-offer': this.#queueSubscribeOffer(message.sdp, message.version); break;
-      case 'track-layer': this.#receivedLayers.set(message.trackId, { layer: message.layer ?? null, paused: message.paused, reason: message.reason }); break;
+      case 'track-layer': this.#receivedLayers.set(message.trackId, { layer: message.layer ?? null, layers: message.layers ?? null, paused: message.paused, reason: message.reason }); break;
       case 'kicked': case 'room-closed': break; // the close code that follows ends the session
     }
     this.#emit(message.event, message);
@@ -798,8 +798,9 @@ export class SfuClient extends EventTarget {
    */
   #layerOf(peerId, trackId) {
     const rids = this.#peerOf(peerId)?.tracks.get(trackId)?.simulcast ?? [];
-    const count = Math.max(1, rids.length);
     const received = this.#receivedLayers.get(trackId);
+    // The server says how many layers the track has (an SVC track's spatial layers have no rids); older servers do not.
+    const count = Math.max(1, received?.layers ?? rids.length);
     const paused = received?.paused ?? false;
     const index = paused ? null : received?.layer ?? (count === 1 ? 0 : null);
     return {

@@ -290,7 +290,7 @@ internal sealed class SimulcastHarness : IAsyncDisposable, IMediaPeerListener
 
     void IMediaPeerListener.OnMediaPathLost(TransportDirection direction) { }
 
-    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason) =>
+    void IMediaPeerListener.OnTrackLayerChanged(string trackId, int layer, int layers, bool paused, LayerChangeReason reason) =>
         LayerEvents.Add((layer, paused, reason));
 
     public async ValueTask DisposeAsync()

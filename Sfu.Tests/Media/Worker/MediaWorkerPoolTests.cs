@@ -121,7 +121,7 @@ public sealed class MediaWorkerPoolTests
         {
         }
 
-        public void OnTrackLayerChanged(string trackId, int layer, bool paused, LayerChangeReason reason)
+        public void OnTrackLayerChanged(string trackId, int layer, int layers, bool paused, LayerChangeReason reason)
         {
         }
 

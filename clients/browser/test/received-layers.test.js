@@ -96,6 +96,17 @@ test('a remote simulcast track: no layer until the server says, then the layer, 
   assert.equal(session.client.remoteTracks.find(r => r.trackId === 'bob:1').layer.quality, 'medium');
 });
 
+test('a remote SVC track has no rids: the layer count is the one the server sends', async t => {
+  const session = await joinedWith(t, SfuClient, [{ ...BOB, tracks: [BOB.tracks[0], { trackId: 'bob:1', kind: 'video', mid: '1' }] }]);
+  const video = await receiveBobsTracks(session);
+
+  assert.deepEqual(video.layer, { index: 0, count: 1, paused: false, reason: null, rid: null, quality: 'high' }, 'one layer until the server says more');
+  session.server.event(session.socket, 'track-layer', { trackId: 'bob:1', paused: false, layer: 1, layers: 3, reason: 'bandwidth' });
+  assert.deepEqual(video.layer, { index: 1, count: 3, paused: false, reason: 'bandwidth', rid: null, quality: 'medium' });
+  session.server.event(session.socket, 'track-layer', { trackId: 'bob:1', paused: false, layer: 2, layers: 3, reason: 'bandwidth' });
+  assert.equal(video.layer.quality, 'high');
+});
+
 test('a remote track without simulcast is its only layer until paused', async t => {
   const session = await joinedWithBob(t);
   await receiveBobsTracks(session);
