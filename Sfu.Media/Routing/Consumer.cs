@@ -224,6 +224,7 @@ public sealed class Consumer : IDisposable
                 _rewriter.Skip(source.Ssrc, source.SequenceNumber);
                 return;
         }
+        if (!_rewriter.Follows(source.Ssrc) && !ContinueRestartedLayer(layer, isKeyframe)) return;
         var marker = source.Marker;
         if (_spatial is not null)
         {
@@ -243,7 +244,7 @@ public sealed class Consumer : IDisposable
         // or is older than the history that keeps numbers apart.
         var late = _packetsSent > 0 && (short)(sequence - newest) <= 0;
         if (late && ((ushort)(newest - sequence) >= SentPacketHistory.Size || _history.Contains(sequence))) return;
-        ref var sent = ref _history.Record(sequence, layer.Index, source.SequenceNumber, timestamp, marker, now);
+        ref var sent = ref _history.Record(sequence, layer.Index, source.Ssrc, source.SequenceNumber, timestamp, marker, now);
 
         var buffer = _owner.Host.SendBuffer;
         var length = Write(buffer, source, marker, Parameters.PayloadType, Parameters.Ssrc, sequence, timestamp, rtxOriginalSequence: null);
@@ -262,6 +263,25 @@ public sealed class Consumer : IDisposable
         }
         _octetsSent += (uint)(length - RtpPacket.FixedHeaderLength);
         _owner.Host.Metrics.Forwarded();
+    }
+
+    /// <summary>
+    /// The layer being forwarded came back under a new SSRC (the publisher restarted its encoder, as after a
+    /// renegotiation): its numbering and pictures start afresh, so the subscriber's stream continues from the new
+    /// SSRC's next keyframe as across a switch (asked for now; audio, which has none, continues at once). False while
+    /// that keyframe is awaited.
+    /// </summary>
+    private bool ContinueRestartedLayer(ProducerLayer layer, bool isKeyframe)
+    {
+        if (Producer.VideoCodec is not null && !isKeyframe)
+        {
+            Producer.RequestKeyframe(layer.Index);
+            return false;
+        }
+        _rewriter.RequestSwitch();
+        _pictureIds?.RequestSwitch();
+        _spatial?.Restart();
+        return true;
     }
 
     /// <summary>
@@ -291,7 +311,7 @@ public sealed class Consumer : IDisposable
             if (!Producer.TryGetCached(sent.SourceLayer, sent.SourceSequence, out var cached)) continue;
             if (cached.Length > copy.Length) continue;
             cached.CopyTo(copy);
-            if (!RtpPacket.TryParse(copy[..cached.Length], out var original)) continue;
+            if (!RtpPacket.TryParse(copy[..cached.Length], out var original) || original.Ssrc != sent.SourceSsrc) continue;
 
             var buffer = _owner.Host.SendBuffer;
             var rtx = Parameters is { RtxPayloadType: not null, RtxSsrc: not null };

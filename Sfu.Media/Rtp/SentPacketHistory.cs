@@ -1,8 +1,8 @@
 namespace Sfu.Media.Rtp;
 
 /// <summary>
-/// What each sequence number a consumer sent carried, to answer the subscriber's NACKs: the source packet (layer and
-/// sequence number, to find it in the producer's cache), the timestamp, marker and VP8 picture numbering it went out with,
+/// What each sequence number a consumer sent carried, to answer the subscriber's NACKs: the source packet (layer,
+/// SSRC and sequence number, to find it in the producer's cache and know it is still that packet), the timestamp, marker and VP8 picture numbering it went out with,
 /// when it was sent, and when it was last re-sent (at most once per round trip: a subscriber repeating its NACK before
 /// the first answer could reach it gets nothing twice). One entry per slot (sequence number modulo <see cref="Size"/>),
 /// so that recording a copy touches one cache line: a fan-out to hundreds of subscribers writes one entry each, and
@@ -37,7 +37,7 @@ internal sealed class SentPacketHistory(long timestampFrequency)
     }
 
     /// <summary>Remembers a packet sent under <paramref name="sequence"/>, never re-sent yet; its picture numbering is set after.</summary>
-    public ref Entry Record(ushort sequence, int sourceLayer, ushort sourceSequence, uint timestamp, bool marker, long now)
+    public ref Entry Record(ushort sequence, int sourceLayer, uint sourceSsrc, ushort sourceSequence, uint timestamp, bool marker, long now)
     {
         ref var entry = ref _entries[sequence % Size];
         entry = new Entry
@@ -45,6 +45,7 @@ internal sealed class SentPacketHistory(long timestampFrequency)
             Valid = true,
             Sequence = sequence,
             SourceLayer = (byte)sourceLayer,
+            SourceSsrc = sourceSsrc,
             SourceSequence = sourceSequence,
             Timestamp = timestamp,
             Marker = marker,
@@ -79,6 +80,9 @@ internal sealed class SentPacketHistory(long timestampFrequency)
         public ushort PictureOffset;
         public byte Tl0Offset;
         public uint Timestamp;
+        // A layer the publisher restarts under a new SSRC numbers afresh: its packets can take the cache slots of the
+        // old SSRC's under the same sequence numbers, and must not answer a NACK for those.
+        public uint SourceSsrc;
         public long SentAt;
         public long ResentAt;
     }

@@ -56,6 +56,9 @@ public sealed class SequenceNumberRewriter
     /// <summary>The next packet passed in, whatever its SSRC, starts a new mapping continuing the output.</summary>
     public void RequestSwitch() => _switchPending = true;
 
+    /// <summary>Whether packets of <paramref name="ssrc"/> are taken now: it is the current source, or a switch is pending.</summary>
+    public bool Follows(uint ssrc) => _switchPending || ssrc == _ssrc;
+
     /// <summary>
     /// Leaves out one packet of the current source without a gap in the output (a temporal or spatial layer the
     /// subscriber does not get): later packets move down by one. Only the newest packet can be left out this way; an

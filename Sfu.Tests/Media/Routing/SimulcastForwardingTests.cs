@@ -283,6 +283,31 @@ public sealed class SimulcastForwardingTests
         Assert.That(_call.TakeSubscriberRtp(), Has.Count.EqualTo(4), "the keyframe, then every frame");
     }
 
+    [Test]
+    public async Task LayerRestartedUnderANewSsrc_IsForwardedOnFromItsKeyframe_AndANackForAnOldPacketIsNotAnsweredWithANewOneOfTheSameNumber()
+    {
+        _call = SimulcastHarness.WithRids(CodecNames.Vp8, "q", "h");
+        var firstHigh = _highSequence;
+        await FramesAsync(3, low: true, high: true, keyframeFirst: true);
+        var old = _call.TakeSubscriberRtp();
+        Assert.That(_call.Consumer.CurrentLayer, Is.EqualTo(1));
+
+        // The publisher restarts its high layer under a new SSRC whose numbers happen to start where the old one's did.
+        const uint RestartedSsrc = 0x1000_0099;
+        await _call.OnWorkerAsync(() =>
+        {
+            _call.Receive(RestartedSsrc, "h", firstHigh, _highTimestamp, keyframe: true, startOfFrame: true, marker: true);
+            _call.Receive(RestartedSsrc, "h", (ushort)(firstHigh + 1), _highTimestamp + 3000, keyframe: false, startOfFrame: true, marker: true);
+        });
+        var restarted = _call.TakeSubscriberRtp();
+        Assert.That(restarted, Has.Count.EqualTo(2), "the restarted layer is forwarded, from its keyframe");
+        Assert.That(SequencesAreContinuous([.. old, .. restarted]));
+
+        await _call.OnWorkerAsync(() => _call.Consumer.Retransmit([old[0].Sequence, restarted[1].Sequence]));
+        var resent = _call.TakeSubscriberPackets(replays: true);
+        Assert.That(resent, Has.Count.EqualTo(1), "only the restarted layer's own packet: the old one's cache slot now holds another packet");
+    }
+
     /// <summary>On the worker: the allocator's decision for a subscriber whose estimate changed, applied as a tick applies it.</summary>
     private Task MoveForBandwidthAsync(int layer) => _call.OnWorkerAsync(() =>
     {
