@@ -69,6 +69,9 @@ public sealed class Producer : IDisposable
     /// <summary>The spatial layers inside the one stream of a VP9 track; null for simulcast and other codecs.</summary>
     internal SpatialLayers? Svc { get; }
 
+    /// <summary>A VP9 track sent as one stream whose spatial layers are its layers (SVC), not simulcast.</summary>
+    public bool IsSvc => Svc is not null;
+
     /// <summary>
     /// How many layers a subscriber can be given (and <c>maxLayer</c> can name): the simulcast streams, or the spatial
     /// layers a VP9 stream can number, whether or not its publisher sends that many.

@@ -189,7 +189,9 @@ public sealed partial class RoomMedia
         {
             if (router.Find(trackId) is not { } producer) throw notReceived;
             if (preferences.MaxLayer >= producer.SelectableLayerCount)
-                throw new ProtocolException(ErrorCode.BadRequest, $"field 'maxLayer' must be below {producer.SelectableLayerCount}: track '{trackId}' has {producer.SelectableLayerCount} layer(s)");
+                throw new ProtocolException(ErrorCode.BadRequest, !producer.IsSvc
+                    ? $"field 'maxLayer' must be below {producer.SelectableLayerCount}: track '{trackId}' has {producer.SelectableLayerCount} layer(s)"
+                    : $"field 'maxLayer' must be below {producer.SelectableLayerCount}: track '{trackId}' is VP9 SVC, whose spatial layers are numbered 0 to {producer.SelectableLayerCount - 1}");
             router.Subscriber(peer.Id, state).SetPreferences(trackId, preferences);
         }).ConfigureAwait(false);
     });

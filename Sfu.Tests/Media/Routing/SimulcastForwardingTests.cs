@@ -21,6 +21,10 @@ public sealed class SimulcastForwardingTests
     private uint _lowTimestamp = 5000;
     private uint _highTimestamp = 3_000_000_000;
 
+    // NUnit runs every test of the class on one instance: each starts from the same numbers.
+    [SetUp]
+    public void StartTheNumbersAfresh() => (_lowSequence, _highSequence, _lowTimestamp, _highTimestamp) = (1000, 60000, 5000, 3_000_000_000);
+
     [TearDown]
     public async Task TearDown() => await _call.DisposeAsync();
 
