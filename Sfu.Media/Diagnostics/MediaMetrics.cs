@@ -90,7 +90,7 @@ public sealed class MediaMetrics
         copies.Add(() => transportCcSent.IncTo(_all.Sum(static c => Volatile.Read(ref c.TransportCcSent))));
         copies.Add(() => rembSent.IncTo(_all.Sum(static c => Volatile.Read(ref c.RembSent))));
         var layerSwitches = factory.CreateCounter("sfu_media_layer_switches_total",
-            "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost.", ["reason"]);
+            "Changes of the layer a consumer forwards (or pausing it), by reason: bandwidth, cap (subscriber preferences), layer-lost (including a lower layer standing in for one that stopped).", ["reason"]);
         foreach (var reason in LayerChangeReasons.All)
         {
             var child = layerSwitches.WithLabels(reason.Label());

@@ -210,10 +210,7 @@ public sealed class Consumer : IDisposable
                 return;
             case LayerDecision.SwitchAndForward:
                 // Another source: the rewriter continues the output at last + 1 and advances the timestamp.
-                _rewriter.RequestSwitch();
-                _pictureIds?.RequestSwitch();
-                _spatial?.Restart();
-                _baseTemporalLayerOnly = false;
+                StartNewSource();
                 // A stand-in is a switch no allocation asked for: counted here, as the allocator's are when it decides.
                 if (_layers.FellBack) _owner.Host.Metrics.LayerChanged(LayerChangeReason.LayerLost);
                 break;
@@ -278,10 +275,20 @@ public sealed class Consumer : IDisposable
             Producer.RequestKeyframe(layer.Index);
             return false;
         }
+        StartNewSource();
+        return true;
+    }
+
+    /// <summary>
+    /// The next packet, a keyframe (or audio), starts another source: numbering, picture ids and pictures continue
+    /// from there, and nothing before it is referenced any more.
+    /// </summary>
+    private void StartNewSource()
+    {
         _rewriter.RequestSwitch();
         _pictureIds?.RequestSwitch();
         _spatial?.Restart();
-        return true;
+        _baseTemporalLayerOnly = false;
     }
 
     /// <summary>
